@@ -1,0 +1,3 @@
+from semot.cli import main
+
+main()

@@ -1,0 +1,150 @@
+"""Composition root: the only module that picks implementations and wires a node."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from semot import __version__
+from semot.api import admin_api, client_api, ops
+from semot.api.http import SERVICES, error_middleware, mount
+from semot.api.routing import RouteTable
+from semot.bus.base import Bus
+from semot.bus.local import LocalBus
+from semot.config import Settings
+from semot.gateway.handler import Gateway
+from semot.gateway.hub import Hub
+from semot.metrics import Metrics
+from semot.protocol.session import CLOSE_GOING_AWAY
+from semot.services.accounts import AccountService
+from semot.services.container import Services
+from semot.services.groups import GroupService
+from semot.services.membership import MembershipCache
+from semot.services.messaging import MessageService
+from semot.services.security import TokenSigner
+from semot.storage.base import Storage
+from semot.storage.sql.engine import make_engines
+from semot.storage.sql.store import SqlStorage
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).parent / "web"
+NODE: web.AppKey["Node"] = web.AppKey("node", object)  # type: ignore[arg-type]
+
+
+def make_storage(settings: Settings) -> Storage:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engines = make_engines(
+        settings.sqlalchemy_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,
+        schema=settings.database_schema,
+    )
+    return SqlStorage(engines, schema=settings.database_schema)
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """What every client learns at auth (§2.2): limits it should respect up front."""
+    return {
+        "server_version": __version__,
+        "max_frame_bytes": settings.max_frame_bytes,
+        "max_text_chars": settings.max_text_chars,
+        "recall_window_s": settings.recall_window_s,
+        "max_burn_s": settings.max_burn_s,
+        "history_limit_max": 200,
+        "max_group_members": settings.max_group_members,
+    }
+
+
+class Node:
+    """Everything one server process runs, with an ordered start and a graceful stop."""
+
+    def __init__(self, settings: Settings, storage: Storage | None = None, bus: Bus | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.storage = storage or make_storage(settings)
+        self.bus = bus or LocalBus()
+        self.hub = Hub(self.metrics, heartbeat_s=settings.heartbeat_s)
+        signer = TokenSigner(settings.resolved_secret(), settings.access_token_ttl_s)
+        self.accounts = AccountService(
+            self.storage,
+            self.bus,
+            signer,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            self_registration=settings.self_registration,
+        )
+        self.membership = MembershipCache(self.storage)
+        self.messages = MessageService(
+            self.storage,
+            self.bus,
+            self.membership,
+            self.metrics,
+            recall_window_s=settings.recall_window_s,
+            max_burn_s=settings.max_burn_s,
+            max_text_chars=settings.max_text_chars,
+            batch_max=settings.write_batch_max,
+        )
+        self.groups = GroupService(self.storage, self.messages, max_members=settings.max_group_members)
+        self.services = Services(
+            settings, self.storage, self.accounts, self.messages, self.groups, self.metrics, client_config(settings)
+        )
+        self.gateway = Gateway(settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config)
+
+    async def start(self) -> None:
+        await self.storage.migrate()
+        await self.bus.start(self.hub)
+        self.messages.start()
+        self.hub.start()
+
+    async def stop(self) -> None:
+        """Stop taking work, commit what was accepted, say 1001 to every client, close."""
+        self.gateway.accepting = False
+        await self.messages.stop()
+        await self.hub.stop(CLOSE_GOING_AWAY, "server shutting down")
+        await self.bus.stop()
+        await self.storage.close()
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+        app[SERVICES] = self.services
+        app[NODE] = self
+        table = RouteTable()
+        for part in (client_api.routes(), admin_api.routes()):
+            table.routes.extend(part.routes)
+        mount(app, table)
+        ops.mount(app, table)
+        app.router.add_get("/ws", self.gateway.handle)
+
+        async def index(_: web.Request) -> web.FileResponse:
+            return web.FileResponse(WEB_DIR / "index.html")
+
+        app.router.add_get("/", index)
+        return app
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
+    """Run a node until `stop` is set (SIGTERM/SIGINT set it from the CLI)."""
+    node = Node(settings)
+    await node.start()
+    app = node.build_app()
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=4096, reuse_address=True)
+    await site.start()
+    log.info("semot %s listening on http://%s:%s", __version__, settings.host, settings.port)
+    if ready is not None:
+        ready.set()
+    stop = stop or asyncio.Event()
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await site.stop()
+        await node.stop()
+        await runner.cleanup()
+        log.info("stopped")

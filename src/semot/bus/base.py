@@ -1,0 +1,54 @@
+"""The bus carries pushes and control commands to whichever node holds the connections.
+
+Services publish to users, never to connections: on one node the local bus hands the
+frame straight to the hub; in a cluster a Redis bus carries the same envelopes to every
+node, and each node's hub delivers to the connections it holds.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """One encoded frame for every connected device of `user_ids`."""
+
+    user_ids: Sequence[str]
+    frame: bytes
+    exclude_session: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Disconnect:
+    """Close a user's connections (all, or one device's) with a close code."""
+
+    user_id: str
+    code: int
+    reason: str
+    device_id: str | None = None
+    except_session: str | None = None
+
+
+Envelope = Delivery | Disconnect
+
+
+class Receiver(Protocol):
+    def deliver(self, delivery: Delivery) -> int: ...
+
+    def disconnect(self, command: Disconnect) -> int: ...
+
+
+class Bus(abc.ABC):
+    @abc.abstractmethod
+    async def start(self, receiver: Receiver) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    def publish(self, envelope: Envelope) -> None:
+        """Fire and forget: pushes are best effort, sync + history are the truth."""

@@ -1,0 +1,136 @@
+"""The `semot` command: serve, migrate, create-admin, version."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from semot import __version__
+from semot.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="Semot: a self-hosted instant messaging server. Settings come from defaults, a TOML file "
+    "(--config) and SEMOT_* environment variables, in rising order of precedence; flags win over all.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file")]
+DataDirOpt = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Directory for the embedded database and keys [default: ./semot-data]")
+]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _run(coro_factory: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro_factory())  # type: ignore[operator]
+    except ImportError:
+        asyncio.run(coro_factory())  # type: ignore[operator]
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1]")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port for HTTP and WebSocket [default: 8080]")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Start the server: WebSocket /ws, the HTTP API, /docs, /metrics, all on one port."""
+    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    _logging(settings.log_level)
+    from semot.app import serve as run_server
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_server(settings, stop=stop)
+
+    _run(main)
+
+
+@app.command()
+def migrate(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """Create or upgrade the database schema to the latest version (serve also does this)."""
+    settings = _settings(config, data_dir=data_dir)
+    _logging("WARNING")
+    from semot.app import make_storage
+
+    async def main() -> None:
+        storage = make_storage(settings)
+        try:
+            await storage.migrate()
+        finally:
+            await storage.close()
+
+    _run(main)
+    typer.echo("database is up to date")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="Login name of the administrator")],
+    password: Annotated[
+        Optional[str],
+        typer.Option(help="Password (asked for when omitted; SEMOT_ADMIN_PASSWORD also works)", envvar="SEMOT_ADMIN_PASSWORD"),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an administrator account, or make an existing user an administrator."""
+    settings = _settings(config, data_dir=data_dir)
+    _logging("WARNING")
+    from semot.app import Node
+    from semot.errors import SemotError
+
+    async def main() -> None:
+        node = Node(settings)
+        await node.storage.migrate()
+        try:
+            existing = await node.storage.get_user_by_username(username)
+            if existing is not None:
+                await node.accounts.set_admin(existing.id, True)
+                typer.echo(f"{username} is now an administrator")
+                return
+            pw = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            await node.accounts.create_user(username, pw, is_admin=True)
+            typer.echo(f"administrator {username} created")
+        except SemotError as exc:
+            typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+        finally:
+            await node.storage.close()
+
+    _run(main)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,127 @@
+"""Message kinds, body validation and the rules of recall and burn-after-reading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from semot.errors import BadRequest, Forbidden
+from semot.ids import ID_PATTERN
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+MEDIA_KINDS = frozenset({"image", "voice", "video", "file"})
+RECALLED = "recalled"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class TextBody(_Body):
+    text: Annotated[str, StringConstraints(min_length=1)]
+    mentions: Annotated[list[Id], Field(max_length=200)] | None = None
+    mention_all: bool | None = None
+
+
+class LocationBody(_Body):
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lng: Annotated[float, Field(ge=-180, le=180)]
+    title: Annotated[str, StringConstraints(max_length=200)] | None = None
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class CardBody(_Body):
+    user_id: Id
+
+
+class CustomBody(_Body):
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    data: Any
+
+
+class Opts(_Body):
+    burn_s: Annotated[int, Field(ge=1)] | None = None
+
+
+BODY_MODELS: dict[str, type[_Body]] = {
+    "text": TextBody,
+    "location": LocationBody,
+    "card": CardBody,
+    "custom": CustomBody,
+}
+
+
+def _fail(prefix: str, exc: ValidationError) -> BadRequest:
+    e = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in e["loc"])
+    return BadRequest(f"{prefix}{'.' + where if where else ''}: {e['msg']}")
+
+
+def validate_body(kind: str, body: dict[str, Any], *, max_text_chars: int) -> dict[str, Any]:
+    """Return the normalised body to store, or raise bad_request saying what is wrong."""
+    if kind in MEDIA_KINDS:
+        raise BadRequest(f"kind {kind!r} needs a file upload, which this server does not offer yet")
+    model = BODY_MODELS.get(kind)
+    if model is None:
+        raise BadRequest(f"unknown message kind {kind!r}")
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        raise _fail("body", exc) from None
+    if isinstance(parsed, TextBody) and len(parsed.text) > max_text_chars:
+        raise BadRequest(f"body.text: longer than {max_text_chars} characters")
+    return parsed.model_dump(exclude_none=True)
+
+
+def validate_opts(opts: dict[str, Any] | None, *, max_burn_s: int) -> dict[str, Any]:
+    if not opts:
+        return {}
+    try:
+        parsed = Opts.model_validate(opts)
+    except ValidationError as exc:
+        raise _fail("opts", exc) from None
+    if parsed.burn_s is not None and parsed.burn_s > max_burn_s:
+        raise BadRequest(f"opts.burn_s: at most {max_burn_s} seconds")
+    return parsed.model_dump(exclude_none=True)
+
+
+@dataclass(slots=True)
+class Message:
+    """A stored message; `seq` is its place in the conversation, gap-free from 1."""
+
+    conv: str
+    seq: int
+    mid: str
+    cid: str
+    sender: str
+    kind: str
+    body: dict[str, Any]
+    ts: int
+    opts: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "t": "msg",
+            "conv": self.conv,
+            "seq": self.seq,
+            "mid": self.mid,
+            "cid": self.cid,
+            "from": self.sender,
+            "kind": self.kind,
+            "body": self.body,
+            "ts": self.ts,
+            "opts": self.opts,
+        }
+
+
+def check_recall(msg: Message, user_id: str, now_ms: int, window_s: int) -> None:
+    """Only the sender recalls, and only within the window; recalling twice is a no-op."""
+    if msg.sender != user_id:
+        raise Forbidden("only the sender can recall a message")
+    if msg.kind == RECALLED:
+        return
+    if now_ms - msg.ts > window_s * 1000:
+        raise Forbidden(f"messages can only be recalled within {window_s} seconds")

@@ -1,0 +1,1 @@
+"""The WebSocket edge: connections, the per-node hub, fan-out, backpressure, close codes."""

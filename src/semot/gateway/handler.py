@@ -1,0 +1,238 @@
+"""GET /ws: the session loop of one client, and the dispatch of its requests.
+
+Requests are read and answered in order. A `send` is validated inline but not awaited
+until stored: it is queued for the group-commit writer and its reply is written when
+the commit lands, so a client may pipeline sends (their seqs follow the order sent)
+while its other requests keep being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from semot.config import Settings
+from semot.domain.records import AppendResult
+from semot.errors import SemotError
+from semot.ids import new_session_id, now_ms
+from semot.metrics import Metrics
+from semot.protocol import frames, replies
+from semot.protocol.session import (
+    CLOSE_AUTH_TIMEOUT,
+    CLOSE_POLICY,
+    Close,
+    Dispatch,
+    Reply,
+    SessionProtocol,
+)
+from semot.services.accounts import AccountService
+from semot.services.messaging import MessageService
+
+from .connection import Connection
+from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        hub: Hub,
+        accounts: AccountService,
+        messages: MessageService,
+        metrics: Metrics,
+        client_config: dict[str, Any],
+    ) -> None:
+        self._s = settings
+        self._hub = hub
+        self._accounts = accounts
+        self._messages = messages
+        self._metrics = metrics
+        self._client_config = client_config
+        self.accepting = True
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            autoping=False,
+            max_msg_size=self._s.max_frame_bytes,
+            compress=False,
+            decode_text=False,
+        )
+        if not self.accepting:
+            raise web.HTTPServiceUnavailable(text="shutting down")
+        await ws.prepare(request)
+        loop = asyncio.get_running_loop()
+        proto = SessionProtocol(
+            loop.time(),
+            auth_timeout=self._s.auth_timeout_s,
+            rate_per_s=self._s.rate_per_s,
+            burst=self._s.rate_burst,
+            close_after=self._s.rate_close_after,
+        )
+        transport = request.transport
+        assert transport is not None
+        conn = Connection(ws, transport, proto, send_limit=self._s.send_buffer_bytes, metrics=self._metrics)  # type: ignore[arg-type]
+        try:
+            await self._run(conn, ws, loop)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("websocket session failed")
+            if not ws.closed:
+                await ws.close(code=1011, message=b"internal error")
+        finally:
+            conn.closed = True
+            if conn.user_id:
+                self._hub.unregister(conn)
+        return ws
+
+    async def _run(self, conn: Connection, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
+        proto = conn.proto
+        # --- handshake: the first frame must be a valid auth, in time
+        try:
+            msg = await ws.receive(timeout=max(0.0, proto.auth_deadline - loop.time()))
+        except asyncio.TimeoutError:
+            await ws.close(code=CLOSE_AUTH_TIMEOUT, message=b"auth timeout")
+            return
+        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            await self._finish_control(ws, msg)
+            return
+        action = proto.receive(msg.data, loop.time())
+        if not await self._apply(conn, ws, action):
+            return
+        # --- session
+        while True:
+            msg = await ws.receive()
+            t = msg.type
+            if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
+                action = proto.receive(msg.data, loop.time())
+                if not await self._apply(conn, ws, action):
+                    return
+            elif t is WSMsgType.PING:
+                proto.last_seen = loop.time()
+                await ws.pong(msg.data)
+            elif t is WSMsgType.PONG:
+                proto.last_seen = loop.time()
+            else:
+                await self._finish_control(ws, msg)
+                return
+
+    async def _finish_control(self, ws: web.WebSocketResponse, msg: Any) -> None:
+        """CLOSE / CLOSED / ERROR: aiohttp already answered (1009 for oversize frames)."""
+        if msg.type is WSMsgType.ERROR:
+            log.debug("websocket error: %r", msg.data)
+        if not ws.closed:
+            await ws.close()
+
+    async def _apply(self, conn: Connection, ws: web.WebSocketResponse, action: Any) -> bool:
+        """Carry out what the session decided; False ends the session."""
+        if isinstance(action, Dispatch):
+            req = action.request
+            if isinstance(req, frames.Auth):
+                return await self._auth(conn, ws, req)
+            await self._dispatch(conn, req)
+            return True
+        if isinstance(action, Reply):
+            self._metrics.errors.labels("bad_request").inc()
+            conn.send(action.payload)
+            return True
+        assert isinstance(action, Close)
+        if action.reply is not None:
+            conn.send(action.reply)
+        conn.closed = True
+        await ws.close(code=action.code, message=action.reason.encode()[:120])
+        return False
+
+    async def _auth(self, conn: Connection, ws: web.WebSocketResponse, req: frames.Auth) -> bool:
+        try:
+            user = await self._accounts.authenticate(req.token)
+        except SemotError as exc:
+            return await self._apply(conn, ws, conn.proto.auth_failed(req.rid, exc.message))
+        if self._hub.devices(user.id) >= self._s.max_devices_per_user and not self._hub.has_device(
+            user.id, req.device.id
+        ):
+            conn.send(replies.error(req.rid, "forbidden", f"at most {self._s.max_devices_per_user} devices at once"))
+            await ws.close(code=CLOSE_POLICY, message=b"too many devices")
+            return False
+        conn.user_id = user.id
+        conn.device_id = req.device.id
+        conn.platform = req.device.platform
+        conn.session_id = new_session_id()
+        conn.proto.auth_succeeded()
+        self._hub.register(conn)
+        conn.send(
+            replies.ok(
+                req.rid,
+                {
+                    "user_id": user.id,
+                    "session_id": conn.session_id,
+                    "server_time": now_ms(),
+                    "heartbeat_s": self._s.heartbeat_s,
+                    "config": self._client_config,
+                },
+            )
+        )
+        return True
+
+    async def _dispatch(self, conn: Connection, req: frames.Request) -> None:
+        rid = req.rid
+        t = req.t
+        self._metrics.requests.labels(t).inc()
+        uid = conn.user_id
+        try:
+            if isinstance(req, frames.Send):
+                started = asyncio.get_running_loop().time()
+                item = await self._messages.prepare(
+                    uid, cid=req.cid, to=req.to, kind=req.kind, body=req.body, opts=req.opts
+                )
+                fut = self._messages.submit(item, conn.session_id)
+                fut.add_done_callback(lambda f: self._send_done(conn, rid, f, started))
+                return
+            if isinstance(req, frames.Ping):
+                data: dict[str, Any] = {"server_time": now_ms()}
+            elif isinstance(req, frames.Sync):
+                states = await self._messages.sync(uid, req.convs)
+                data = {"convs": [s.to_wire() for s in states]}
+            elif isinstance(req, frames.History):
+                msgs, more = await self._messages.history(
+                    uid, req.conv, after=req.after, before=req.before, limit=req.limit
+                )
+                data = {"messages": [m.to_wire() for m in msgs], "more": more}
+            elif isinstance(req, frames.Read):
+                await self._messages.read(uid, conn.session_id, req.conv, req.seq)
+                data = {}
+            elif isinstance(req, frames.Typing):
+                await self._messages.typing(uid, req.conv)
+                data = {}
+            elif isinstance(req, frames.Recall):
+                await self._messages.recall(uid, conn.session_id, req.conv, req.seq)
+                data = {}
+            else:  # pragma: no cover - the session only dispatches known frames
+                raise AssertionError(t)
+        except SemotError as exc:
+            self._metrics.errors.labels(exc.code).inc()
+            conn.send(replies.from_exception(rid, exc))
+            return
+        except Exception:
+            log.exception("request %s failed", t)
+            self._metrics.errors.labels("internal").inc()
+            conn.send(replies.error(rid, "internal", "internal error"))
+            return
+        conn.send(replies.ok(rid, data))
+
+    def _send_done(self, conn: Connection, rid: Any, fut: asyncio.Future[AppendResult], started: float) -> None:
+        exc = fut.exception()
+        if exc is None:
+            m = fut.result().message
+            conn.send(replies.ok(rid, {"conv": m.conv, "seq": m.seq, "mid": m.mid, "ts": m.ts}))
+            self._metrics.send_ack.observe(asyncio.get_running_loop().time() - started)
+        elif isinstance(exc, SemotError):
+            self._metrics.errors.labels(exc.code).inc()
+            conn.send(replies.from_exception(rid, exc))
+        else:
+            self._metrics.errors.labels("internal").inc()
+            conn.send(replies.error(rid, "internal", "internal error"))

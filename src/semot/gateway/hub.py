@@ -1,0 +1,119 @@
+"""The node's map of user -> live connections; the bus delivers into it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from semot.bus.base import Delivery, Disconnect
+from semot.metrics import Metrics
+from semot.protocol.session import CLOSE_REPLACED
+
+from .connection import Connection
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self, metrics: Metrics, *, heartbeat_s: float) -> None:
+        self._users: dict[str, list[Connection]] = {}
+        self._metrics = metrics
+        self._heartbeat_s = heartbeat_s
+        self._task: asyncio.Task[None] | None = None
+        self._count = 0
+
+    @property
+    def connection_count(self) -> int:
+        return self._count
+
+    def user_online(self, user_id: str) -> bool:
+        return user_id in self._users
+
+    def devices(self, user_id: str) -> int:
+        return len(self._users.get(user_id, ()))
+
+    def has_device(self, user_id: str, device_id: str) -> bool:
+        return any(c.device_id == device_id for c in self._users.get(user_id, ()))
+
+    def register(self, conn: Connection) -> None:
+        """Add a connection; an older one with the same device id is replaced (4409)."""
+        conns = self._users.setdefault(conn.user_id, [])
+        for old in [c for c in conns if c.device_id == conn.device_id]:
+            conns.remove(old)
+            self._count -= 1
+            old.close(CLOSE_REPLACED, "replaced by a new connection of the same device")
+        conns.append(conn)
+        self._count += 1
+        self._metrics.connections.set(self._count)
+
+    def unregister(self, conn: Connection) -> None:
+        conns = self._users.get(conn.user_id)
+        if not conns or conn not in conns:
+            return
+        conns.remove(conn)
+        self._count -= 1
+        if not conns:
+            del self._users[conn.user_id]
+        self._metrics.connections.set(self._count)
+
+    # --- bus receiver
+    def deliver(self, delivery: Delivery) -> int:
+        frame = delivery.frame
+        exclude = delivery.exclude_session
+        users = self._users
+        sent = 0
+        for uid in delivery.user_ids:
+            conns = users.get(uid)
+            if conns is None:
+                continue
+            for c in conns:
+                if c.session_id != exclude and c.send(frame):
+                    sent += 1
+        if sent:
+            self._metrics.deliveries.inc(sent)
+        return sent
+
+    def disconnect(self, command: Disconnect) -> int:
+        closed = 0
+        for c in list(self._users.get(command.user_id, ())):
+            if command.device_id is not None and c.device_id != command.device_id:
+                continue
+            if c.session_id == command.except_session:
+                continue
+            self.unregister(c)
+            c.close(command.code, command.reason)
+            closed += 1
+        return closed
+
+    def all_connections(self) -> list[Connection]:
+        return [c for conns in self._users.values() for c in conns]
+
+    # --- liveness
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._heartbeat(), name="semot-heartbeat")
+
+    async def stop(self, code: int, reason: str) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        conns = self.all_connections()
+        for c in conns:
+            c.close(code, reason)
+        # give the close frames a moment to be written
+        deadline = asyncio.get_running_loop().time() + 3
+        while any(not c.transport.is_closing() for c in conns) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def _heartbeat(self) -> None:
+        """Ping every connection each interval; drop those silent for two intervals."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._heartbeat_s)
+            now = loop.time()
+            for c in self.all_connections():
+                if c.proto.is_dead(now, self._heartbeat_s):
+                    log.info("dropping silent connection of %s/%s", c.user_id, c.device_id)
+                    self.unregister(c)
+                    c.abort()
+                else:
+                    c.ping()

@@ -1,0 +1,1 @@
+"""The wire contract (PROTOCOL.md) with no I/O: frame schemas, JSON codec, session state."""

@@ -1,0 +1,137 @@
+"""Schemas of client requests (§2.3) and the parser that turns raw text into one.
+
+Parsing is two steps on purpose: orjson first (fast, and it yields the `rid` even when
+the rest of the frame is wrong, so every error reply still carries the client's rid),
+then strict pydantic validation of that one frame type: a string where a number
+belongs is an error, never silently coerced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from semot.ids import ID_PATTERN
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Seq = Annotated[int, Field(ge=0, le=2**53)]
+Rid = int | Annotated[str, StringConstraints(max_length=64)]
+Platform = Literal["web", "desktop", "android", "ios", "bot", "sdk"]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    t: str
+    rid: Rid
+
+
+class Device(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    id: Id
+    platform: Platform
+
+
+class Auth(_Frame):
+    t: Literal["auth"]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    device: Device
+
+
+class Send(_Frame):
+    t: Literal["send"]
+    cid: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    to: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    body: dict[str, Any]
+    opts: dict[str, Any] | None = None
+
+
+class Sync(_Frame):
+    t: Literal["sync"]
+    convs: Annotated[dict[Annotated[str, StringConstraints(max_length=140)], Seq], Field(max_length=10000)]
+
+
+class History(_Frame):
+    t: Literal["history"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    after: Seq | None = None
+    before: Seq | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class Read(_Frame):
+    t: Literal["read"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    seq: Seq
+
+
+class Typing(_Frame):
+    t: Literal["typing"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+
+
+class Recall(_Frame):
+    t: Literal["recall"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    seq: Annotated[int, Field(ge=1, le=2**53)]
+
+
+class Ping(_Frame):
+    t: Literal["ping"]
+
+
+Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping
+
+FRAME_TYPES: dict[str, type[_Frame]] = {
+    "auth": Auth,
+    "send": Send,
+    "sync": Sync,
+    "history": History,
+    "read": Read,
+    "typing": Typing,
+    "recall": Recall,
+    "ping": Ping,
+}
+
+
+@dataclass(slots=True)
+class FrameError(Exception):
+    """A frame that cannot be served; `rid` is the client's when it could be read."""
+
+    rid: Any
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+def _describe(exc: ValidationError) -> tuple[str, dict[str, Any]]:
+    errs = exc.errors(include_url=False, include_input=False)
+    first = errs[0]
+    where = ".".join(str(p) for p in first["loc"]) or "frame"
+    fields = [{"field": ".".join(str(p) for p in e["loc"]), "error": e["msg"]} for e in errs[:10]]
+    return f"{where}: {first['msg']}", {"fields": fields}
+
+
+def parse_request(raw: bytes | str) -> Request:
+    """Decode and validate one client frame, or raise FrameError."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise FrameError(None, "bad_request", "frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise FrameError(None, "bad_request", "frame must be a JSON object")
+    rid = obj.get("rid")
+    if not isinstance(rid, (int, str)) or isinstance(rid, bool) or (isinstance(rid, str) and len(rid) > 64):
+        raise FrameError(None, "bad_request", "rid is required: an integer or a string of up to 64 characters")
+    t = obj.get("t")
+    model = FRAME_TYPES.get(t) if isinstance(t, str) else None
+    if model is None:
+        raise FrameError(rid, "bad_request", f"unknown frame type {t!r}" if isinstance(t, str) else "t is required")
+    try:
+        return model.model_validate(obj)  # type: ignore[return-value]
+    except ValidationError as exc:
+        message, details = _describe(exc)
+        raise FrameError(rid, "bad_request", message, details) from None

@@ -1,0 +1,24 @@
+"""The services one node runs, handed to the edges by the composition root (app.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from semot.config import Settings
+from semot.metrics import Metrics
+from semot.services.accounts import AccountService
+from semot.services.groups import GroupService
+from semot.services.messaging import MessageService
+from semot.storage.base import Storage
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    accounts: AccountService
+    messages: MessageService
+    groups: GroupService
+    metrics: Metrics
+    client_config: dict[str, Any]

@@ -1,0 +1,105 @@
+"""Group-commit writer: one task turns a stream of sends into few, large transactions.
+
+Every `submit` waits for the commit that stores its message, so an acknowledgement
+always means "durably stored". While one transaction is in flight the next batch
+accumulates, so batches grow with load on their own and no timer delays a quiet server.
+Messages are handed to `on_stored` in commit (= seq) order before any ack is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from semot.domain.records import AppendResult, NewMessage
+from semot.errors import Internal, SemotError, Unavailable
+from semot.metrics import Metrics
+from semot.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+StoredCallback = Callable[[list[AppendResult]], None]
+
+
+class GroupCommitWriter:
+    def __init__(self, storage: Storage, on_stored: StoredCallback, metrics: Metrics, *, batch_max: int) -> None:
+        self._storage = storage
+        self._on_stored = on_stored
+        self._metrics = metrics
+        self._batch_max = batch_max
+        self._queue: deque[tuple[NewMessage, asyncio.Future[AppendResult]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._accepting = False
+
+    def start(self) -> None:
+        self._accepting = True
+        self._task = asyncio.create_task(self._run(), name="semot-writer")
+
+    def submit(self, item: NewMessage) -> asyncio.Future[AppendResult]:
+        """Queue a message; the future resolves after its transaction committed."""
+        fut: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        if not self._accepting:
+            fut.set_exception(Unavailable("server is shutting down; retry with the same cid"))
+            return fut
+        self._queue.append((item, fut))
+        self._wakeup.set()
+        return fut
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def stop(self) -> None:
+        """Refuse new messages, commit everything already accepted, then stop."""
+        self._accepting = False
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if not self._accepting:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            n = min(len(self._queue), self._batch_max)
+            taken = [self._queue.popleft() for _ in range(n)]
+            await self._commit(taken)
+
+    async def _commit(self, taken: list[tuple[NewMessage, asyncio.Future[AppendResult]]]) -> None:
+        batch = [item for item, _ in taken]
+        try:
+            results = await self._storage.append_messages(batch)
+        except Exception as exc:  # the database is gone: nothing of this batch is stored
+            log.exception("storing a batch of %d messages failed", len(batch))
+            err = Unavailable("message could not be stored; retry with the same cid")
+            err.__cause__ = exc
+            for _, fut in taken:
+                if not fut.done():
+                    fut.set_exception(err)
+            return
+        stored = [r for r in results if isinstance(r, AppendResult)]
+        created = [r for r in stored if r.created]
+        self._metrics.batch_size.observe(len(batch))
+        if created:
+            self._metrics.messages_stored.inc(len(created))
+            try:
+                self._on_stored(created)
+            except Exception:  # pushes are best effort; never lose an ack over them
+                log.exception("fan-out after commit failed")
+        for (_, fut), res in zip(taken, results, strict=True):
+            if fut.done():
+                continue
+            if isinstance(res, AppendResult):
+                fut.set_result(res)
+            elif isinstance(res, SemotError):
+                fut.set_exception(res)
+            else:
+                log.error("message rejected by storage: %r", res)
+                fut.set_exception(Internal("message could not be stored"))

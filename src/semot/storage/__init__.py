@@ -1,0 +1,1 @@
+"""Persistence behind one interface (base.py); sql/ implements it for SQLite and PostgreSQL."""

@@ -1,0 +1,106 @@
+"""The storage interface the services depend on.
+
+Services never see SQL: they call these methods, and `app.py` picks the implementation.
+Every method is one transaction; `append_messages` is the group-commit unit, so seq
+assignment and the rows it numbers are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+
+from semot.domain.messages import Message
+from semot.domain.records import AppendResult, ConvState, Group, NewMessage, ReadResult, RefreshToken, User
+
+
+class Storage(abc.ABC):
+    # --- lifecycle
+    @abc.abstractmethod
+    async def migrate(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> None: ...
+
+    # --- users
+    @abc.abstractmethod
+    async def create_user(self, user: User) -> None:
+        """Raise Conflict when the id or username is taken."""
+
+    @abc.abstractmethod
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def get_user_by_username(self, username: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]: ...
+
+    @abc.abstractmethod
+    async def set_user_disabled(self, user_id: str, disabled: bool) -> bool: ...
+
+    @abc.abstractmethod
+    async def set_user_admin(self, user_id: str, is_admin: bool) -> bool: ...
+
+    # --- refresh tokens
+    @abc.abstractmethod
+    async def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    @abc.abstractmethod
+    async def consume_refresh_token(self, token_hash: str, now: int) -> RefreshToken | None:
+        """Mark the token used and return it as it was before; a token already used
+        revokes its whole family (a stolen token was replayed) and is returned as is."""
+
+    @abc.abstractmethod
+    async def revoke_user_tokens(self, user_id: str) -> None: ...
+
+    # --- messages
+    @abc.abstractmethod
+    async def append_messages(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
+        """Store a batch in one transaction, giving each the next seq of its conversation."""
+
+    @abc.abstractmethod
+    async def get_message(self, conv: str, seq: int) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def history(
+        self, conv: str, *, after: int | None, before: int | None, limit: int
+    ) -> tuple[list[Message], bool]: ...
+
+    @abc.abstractmethod
+    async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]: ...
+
+    @abc.abstractmethod
+    async def set_read(self, conv: str, user_id: str, seq: int, now: int) -> ReadResult:
+        """Advance (never move back) the read position; schedule burns it covers."""
+
+    @abc.abstractmethod
+    async def recall(self, conv: str, seq: int) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_due_burns(self, now: int, limit: int) -> list[tuple[str, int]]:
+        """Erase bodies whose burn time has come; return the (conv, seq) erased."""
+
+    @abc.abstractmethod
+    async def conversation_max_seq(self, conv: str) -> int | None: ...
+
+    # --- membership
+    @abc.abstractmethod
+    async def conv_members(self, conv: str) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def is_member(self, conv: str, user_id: str) -> bool: ...
+
+    # --- groups
+    @abc.abstractmethod
+    async def create_group(self, group: Group, members: list[str], now: int) -> None: ...
+
+    @abc.abstractmethod
+    async def get_group(self, group_id: str) -> Group | None: ...
+
+    # --- counters
+    @abc.abstractmethod
+    async def count_messages(self) -> int: ...

@@ -1,0 +1,1 @@
+"""SQLAlchemy Core implementation of Storage for SQLite and PostgreSQL (one schema)."""

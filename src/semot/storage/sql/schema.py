@@ -1,0 +1,99 @@
+"""The one schema both databases share. Alembic migrations are generated from it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("family", String(64), nullable=False, index=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(140), primary_key=True),
+    Column("kind", String(1), nullable=False),
+    Column("max_seq", BigInteger, nullable=False, default=0),
+    Column("last_ts", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+conv_members = Table(
+    "conv_members",
+    metadata,
+    Column("conv", String(140), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("role", String(16), nullable=False, default="member"),
+    Column("read_seq", BigInteger, nullable=False, default=0),
+    Column("joined_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("conv", "user_id"),
+    Index(None, "user_id"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("settings", Text, nullable=False, default="{}"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("conv", String(140), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("mid", String(64), nullable=False, unique=True),
+    Column("cid", String(64), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("opts", Text, nullable=False, default="{}"),
+    Column("ts", BigInteger, nullable=False),
+    Column("burn_s", Integer, nullable=True),
+    Column("burn_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("conv", "seq"),
+    UniqueConstraint("sender", "cid"),
+    Index(None, "burn_at"),
+)

@@ -1,0 +1,454 @@
+"""SqlStorage: the Storage interface on SQLAlchemy Core (async), SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from semot.domain.messages import RECALLED, Message
+from semot.domain.records import AppendResult, ConvState, Group, NewMessage, ReadResult, RefreshToken, User
+from semot.errors import Conflict, NotFound
+from semot.storage.base import Storage
+from semot.storage.sql import schema as s
+from semot.storage.sql.engine import Engines
+from semot.storage.sql.migrate import upgrade_to_head
+
+BURNED = "burned"
+_IN_CHUNK = 500
+
+
+def _row_to_message(r: Any) -> Message:
+    return Message(
+        conv=r.conv,
+        seq=r.seq,
+        mid=r.mid,
+        cid=r.cid,
+        sender=r.sender,
+        kind=r.kind,
+        body=orjson.loads(r.body),
+        ts=r.ts,
+        opts=orjson.loads(r.opts),
+    )
+
+
+def _row_to_user(r: Any) -> User:
+    return User(
+        id=r.id,
+        username=r.username,
+        display_name=r.display_name,
+        password_hash=r.password_hash,
+        is_admin=bool(r.is_admin),
+        disabled=bool(r.disabled),
+        created_at=r.created_at,
+    )
+
+
+_MSG_COLS = (
+    s.messages.c.conv,
+    s.messages.c.seq,
+    s.messages.c.mid,
+    s.messages.c.cid,
+    s.messages.c.sender,
+    s.messages.c.kind,
+    s.messages.c.body,
+    s.messages.c.ts,
+    s.messages.c.opts,
+)
+
+
+class SqlStorage(Storage):
+    def __init__(self, engines: Engines, *, schema: str | None = None) -> None:
+        self._engines = engines
+        self._schema = schema
+        self._dialect = engines.write.dialect.name
+        self._insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        self._known_convs: set[str] = set()
+
+    # --- lifecycle
+    async def migrate(self) -> None:
+        if self._schema and self._dialect == "postgresql":
+            async with self._engines.write.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
+        async with self._engines.write.begin() as conn:
+            await conn.run_sync(upgrade_to_head)
+
+    async def close(self) -> None:
+        await self._engines.dispose()
+
+    async def ping(self) -> None:
+        async with self._engines.read.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    # --- users
+    async def create_user(self, user: User) -> None:
+        try:
+            async with self._engines.write.begin() as conn:
+                await conn.execute(
+                    s.users.insert().values(
+                        id=user.id,
+                        username=user.username,
+                        display_name=user.display_name,
+                        password_hash=user.password_hash,
+                        is_admin=user.is_admin,
+                        disabled=user.disabled,
+                        created_at=user.created_at,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("that username is already taken") from None
+
+    async def get_user(self, user_id: str) -> User | None:
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(s.users).where(s.users.c.id == user_id))).first()
+        return _row_to_user(r) if r else None
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(s.users).where(s.users.c.username == username))).first()
+        return _row_to_user(r) if r else None
+
+    async def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(user_ids))
+        found: set[str] = set()
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[i : i + _IN_CHUNK]
+                rows = await conn.execute(select(s.users.c.id).where(s.users.c.id.in_(chunk)))
+                found.update(r.id for r in rows)
+        return found
+
+    async def _update_user(self, user_id: str, **values: Any) -> bool:
+        async with self._engines.write.begin() as conn:
+            res = await conn.execute(update(s.users).where(s.users.c.id == user_id).values(**values))
+        return res.rowcount > 0
+
+    async def set_user_disabled(self, user_id: str, disabled: bool) -> bool:
+        return await self._update_user(user_id, disabled=disabled)
+
+    async def set_user_admin(self, user_id: str, is_admin: bool) -> bool:
+        return await self._update_user(user_id, is_admin=is_admin)
+
+    # --- refresh tokens
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        async with self._engines.write.begin() as conn:
+            await conn.execute(
+                s.refresh_tokens.insert().values(
+                    token_hash=token.token_hash,
+                    user_id=token.user_id,
+                    family=token.family,
+                    expires_at=token.expires_at,
+                    used_at=None,
+                    revoked=False,
+                )
+            )
+
+    async def consume_refresh_token(self, token_hash: str, now: int) -> RefreshToken | None:
+        t = s.refresh_tokens
+        async with self._engines.write.begin() as conn:
+            r = (await conn.execute(select(t).where(t.c.token_hash == token_hash).with_for_update())).first()
+            if r is None:
+                return None
+            before = RefreshToken(r.token_hash, r.user_id, r.family, r.expires_at, r.used_at, bool(r.revoked))
+            if r.used_at is not None:
+                await conn.execute(update(t).where(t.c.family == r.family).values(revoked=True))
+            else:
+                await conn.execute(update(t).where(t.c.token_hash == token_hash).values(used_at=now))
+            # Old rows are dead weight: drop this user's long-expired tokens while here.
+            await conn.execute(t.delete().where(and_(t.c.user_id == r.user_id, t.c.expires_at < now - 86_400_000)))
+        return before
+
+    async def revoke_user_tokens(self, user_id: str) -> None:
+        async with self._engines.write.begin() as conn:
+            await conn.execute(update(s.refresh_tokens).where(s.refresh_tokens.c.user_id == user_id).values(revoked=True))
+
+    # --- messages
+    async def append_messages(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
+        try:
+            async with self._engines.write.begin() as conn:
+                return await self._append(conn, batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                raise
+        # A concurrent writer (another node) raced us on a cid: isolate each message.
+        out: list[AppendResult | Exception] = []
+        for item in batch:
+            try:
+                async with self._engines.write.begin() as conn:
+                    out.extend(await self._append(conn, [item]))
+            except IntegrityError as exc:
+                out.append(exc)
+        return out
+
+    async def _append(self, conn: AsyncConnection, batch: list[NewMessage]) -> list[AppendResult | Exception]:
+        m = s.messages
+        results: list[AppendResult | Exception | None] = [None] * len(batch)
+
+        # 1. idempotency: (sender, cid) stored before, or twice in this batch
+        keys = list({(n.sender, n.cid) for n in batch})
+        existing: dict[tuple[str, str], Message] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            rows = await conn.execute(select(*_MSG_COLS).where(tuple_(m.c.sender, m.c.cid).in_(keys[i : i + _IN_CHUNK])))
+            for r in rows:
+                existing[(r.sender, r.cid)] = _row_to_message(r)
+        fresh: list[int] = []
+        first_in_batch: dict[tuple[str, str], int] = {}
+        for idx, n in enumerate(batch):
+            key = (n.sender, n.cid)
+            if key in existing:
+                results[idx] = AppendResult(existing[key], created=False)
+            elif key in first_in_batch:
+                continue  # resolved after the first one is numbered
+            else:
+                first_in_batch[key] = idx
+                fresh.append(idx)
+
+        # 2. direct chats come into being with their first message
+        new_direct = {batch[i].conv: batch[i].direct_users for i in fresh if batch[i].direct_users}
+        new_direct = {c: u for c, u in new_direct.items() if c not in self._known_convs}
+        if new_direct:
+            now = batch[0].ts
+            await conn.execute(
+                self._insert(s.conversations)
+                .values([{"id": c, "kind": "d", "max_seq": 0, "last_ts": 0, "created_at": now} for c in new_direct])
+                .on_conflict_do_nothing()
+            )
+            await conn.execute(
+                self._insert(s.conv_members)
+                .values(
+                    [
+                        {"conv": c, "user_id": u, "role": "member", "read_seq": 0, "joined_at": now}
+                        for c, users in new_direct.items()
+                        for u in users  # type: ignore[union-attr]
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
+
+        # 3. seq: one UPDATE ... RETURNING per conversation, in a fixed order (no deadlocks)
+        by_conv: dict[str, list[int]] = {}
+        for idx in fresh:
+            by_conv.setdefault(batch[idx].conv, []).append(idx)
+        rows_to_insert: list[dict[str, Any]] = []
+        for conv in sorted(by_conv):
+            idxs = by_conv[conv]
+            last_ts = max(batch[i].ts for i in idxs)
+            r = (
+                await conn.execute(
+                    update(s.conversations)
+                    .where(s.conversations.c.id == conv)
+                    .values(max_seq=s.conversations.c.max_seq + len(idxs), last_ts=last_ts)
+                    .returning(s.conversations.c.max_seq)
+                )
+            ).first()
+            if r is None:
+                for i in idxs:
+                    results[i] = NotFound(f"conversation {conv} does not exist")
+                continue
+            seq = r.max_seq - len(idxs)
+            for i in idxs:
+                seq += 1
+                n = batch[i]
+                msg = Message(n.conv, seq, n.mid, n.cid, n.sender, n.kind, n.body, n.ts, n.opts)
+                results[i] = AppendResult(msg, created=True)
+                rows_to_insert.append(
+                    {
+                        "conv": n.conv,
+                        "seq": seq,
+                        "mid": n.mid,
+                        "cid": n.cid,
+                        "sender": n.sender,
+                        "kind": n.kind,
+                        "body": orjson.dumps(n.body).decode(),
+                        "opts": orjson.dumps(n.opts).decode(),
+                        "ts": n.ts,
+                        "burn_s": n.opts.get("burn_s"),
+                        "burn_at": None,
+                    }
+                )
+        if rows_to_insert:
+            await conn.execute(m.insert(), rows_to_insert)
+        self._known_convs.update(new_direct)
+
+        for idx, n in enumerate(batch):
+            if results[idx] is None:  # a duplicate inside this batch
+                first = results[first_in_batch[(n.sender, n.cid)]]
+                results[idx] = AppendResult(first.message, created=False) if isinstance(first, AppendResult) else first
+        return results  # type: ignore[return-value]
+
+    async def get_message(self, conv: str, seq: int) -> Message | None:
+        async with self._engines.read.connect() as conn:
+            r = (
+                await conn.execute(select(*_MSG_COLS).where(and_(s.messages.c.conv == conv, s.messages.c.seq == seq)))
+            ).first()
+        return _row_to_message(r) if r else None
+
+    async def history(
+        self, conv: str, *, after: int | None, before: int | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        m = s.messages
+        q = select(*_MSG_COLS).where(m.c.conv == conv)
+        if after is not None:
+            q = q.where(m.c.seq > after).order_by(m.c.seq.asc())
+        else:
+            if before is not None:
+                q = q.where(m.c.seq < before)
+            q = q.order_by(m.c.seq.desc())
+        async with self._engines.read.connect() as conn:
+            rows = (await conn.execute(q.limit(limit + 1))).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        msgs = [_row_to_message(r) for r in rows]
+        if after is None:
+            msgs.reverse()
+        return msgs, more
+
+    async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]:
+        c, cm, m = s.conversations, s.conv_members, s.messages
+        async with self._engines.read.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(c.c.id, c.c.max_seq, cm.c.read_seq)
+                    .join(cm, cm.c.conv == c.c.id)
+                    .where(cm.c.user_id == user_id)
+                )
+            ).all()
+            moved = [r for r in rows if r.max_seq > known.get(r.id, -1)]
+            if not moved:
+                return []
+            unread_rows = await conn.execute(
+                select(m.c.conv, func.count())
+                .join(cm, and_(cm.c.conv == m.c.conv, cm.c.user_id == user_id))
+                .where(and_(m.c.seq > cm.c.read_seq, m.c.sender != user_id))
+                .group_by(m.c.conv)
+            )
+            unread = {r[0]: r[1] for r in unread_rows}
+            lasts: dict[str, Message] = {}
+            keys = [(r.id, r.max_seq) for r in moved if r.max_seq > 0]
+            for i in range(0, len(keys), _IN_CHUNK):
+                q = select(*_MSG_COLS).where(tuple_(m.c.conv, m.c.seq).in_(keys[i : i + _IN_CHUNK]))
+                for r in await conn.execute(q):
+                    lasts[r.conv] = _row_to_message(r)
+        return [ConvState(r.id, r.max_seq, r.read_seq, unread.get(r.id, 0), lasts.get(r.id)) for r in moved]
+
+    async def set_read(self, conv: str, user_id: str, seq: int, now: int) -> ReadResult:
+        cm, m = s.conv_members, s.messages
+        async with self._engines.write.begin() as conn:
+            r = (
+                await conn.execute(
+                    select(cm.c.read_seq).where(and_(cm.c.conv == conv, cm.c.user_id == user_id)).with_for_update()
+                )
+            ).first()
+            if r is None:
+                raise NotFound("not a member of that conversation")
+            previous = r.read_seq
+            if seq <= previous:
+                return ReadResult(previous, previous, [])
+            await conn.execute(
+                update(cm).where(and_(cm.c.conv == conv, cm.c.user_id == user_id)).values(read_seq=seq)
+            )
+            burn_rows = (
+                await conn.execute(
+                    update(m)
+                    .where(
+                        and_(
+                            m.c.conv == conv,
+                            m.c.seq > previous,
+                            m.c.seq <= seq,
+                            m.c.burn_s.is_not(None),
+                            m.c.burn_at.is_(None),
+                            m.c.sender != user_id,
+                        )
+                    )
+                    .values(burn_at=now + m.c.burn_s * 1000)
+                    .returning(m.c.seq, m.c.burn_at)
+                )
+            ).all()
+        return ReadResult(previous, seq, [(b.seq, b.burn_at) for b in burn_rows])
+
+    async def recall(self, conv: str, seq: int) -> None:
+        m = s.messages
+        async with self._engines.write.begin() as conn:
+            await conn.execute(
+                update(m)
+                .where(and_(m.c.conv == conv, m.c.seq == seq))
+                .values(kind=RECALLED, body="{}", burn_at=None, burn_s=None)
+            )
+
+    async def claim_due_burns(self, now: int, limit: int) -> list[tuple[str, int]]:
+        m = s.messages
+        async with self._engines.write.begin() as conn:
+            due = (
+                await conn.execute(
+                    select(m.c.conv, m.c.seq).where(and_(m.c.burn_at.is_not(None), m.c.burn_at <= now)).limit(limit)
+                )
+            ).all()
+            if not due:
+                return []
+            keys = [(d.conv, d.seq) for d in due]
+            res = await conn.execute(
+                update(m)
+                .where(and_(tuple_(m.c.conv, m.c.seq).in_(keys), m.c.burn_at.is_not(None)))
+                .values(kind=BURNED, body="{}", burn_at=None)
+                .returning(m.c.conv, m.c.seq)
+            )
+            return [(r.conv, r.seq) for r in res]
+
+    async def conversation_max_seq(self, conv: str) -> int | None:
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(s.conversations.c.max_seq).where(s.conversations.c.id == conv))).first()
+        return r.max_seq if r else None
+
+    # --- membership
+    async def conv_members(self, conv: str) -> list[str]:
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(select(s.conv_members.c.user_id).where(s.conv_members.c.conv == conv))
+            return [r.user_id for r in rows]
+
+    async def is_member(self, conv: str, user_id: str) -> bool:
+        cm = s.conv_members
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(cm.c.role).where(and_(cm.c.conv == conv, cm.c.user_id == user_id)))).first()
+        return r is not None
+
+    # --- groups
+    async def create_group(self, group: Group, members: list[str], now: int) -> None:
+        conv = f"g:{group.id}"
+        async with self._engines.write.begin() as conn:
+            await conn.execute(
+                s.groups.insert().values(
+                    id=group.id,
+                    name=group.name,
+                    owner_id=group.owner_id,
+                    created_at=group.created_at,
+                    settings=orjson.dumps(group.settings).decode(),
+                )
+            )
+            await conn.execute(
+                s.conversations.insert().values(id=conv, kind="g", max_seq=0, last_ts=now, created_at=now)
+            )
+            rows = [
+                {"conv": conv, "user_id": u, "role": "owner" if u == group.owner_id else "member", "read_seq": 0, "joined_at": now}
+                for u in dict.fromkeys([group.owner_id, *members])
+            ]
+            for i in range(0, len(rows), _IN_CHUNK):
+                await conn.execute(s.conv_members.insert(), rows[i : i + _IN_CHUNK])
+        self._known_convs.add(conv)
+
+    async def get_group(self, group_id: str) -> Group | None:
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(s.groups).where(s.groups.c.id == group_id))).first()
+        if r is None:
+            return None
+        return Group(r.id, r.name, r.owner_id, r.created_at, orjson.loads(r.settings))
+
+    async def count_messages(self) -> int:
+        async with self._engines.read.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(s.messages))).scalar_one())
+
+

@@ -1,0 +1,414 @@
+"""The SDK's client: HTTP login, the WebSocket session, reconnects and gap filling.
+
+Pushes are best effort; what makes the client lossless is its `{conv: last_seq}` map.
+After every (re)connect it asks `sync` which conversations moved and pages `history`
+from its last seq, and any push that skips a seq triggers the same fill. Every message
+is handed to the application once, in seq order per conversation, de-duplicated by
+(conv, seq).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger("semot.client")
+
+MessageHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+# Close codes after which reconnecting cannot help.
+TERMINAL_CLOSE_CODES = {1008, 4409}
+
+
+class SemotAPIError(Exception):
+    """An error reply (WebSocket or HTTP) with the server's code and message."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class ClientClosed(Exception):
+    """The connection ended before the reply arrived."""
+
+
+class SemotClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        device_id: str | None = None,
+        platform: str = "sdk",
+        request_timeout: float = 15.0,
+        reconnect: bool = True,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        state_file: str | Path | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.ws_url = self.base_url.replace("http://", "ws://").replace("https://", "wss://") + "/ws"
+        self.device_id = device_id or f"sdk-{uuid.uuid4().hex[:12]}"
+        self.platform = platform
+        self.request_timeout = request_timeout
+        self.reconnect = reconnect
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.state_file = Path(state_file) if state_file else None
+
+        self.user_id: str | None = None
+        self.access_token: str | None = None
+        self.refresh_token: str | None = None
+        self.session_id: str | None = None
+        self.server_config: dict[str, Any] = {}
+        self.last_seq: dict[str, int] = self._load_state()
+
+        self._http: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._rid = 0
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._message_handlers: list[MessageHandler] = []
+        self._event_handlers: list[EventHandler] = []
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._fill_locks: dict[str, asyncio.Lock] = {}
+        self._runner: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self.close_code: int | None = None
+        self.reconnects = 0
+
+    # --- context manager
+    async def __aenter__(self) -> SemotClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- HTTP
+    async def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    async def http(self, method: str, path: str, json_body: Any = None, *, auth: bool = True) -> Any:
+        """Call the HTTP API; raises SemotAPIError with the server's error code."""
+        headers = {"Authorization": f"Bearer {self.access_token}"} if auth and self.access_token else {}
+        session = await self._session()
+        async with session.request(method, self.base_url + path, json=json_body, headers=headers) as resp:
+            data = await resp.json(content_type=None)
+            if resp.status >= 400:
+                err = (data or {}).get("error", {})
+                raise SemotAPIError(err.get("code", "internal"), err.get("message", resp.reason or ""), resp.status)
+            return data
+
+    async def register(self, username: str, password: str, display_name: str | None = None) -> str:
+        body: dict[str, Any] = {"username": username, "password": password}
+        if display_name:
+            body["display_name"] = display_name
+        return (await self.http("POST", "/api/v1/auth/register", body, auth=False))["user_id"]
+
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        data = await self.http("POST", "/api/v1/auth/login", {"username": username, "password": password}, auth=False)
+        self._take_tokens(data)
+        return data
+
+    async def refresh(self) -> dict[str, Any]:
+        if not self.refresh_token:
+            raise SemotAPIError("unauthorized", "no refresh token")
+        data = await self.http("POST", "/api/v1/auth/refresh", {"refresh_token": self.refresh_token}, auth=False)
+        self._take_tokens(data)
+        return data
+
+    def _take_tokens(self, data: dict[str, Any]) -> None:
+        self.access_token = data["access_token"]
+        self.refresh_token = data.get("refresh_token")
+        self.user_id = data["user_id"]
+
+    async def create_group(self, name: str, members: list[str]) -> dict[str, Any]:
+        return await self.http("POST", "/api/v1/groups", {"name": name, "members": members})
+
+    # --- handlers
+    def on_message(self, handler: MessageHandler) -> None:
+        """Called once per message, in seq order per conversation (own sends included)."""
+        self._message_handlers.append(handler)
+
+    def on_event(self, handler: EventHandler) -> None:
+        """Called for every `evt` push (read, typing, recall, burned, presence, group...)."""
+        self._event_handlers.append(handler)
+
+    async def next_message(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next message handed to the application (an alternative to on_message)."""
+        return await asyncio.wait_for(self._inbox.get(), timeout)
+
+    # --- connection lifecycle
+    async def connect(self) -> None:
+        """Open the WebSocket, authenticate and catch up; keeps reconnecting afterwards."""
+        if self.access_token is None:
+            raise SemotAPIError("unauthorized", "log in first")
+        self._closing = False
+        await self._open()
+        self._runner = asyncio.create_task(self._run(), name=f"semot-client-{self.device_id}")
+        await self.catch_up()
+
+    async def _open(self) -> None:
+        session = await self._session()
+        ws = await session.ws_connect(self.ws_url, autoping=True, max_msg_size=0, heartbeat=None)
+        self._ws = ws
+        self._rid += 1
+        rid = self._rid
+        await ws.send_str(
+            json.dumps(
+                {"t": "auth", "rid": rid, "token": self.access_token, "device": {"id": self.device_id, "platform": self.platform}}
+            )
+        )
+        msg = await asyncio.wait_for(ws.receive(), self.request_timeout)
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            await ws.close()
+            raise SemotAPIError("unauthorized", f"connection closed during auth ({ws.close_code})")
+        reply = json.loads(msg.data)
+        if not reply.get("ok"):
+            err = reply.get("error", {})
+            await ws.close()
+            raise SemotAPIError(err.get("code", "unauthorized"), err.get("message", ""))
+        data = reply["data"]
+        self.session_id = data["session_id"]
+        self.server_config = data.get("config", {})
+        self._connected.set()
+
+    async def _run(self) -> None:
+        """Read frames; on a lost connection reconnect with backoff and catch up."""
+        attempt = 0
+        while True:
+            ws = self._ws
+            assert ws is not None
+            try:
+                await self._read_loop(ws)
+            except Exception:  # a broken socket is just a lost connection
+                log.debug("read loop ended", exc_info=True)
+            self._connected.clear()
+            self.close_code = ws.close_code
+            self._fail_pending()
+            if self._closing or not self.reconnect or ws.close_code in TERMINAL_CLOSE_CODES:
+                return
+            while not self._closing:
+                attempt += 1
+                delay = random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** min(attempt, 16)))
+                await asyncio.sleep(delay)
+                try:
+                    await self._open()
+                except SemotAPIError as exc:
+                    if exc.code == "unauthorized" and self.refresh_token:
+                        try:
+                            await self.refresh()
+                        except Exception:
+                            log.warning("token refresh failed; will retry")
+                    continue
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                    continue
+                attempt = 0
+                self.reconnects += 1
+                asyncio.create_task(self._catch_up_quietly())
+                break
+
+    async def _catch_up_quietly(self) -> None:
+        try:
+            await self.catch_up()
+        except (SemotAPIError, ClientClosed, asyncio.TimeoutError):
+            log.debug("catch-up interrupted; the next reconnect retries it", exc_info=True)
+
+    async def _read_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            t = frame.get("t")
+            if t == "res":
+                fut = self._pending.pop(frame.get("rid"), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(frame)
+            elif t == "msg":
+                asyncio.create_task(self._ingest(frame))
+            elif t == "evt":
+                await self._emit(self._event_handlers, frame)
+
+    def _fail_pending(self) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(ClientClosed("connection lost before the reply"))
+        self._pending.clear()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+        self._fail_pending()
+        if self._http is not None:
+            await self._http.close()
+        self._save_state()
+
+    async def drop_connection(self) -> None:
+        """Close the socket as a network failure would (for tests and demos)."""
+        if self._ws is not None:
+            await self._ws.close(code=4000, message=b"client dropped")
+
+    # --- requests
+    async def request(self, t: str, **fields: Any) -> dict[str, Any]:
+        """Send one request and wait for its reply; raises SemotAPIError on `ok: false`."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise ClientClosed("not connected")
+        self._rid += 1
+        rid = self._rid
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        await ws.send_str(json.dumps({"t": t, "rid": rid, **fields}))
+        try:
+            reply = await asyncio.wait_for(fut, self.request_timeout)
+        finally:
+            self._pending.pop(rid, None)
+        if not reply.get("ok"):
+            err = reply.get("error", {})
+            raise SemotAPIError(err.get("code", "internal"), err.get("message", ""))
+        return reply.get("data", {})
+
+    async def send(
+        self,
+        to: str,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        cid: str | None = None,
+        opts: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send a message; resend with the same `cid` is safe (the server stores it once)."""
+        fields: dict[str, Any] = {"cid": cid or uuid.uuid4().hex, "to": to, "kind": kind, "body": body}
+        if opts:
+            fields["opts"] = opts
+        ack = await self.request("send", **fields)
+        # The server does not echo a send to the device that made it: deliver it here,
+        # through the same ordering and de-duplication as everything else.
+        own = {"t": "msg", "conv": ack["conv"], "seq": ack["seq"], "mid": ack["mid"], "cid": fields["cid"],
+               "from": self.user_id, "kind": kind, "body": body, "ts": ack["ts"], "opts": opts or {}}
+        await self._ingest(own)
+        return ack
+
+    async def send_text(self, to: str, text: str, **kw: Any) -> dict[str, Any]:
+        return await self.send(to, "text", {"text": text}, **kw)
+
+    async def history(self, conv: str, *, after: int | None = None, before: int | None = None, limit: int = 50) -> dict[str, Any]:
+        fields: dict[str, Any] = {"conv": conv, "limit": limit}
+        if after is not None:
+            fields["after"] = after
+        if before is not None:
+            fields["before"] = before
+        return await self.request("history", **fields)
+
+    async def sync(self, convs: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        return (await self.request("sync", convs=convs if convs is not None else {}))["convs"]
+
+    async def read(self, conv: str, seq: int) -> None:
+        await self.request("read", conv=conv, seq=seq)
+
+    async def typing(self, conv: str) -> None:
+        await self.request("typing", conv=conv)
+
+    async def recall(self, conv: str, seq: int) -> None:
+        await self.request("recall", conv=conv, seq=seq)
+
+    async def ping(self) -> int:
+        return (await self.request("ping"))["server_time"]
+
+    # --- gap filling
+    async def catch_up(self) -> None:
+        """Ask which conversations moved since `last_seq` and fetch what is missing.
+
+        A conversation this client has never seen starts at the user's read position,
+        so a new device receives what is unread rather than years of history."""
+        for state in await self.sync(dict(self.last_seq)):
+            conv = state["conv"]
+            if conv not in self.last_seq:
+                self.last_seq[conv] = state.get("read_seq", 0)
+            await self._fill(conv, state["max_seq"])
+        self._save_state()
+
+    async def _fill(self, conv: str, up_to: int) -> None:
+        lock = self._fill_locks.setdefault(conv, asyncio.Lock())
+        async with lock:
+            while self.last_seq.get(conv, 0) < up_to:
+                page = await self.history(conv, after=self.last_seq.get(conv, 0), limit=200)
+                for m in page["messages"]:
+                    await self._deliver(m)
+                if not page["more"] or not page["messages"]:
+                    break
+
+    async def _ingest(self, msg: dict[str, Any]) -> None:
+        conv, seq = msg["conv"], msg["seq"]
+        lock = self._fill_locks.setdefault(conv, asyncio.Lock())
+        if not lock.locked():
+            async with lock:
+                last = self.last_seq.get(conv)
+                if last is None or seq == last + 1:
+                    if last is None and seq > 1:
+                        # first sight of this conversation: deliver from the push on
+                        self.last_seq[conv] = seq - 1
+                    await self._deliver(msg)
+                    return
+                if seq <= last:
+                    return  # already delivered
+        try:
+            await self._fill(conv, seq)
+        except (SemotAPIError, ClientClosed, asyncio.TimeoutError):
+            log.debug("gap fill for %s failed; next catch-up repairs it", conv)
+
+    async def _deliver(self, msg: dict[str, Any]) -> None:
+        conv, seq = msg["conv"], msg["seq"]
+        if seq <= self.last_seq.get(conv, 0):
+            return
+        self.last_seq[conv] = seq
+        self._inbox.put_nowait(msg)
+        await self._emit(self._message_handlers, msg)
+
+    async def _emit(self, handlers: list[Any], item: dict[str, Any]) -> None:
+        for h in handlers:
+            try:
+                r = h(item)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:
+                log.exception("handler failed")
+
+    # --- persistence
+    def _load_state(self) -> dict[str, int]:
+        if self.state_file and self.state_file.exists():
+            try:
+                data = json.loads(self.state_file.read_text())
+                return {str(k): int(v) for k, v in data.get("last_seq", {}).items()}
+            except (ValueError, OSError):
+                log.warning("ignoring unreadable state file %s", self.state_file)
+        return {}
+
+    def _save_state(self) -> None:
+        if self.state_file:
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"last_seq": self.last_seq}))
+            tmp.replace(self.state_file)

@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file", envvar="SEMOT_CONFIG")]
 DataDirOpt = Annotated[
     Optional[Path], typer.Option("--data-dir", help="Directory for the embedded database and keys [default: ./semot-data]")
 ]

@@ -1,0 +1,192 @@
+"""The storage contract: what services rely on, checked on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from semot.domain.conversations import direct_conv
+from semot.domain.records import AppendResult, Group, NewMessage, RefreshToken, User
+from semot.errors import Conflict, NotFound
+from semot.ids import new_mid
+from semot.storage.sql.store import SqlStorage
+
+pytestmark = pytest.mark.asyncio
+
+
+def user(uid: str) -> User:
+    return User(id=uid, username=uid, display_name=uid.title(), password_hash="x", created_at=1)
+
+
+def dm(sender: str, to: str, cid: str, text: str = "hi", ts: int = 1000, **opts: int) -> NewMessage:
+    conv = direct_conv(sender, to)
+    users = tuple(sorted((sender, to)))
+    return NewMessage(conv, sender, cid, "text", {"text": text}, dict(opts), ts, new_mid(), users)  # type: ignore[arg-type]
+
+
+async def test_users_create_get_conflict(storage: SqlStorage) -> None:
+    await storage.create_user(user("alice"))
+    got = await storage.get_user("alice")
+    assert got is not None and got.display_name == "Alice" and not got.disabled
+    assert (await storage.get_user_by_username("alice")) == got
+    assert await storage.get_user("nobody") is None
+    with pytest.raises(Conflict):
+        await storage.create_user(user("alice"))
+    assert await storage.existing_user_ids(["alice", "bob"]) == {"alice"}
+    assert await storage.set_user_disabled("alice", True)
+    assert (await storage.get_user("alice")).disabled  # type: ignore[union-attr]
+    assert not await storage.set_user_disabled("nobody", True)
+
+
+async def test_refresh_token_rotation_and_reuse_revokes_family(storage: SqlStorage) -> None:
+    await storage.add_refresh_token(RefreshToken("h1", "alice", "fam", 10**13))
+    first = await storage.consume_refresh_token("h1", 5)
+    assert first is not None and first.used_at is None and not first.revoked
+    await storage.add_refresh_token(RefreshToken("h2", "alice", "fam", 10**13))
+    replay = await storage.consume_refresh_token("h1", 6)
+    assert replay is not None and replay.used_at == 5  # reuse is visible to the caller
+    second = await storage.consume_refresh_token("h2", 7)
+    assert second is not None and second.revoked  # the whole family died with the replay
+    assert await storage.consume_refresh_token("nope", 8) is None
+
+
+async def test_append_assigns_gap_free_seq_and_creates_direct_conv(storage: SqlStorage) -> None:
+    batch = [dm("alice", "bob", f"c{i}", text=f"m{i}") for i in range(5)]
+    results = await storage.append_messages(batch)
+    assert all(isinstance(r, AppendResult) and r.created for r in results)
+    assert [r.message.seq for r in results] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
+    more = await storage.append_messages([dm("bob", "alice", "b1")])
+    assert more[0].message.seq == 6  # type: ignore[union-attr]
+    conv = direct_conv("alice", "bob")
+    assert await storage.conversation_max_seq(conv) == 6
+    assert sorted(await storage.conv_members(conv)) == ["alice", "bob"]
+    assert await storage.is_member(conv, "bob") and not await storage.is_member(conv, "carol")
+
+
+async def test_cid_is_idempotent_across_batches_and_within_one(storage: SqlStorage) -> None:
+    first = await storage.append_messages([dm("alice", "bob", "same", text="one")])
+    again = await storage.append_messages([dm("alice", "bob", "same", text="two"), dm("alice", "bob", "other")])
+    assert isinstance(again[0], AppendResult) and not again[0].created
+    assert again[0].message.seq == first[0].message.seq and again[0].message.mid == first[0].message.mid  # type: ignore[union-attr]
+    assert again[0].message.body == {"text": "one"}
+    assert again[1].message.seq == 2  # type: ignore[union-attr]
+    twice = await storage.append_messages([dm("carol", "dave", "x"), dm("carol", "dave", "x")])
+    assert twice[0].created and not twice[1].created  # type: ignore[union-attr]
+    assert twice[0].message.seq == twice[1].message.seq == 1  # type: ignore[union-attr]
+    # the same cid from another sender is another message
+    other = await storage.append_messages([dm("bob", "alice", "same")])
+    assert other[0].created and other[0].message.seq == 3  # type: ignore[union-attr]
+
+
+async def test_concurrent_appends_never_gap_or_duplicate(storage: SqlStorage) -> None:
+    async def sender(i: int) -> list[int]:
+        seqs = []
+        for j in range(20):
+            r = await storage.append_messages([dm(f"u{i}", "hub", f"{i}-{j}")])
+            seqs.append(r[0].message.seq)  # type: ignore[union-attr]
+        return seqs
+
+    # five senders, five conversations with "hub" and one shared group conversation
+    group = Group("g1", "G", "hub", 1)
+    await storage.create_group(group, [f"u{i}" for i in range(5)], 1)
+
+    async def group_sender(i: int) -> list[int]:
+        out = []
+        for j in range(20):
+            item = NewMessage("g:g1", f"u{i}", f"g{i}-{j}", "text", {"text": "x"}, {}, 1, new_mid())
+            out.append((await storage.append_messages([item]))[0].message.seq)  # type: ignore[union-attr]
+        return out
+
+    results = await asyncio.gather(*(group_sender(i) for i in range(5)), *(sender(i) for i in range(5)))
+    group_seqs = sorted(s for r in results[:5] for s in r)
+    assert group_seqs == list(range(1, 101))
+    for r in results[5:]:
+        assert r == list(range(1, 21))
+
+
+async def test_append_to_missing_group_fails_only_that_message(storage: SqlStorage) -> None:
+    missing = NewMessage("g:nope", "alice", "c1", "text", {"text": "x"}, {}, 1, new_mid())
+    results = await storage.append_messages([missing, dm("alice", "bob", "c2")])
+    assert isinstance(results[0], NotFound)
+    assert isinstance(results[1], AppendResult) and results[1].message.seq == 1
+
+
+async def test_history_pages_both_ways(storage: SqlStorage) -> None:
+    await storage.append_messages([dm("alice", "bob", f"c{i}", text=str(i)) for i in range(1, 11)])
+    conv = direct_conv("alice", "bob")
+    msgs, more = await storage.history(conv, after=0, before=None, limit=4)
+    assert [m.seq for m in msgs] == [1, 2, 3, 4] and more
+    msgs, more = await storage.history(conv, after=8, before=None, limit=4)
+    assert [m.seq for m in msgs] == [9, 10] and not more
+    msgs, more = await storage.history(conv, after=None, before=5, limit=3)
+    assert [m.seq for m in msgs] == [2, 3, 4] and more
+    msgs, more = await storage.history(conv, after=None, before=3, limit=5)
+    assert [m.seq for m in msgs] == [1, 2] and not more
+    msgs, more = await storage.history(conv, after=None, before=None, limit=3)
+    assert [m.seq for m in msgs] == [8, 9, 10] and more
+    assert msgs[0].body == {"text": "8"} and msgs[0].sender == "alice"
+    assert await storage.history("d:x:y", after=0, before=None, limit=5) == ([], False)
+
+
+async def test_sync_reports_moved_conversations_with_unread(storage: SqlStorage) -> None:
+    await storage.append_messages([dm("alice", "bob", "a1"), dm("alice", "bob", "a2"), dm("bob", "alice", "b1")])
+    await storage.append_messages([dm("carol", "bob", "c1")])
+    states = {s.conv: s for s in await storage.sync("bob", {})}
+    ab, bc = direct_conv("alice", "bob"), direct_conv("bob", "carol")
+    assert set(states) == {ab, bc}
+    assert states[ab].max_seq == 3 and states[ab].unread == 2 and states[ab].read_seq == 0
+    assert states[ab].last is not None and states[ab].last.seq == 3 and states[ab].last.sender == "bob"
+    # only conversations that moved past what the client knows
+    assert [s.conv for s in await storage.sync("bob", {ab: 3, bc: 0})] == [bc]
+    assert await storage.sync("bob", {ab: 3, bc: 1}) == []
+    read = await storage.set_read(ab, "bob", 2, 50)
+    assert (read.previous, read.current) == (0, 2)
+    assert (await storage.set_read(ab, "bob", 1, 51)).current == 2  # never moves back
+    states = {s.conv: s for s in await storage.sync("bob", {})}
+    assert states[ab].read_seq == 2 and states[ab].unread == 0
+    with pytest.raises(NotFound):
+        await storage.set_read(ab, "carol", 1, 52)
+
+
+async def test_recall_replaces_body_with_tombstone(storage: SqlStorage) -> None:
+    await storage.append_messages([dm("alice", "bob", "a1", text="secret")])
+    conv = direct_conv("alice", "bob")
+    await storage.recall(conv, 1)
+    msg = await storage.get_message(conv, 1)
+    assert msg is not None and msg.kind == "recalled" and msg.body == {} and msg.seq == 1
+
+
+async def test_burn_is_scheduled_by_the_recipients_read_only(storage: SqlStorage) -> None:
+    await storage.append_messages(
+        [dm("alice", "bob", "a1", burn_s=5), dm("alice", "bob", "a2"), dm("bob", "alice", "b1", burn_s=5)]
+    )
+    conv = direct_conv("alice", "bob")
+    # alice reading her own burn message schedules nothing; bob's read schedules seq 1 only
+    assert (await storage.set_read(conv, "alice", 1, 1000)).burns == []
+    read = await storage.set_read(conv, "bob", 3, 1000)
+    assert read.burns == [(1, 6000)]
+    assert await storage.claim_due_burns(5999, 10) == []
+    assert await storage.claim_due_burns(6000, 10) == [(conv, 1)]
+    assert await storage.claim_due_burns(7000, 10) == []  # claimed once
+    burned = await storage.get_message(conv, 1)
+    assert burned is not None and burned.kind == "burned" and burned.body == {}
+    assert (await storage.get_message(conv, 2)).body == {"text": "hi"}  # type: ignore[union-attr]
+
+
+async def test_groups(storage: SqlStorage) -> None:
+    for u in ("owner", "m1", "m2"):
+        await storage.create_user(user(u))
+    await storage.create_group(Group("team", "Team", "owner", 5, {"k": 1}), ["m1", "m2", "owner"], 5)
+    g = await storage.get_group("team")
+    assert g is not None and g.name == "Team" and g.owner_id == "owner" and g.settings == {"k": 1}
+    assert sorted(await storage.conv_members("g:team")) == ["m1", "m2", "owner"]
+    assert await storage.get_group("none") is None
+    assert await storage.conv_members("g:none") == []
+    states = await storage.sync("m1", {})
+    assert [(s.conv, s.max_seq, s.last) for s in states] == [("g:team", 0, None)]
+
+
+async def test_migrate_is_idempotent(storage: SqlStorage) -> None:
+    await storage.migrate()
+    await storage.ping()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select, text, tuple_, update
+from sqlalchemy import and_, case, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -230,27 +230,21 @@ class SqlStorage(Storage):
                 .on_conflict_do_nothing()
             )
 
-        # 3. seq: one UPDATE ... RETURNING per conversation, in a fixed order (no deadlocks)
+        # 3. seq: ONE statement numbers every conversation of the batch:
+        #    UPDATE conversations SET max_seq = max_seq + CASE id WHEN .. END ... RETURNING
         by_conv: dict[str, list[int]] = {}
         for idx in fresh:
             by_conv.setdefault(batch[idx].conv, []).append(idx)
+        tops = await self._bump_seqs(conn, {c: (len(i), max(batch[x].ts for x in i)) for c, i in by_conv.items()})
         rows_to_insert: list[dict[str, Any]] = []
         for conv in sorted(by_conv):
             idxs = by_conv[conv]
-            last_ts = max(batch[i].ts for i in idxs)
-            r = (
-                await conn.execute(
-                    update(s.conversations)
-                    .where(s.conversations.c.id == conv)
-                    .values(max_seq=s.conversations.c.max_seq + len(idxs), last_ts=last_ts)
-                    .returning(s.conversations.c.max_seq)
-                )
-            ).first()
-            if r is None:
+            top = tops.get(conv)
+            if top is None:
                 for i in idxs:
                     results[i] = NotFound(f"conversation {conv} does not exist")
                 continue
-            seq = r.max_seq - len(idxs)
+            seq = top - len(idxs)
             for i in idxs:
                 seq += 1
                 n = batch[i]
@@ -280,6 +274,33 @@ class SqlStorage(Storage):
                 first = results[first_in_batch[(n.sender, n.cid)]]
                 results[idx] = AppendResult(first.message, created=False) if isinstance(first, AppendResult) else first
         return results  # type: ignore[return-value]
+
+    async def _bump_seqs(self, conn: AsyncConnection, counts: dict[str, tuple[int, int]]) -> dict[str, int]:
+        """Reserve `n` seqs in each conversation; returns the new max_seq of each.
+
+        The row lock this takes is what makes seq gap-free across nodes on PostgreSQL;
+        rows are locked in id order first so two nodes never deadlock on a pair."""
+        if not counts:
+            return {}
+        c = s.conversations
+        ids = sorted(counts)
+        tops: dict[str, int] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            if self._dialect == "postgresql":
+                await conn.execute(select(c.c.id).where(c.c.id.in_(chunk)).order_by(c.c.id).with_for_update())
+            stmt = (
+                update(c)
+                .where(c.c.id.in_(chunk))
+                .values(
+                    max_seq=c.c.max_seq + case({k: counts[k][0] for k in chunk}, value=c.c.id, else_=0),
+                    last_ts=case({k: counts[k][1] for k in chunk}, value=c.c.id, else_=c.c.last_ts),
+                )
+                .returning(c.c.id, c.c.max_seq)
+            )
+            for r in await conn.execute(stmt):
+                tops[r.id] = r.max_seq
+        return tops
 
     async def get_message(self, conv: str, seq: int) -> Message | None:
         async with self._engines.read.connect() as conn:

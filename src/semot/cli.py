@@ -19,6 +19,7 @@ app = typer.Typer(
     "(--config) and SEMOT_* environment variables, in rising order of precedence; flags win over all.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file", envvar="SEMOT_CONFIG")]

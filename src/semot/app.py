@@ -48,6 +48,15 @@ def make_storage(settings: Settings) -> Storage:
     return SqlStorage(engines, schema=settings.database_schema)
 
 
+def make_bus(settings: Settings) -> Bus:
+    """In-process on one node; Redis pub/sub when SEMOT_REDIS_URL joins several."""
+    if settings.redis_url:
+        from semot.bus.redis import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return LocalBus()
+
+
 def client_config(settings: Settings) -> dict[str, Any]:
     """What every client learns at auth (§2.2): limits it should respect up front."""
     return {
@@ -68,7 +77,7 @@ class Node:
         self.settings = settings
         self.metrics = Metrics()
         self.storage = storage or make_storage(settings)
-        self.bus = bus or LocalBus()
+        self.bus = bus or make_bus(settings)
         self.hub = Hub(self.metrics, heartbeat_s=settings.heartbeat_s)
         signer = TokenSigner(settings.resolved_secret(), settings.access_token_ttl_s)
         self.accounts = AccountService(

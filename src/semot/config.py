@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         None, pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema (search_path) to use"
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connection pool size")
-    redis_url: str | None = Field(None, description="Redis URL for multi-node deployments (reserved)")
+    redis_url: str | None = Field(None, description="Redis URL: set it (with PostgreSQL) to run several nodes behind a load balancer")
 
     # --- security
     secret_key: str | None = Field(

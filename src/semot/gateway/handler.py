@@ -164,6 +164,7 @@ class Gateway:
         conn.session_id = new_session_id()
         conn.proto.auth_succeeded()
         self._hub.register(conn)
+        self._accounts.device_connected(user.id, conn.device_id, conn.session_id)
         conn.send(
             replies.ok(
                 req.rid,

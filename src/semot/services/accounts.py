@@ -13,6 +13,7 @@ from semot.services.security import TokenSigner, hash_password, hash_refresh_tok
 from semot.storage.base import Storage
 
 CLOSE_POLICY = 1008
+CLOSE_REPLACED = 4409
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 
@@ -129,6 +130,10 @@ class AccountService:
             await self._storage.revoke_user_tokens(user_id)
             self._bus.publish(Disconnect(user_id, CLOSE_POLICY, "account disabled"))
         return await self.get(user_id)
+
+    def device_connected(self, user_id: str, device_id: str, session_id: str) -> None:
+        """A device id lives once: an older connection of it, on any node, is replaced."""
+        self._bus.publish(Disconnect(user_id, CLOSE_REPLACED, "replaced by a new connection", device_id, session_id))
 
     async def set_admin(self, user_id: str, is_admin: bool) -> None:
         if not await self._storage.set_user_admin(user_id, is_admin):

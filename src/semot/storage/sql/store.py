@@ -21,6 +21,7 @@ from semot.storage.sql.migrate import upgrade_to_head
 
 BURNED = "burned"
 _IN_CHUNK = 500
+_MIGRATION_LOCK = 7365676  # pg advisory lock id serialising migrations across nodes
 
 
 def _row_to_message(r: Any) -> Message:
@@ -72,10 +73,12 @@ class SqlStorage(Storage):
 
     # --- lifecycle
     async def migrate(self) -> None:
-        if self._schema and self._dialect == "postgresql":
-            async with self._engines.write.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
         async with self._engines.write.begin() as conn:
+            if self._dialect == "postgresql":
+                # Nodes starting together must not race on DDL: one migrates, the rest wait.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+                if self._schema:
+                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
             await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:

@@ -1,0 +1,127 @@
+"""Redis pub/sub bus for several nodes sharing one PostgreSQL database.
+
+Each node delivers its own publishes locally at once (no round trip for the users it
+holds) and sends them on one Redis channel for the others; every node subscribes and
+skips what it published itself. Frames travel pre-encoded, so a message is still
+serialised once per cluster, not once per node or recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+import orjson
+import redis.asyncio as aioredis
+
+from semot.bus.base import Bus, Delivery, Disconnect, Envelope, Receiver
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "semot:bus:v1"
+_SEP = b"\n"
+
+
+def encode(node_id: str, envelope: Envelope) -> bytes:
+    if isinstance(envelope, Delivery):
+        meta = {"k": "d", "n": node_id, "u": list(envelope.user_ids), "x": envelope.exclude_session}
+        return orjson.dumps(meta) + _SEP + envelope.frame
+    meta = {
+        "k": "x",
+        "n": node_id,
+        "u": envelope.user_id,
+        "c": envelope.code,
+        "r": envelope.reason,
+        "d": envelope.device_id,
+        "e": envelope.except_session,
+    }
+    return orjson.dumps(meta) + _SEP
+
+
+def decode(raw: bytes) -> tuple[str, Envelope]:
+    head, _, frame = raw.partition(_SEP)
+    meta = orjson.loads(head)
+    if meta["k"] == "d":
+        return meta["n"], Delivery(tuple(meta["u"]), frame, meta["x"])
+    return meta["n"], Disconnect(meta["u"], meta["c"], meta["r"], meta["d"], meta["e"])
+
+
+class RedisBus(Bus):
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self.node_id = secrets.token_hex(6)
+        self._redis: aioredis.Redis | None = None
+        self._receiver: Receiver | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100_000)
+        self._writer: asyncio.Task[None] | None = None
+
+    async def start(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+        self._redis = aioredis.from_url(self._url)
+        await self._redis.ping()
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(CHANNEL)
+        self._reader = asyncio.create_task(self._read(pubsub), name="semot-redis-bus-read")
+        self._writer = asyncio.create_task(self._write(), name="semot-redis-bus-write")
+
+    async def stop(self) -> None:
+        for task in (self._writer, self._reader):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self._redis is not None:
+            await self._redis.aclose()
+        self._receiver = None
+
+    def publish(self, envelope: Envelope) -> None:
+        self._dispatch(envelope)
+        try:
+            self._outbox.put_nowait(encode(self.node_id, envelope))
+        except asyncio.QueueFull:  # Redis is down or far behind: other nodes' clients resync
+            log.warning("redis bus outbox full; dropping a cross-node push")
+
+    def _dispatch(self, envelope: Envelope) -> None:
+        r = self._receiver
+        if r is None:
+            return
+        if isinstance(envelope, Delivery):
+            r.deliver(envelope)
+        else:
+            r.disconnect(envelope)
+
+    async def _write(self) -> None:
+        assert self._redis is not None
+        while True:
+            first = await self._outbox.get()
+            batch = [first]
+            while not self._outbox.empty() and len(batch) < 256:
+                batch.append(self._outbox.get_nowait())
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for raw in batch:
+                        pipe.publish(CHANNEL, raw)
+                    await pipe.execute()
+            except Exception:
+                log.exception("publishing %d envelopes to redis failed", len(batch))
+                await asyncio.sleep(0.5)
+
+    async def _read(self, pubsub: aioredis.client.PubSub) -> None:
+        while True:
+            try:
+                async for item in pubsub.listen():
+                    if item.get("type") != "message":
+                        continue
+                    node, envelope = decode(item["data"])
+                    if node != self.node_id:
+                        self._dispatch(envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("redis bus subscription failed; resubscribing")
+                await asyncio.sleep(1)
+                try:
+                    await pubsub.subscribe(CHANNEL)
+                except Exception:
+                    log.warning("redis resubscribe failed", exc_info=True)

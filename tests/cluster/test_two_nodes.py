@@ -1,0 +1,177 @@
+"""Two nodes sharing PostgreSQL and Redis behind no load balancer at all: clients pick
+a node each, and every guarantee of one node must hold across the pair."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from semot.client import SemotAPIError, SemotClient
+from tests.support.server import ServerProcess
+
+PG_URL = os.environ.get("SEMOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SEMOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def _reachable() -> str | None:
+    try:
+        conn = await asyncpg.connect(PG_URL, timeout=5)
+        await conn.close()
+        r = aioredis.from_url(REDIS_URL)
+        await r.ping()
+        await r.aclose()
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    problem = asyncio.run(_reachable())
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL/Redis unreachable in CI: {problem}")
+        pytest.skip(f"PostgreSQL/Redis unreachable: {problem}")
+    schema = f"semot_cluster_{uuid.uuid4().hex[:10]}"
+    env = {
+        "SEMOT_DATABASE_URL": PG_URL,
+        "SEMOT_DATABASE_SCHEMA": schema,
+        "SEMOT_REDIS_URL": REDIS_URL,
+        "SEMOT_SECRET_KEY": secrets.token_urlsafe(40),
+        "SEMOT_RATE_PER_S": "1000",
+        "SEMOT_RATE_BURST": "1000",
+    }
+    root = tmp_path_factory.mktemp("cluster")
+    a = ServerProcess(root / "a", env)
+    b = ServerProcess(root / "b", env)
+    # start both at once: migrations must not race
+    a.proc = b.proc = None
+    import threading
+
+    errors: list[BaseException] = []
+
+    def start(node: ServerProcess) -> None:
+        try:
+            node.start()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        if errors:
+            raise errors[0]
+        yield a, b
+    finally:
+        for n in (a, b):
+            n.kill()
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(PG_URL)
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await conn.close()
+
+        asyncio.run(drop())
+
+
+async def _client(node: ServerProcess, username: str, *, device: str | None = None, register: bool = True) -> SemotClient:
+    c = SemotClient(node.base, device_id=device)
+    if register:
+        try:
+            await c.register(username, "password123")
+        except SemotAPIError as exc:
+            if exc.code != "conflict":
+                raise
+    await c.login(username, "password123")
+    await c.connect()
+    return c
+
+
+@pytest.fixture
+async def names() -> AsyncIterator[list[str]]:
+    suffix = uuid.uuid4().hex[:6]
+    yield [f"{n}{suffix}" for n in ("alice", "bob", "carol", "dave")]
+
+
+async def test_direct_messages_cross_nodes_both_ways(nodes: tuple[ServerProcess, ServerProcess], names: list[str]) -> None:
+    a, b = nodes
+    alice = await _client(a, names[0])
+    bob = await _client(b, names[1])
+    try:
+        ack = await alice.send_text(names[1], "from node A")
+        got = await bob.next_message(5)
+        assert got["body"] == {"text": "from node A"} and got["seq"] == ack["seq"] == 1
+        ack2 = await bob.send_text(names[0], "from node B")
+        own = await alice.next_message(5)  # the SDK hands the app its own sends too
+        assert own["seq"] == 1 and own["from"] == names[0]
+        got2 = await alice.next_message(5)
+        assert got2["seq"] == ack2["seq"] == 2 and got2["from"] == names[1]
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_concurrent_group_senders_on_both_nodes_get_gap_free_seqs(
+    nodes: tuple[ServerProcess, ServerProcess], names: list[str]
+) -> None:
+    a, b = nodes
+    clients = [await _client(node, n) for node, n in zip((a, b, a, b), names, strict=True)]
+    try:
+        group = await clients[0].create_group("cluster", names[1:])
+        conv = group["conv"]
+        per_sender = 40
+
+        async def blast(c: SemotClient, tag: str) -> list[int]:
+            acks = await asyncio.gather(*(c.send_text(conv, f"{tag}-{i}") for i in range(per_sender)))
+            return [x["seq"] for x in acks]
+
+        seqs = await asyncio.gather(*(blast(c, n) for c, n in zip(clients, names, strict=True)))
+        total = 1 + per_sender * len(clients)  # seq 1 is the group-created system message
+        assert sorted(s for ss in seqs for s in ss) == list(range(2, total + 1))
+
+        # every member, whichever node it is on, ends with exactly seqs 1..total
+        for c in clients:
+            async def complete(c: SemotClient = c) -> None:
+                while c.last_seq.get(conv, 0) < total:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(complete(), 10)
+            seen: list[int] = []
+            while not c._inbox.empty():  # noqa: SLF001 - the test reads what the SDK delivered
+                m = c._inbox.get_nowait()  # noqa: SLF001
+                if m["conv"] == conv:
+                    seen.append(m["seq"])
+            assert seen == list(range(1, total + 1)), f"{c.user_id} saw gaps or repeats"
+    finally:
+        for c in clients:
+            await c.close()
+
+
+async def test_same_device_on_another_node_replaces_the_first(
+    nodes: tuple[ServerProcess, ServerProcess], names: list[str]
+) -> None:
+    a, b = nodes
+    first = await _client(a, names[0], device="phone")
+    first.reconnect = False
+    second = await _client(b, names[0], device="phone", register=False)
+    try:
+        for _ in range(100):
+            if first.close_code is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert first.close_code == 4409
+        assert await second.ping() > 0
+    finally:
+        await first.close()
+        await second.close()

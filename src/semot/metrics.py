@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector, ProcessCollector
 
 
 class Metrics:
@@ -11,6 +11,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         self.connections = Gauge("semot_connections", "Authenticated WebSocket connections", registry=r)
         self.messages_stored = Counter("semot_messages_stored", "Messages durably stored", registry=r)
         self.deliveries = Counter("semot_deliveries", "Frames pushed to connections", registry=r)

@@ -31,7 +31,6 @@ class Settings(BaseSettings):
     # --- network
     host: str = Field("127.0.0.1", description="Address to listen on")
     port: int = Field(8080, ge=0, le=65535, description="TCP port for HTTP and WebSocket")
-    public_url: str | None = Field(None, description="External base URL, if behind a proxy")
 
     # --- storage
     data_dir: Path = Field(Path("./semot-data"), description="Directory for the embedded database, files and keys")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from semot.domain.conversations import direct_conv, parse_conv, resolve_target
+from dataclasses import replace
+
 from semot.domain.messages import Message, check_recall, validate_body, validate_opts
 from semot.errors import BadRequest, Forbidden
 
@@ -28,7 +30,7 @@ class TestConversations:
         assert resolve_target("bob", "alice").conv == "d:alice:bob"
         assert resolve_target("g:t", "alice").conv == "g:t"
         assert resolve_target("d:alice:bob", "bob").conv == "d:alice:bob"
-        with pytest.raises(BadRequest):
+        with pytest.raises(Forbidden):
             resolve_target("d:bob:carol", "alice")
         with pytest.raises(BadRequest):
             resolve_target("alice", "alice")
@@ -68,6 +70,7 @@ class TestBodies:
         assert validate_body("location", {"lat": 31.2, "lng": 121.5, "title": "外滩"}, max_text_chars=1)["title"] == "外滩"
         assert validate_body("card", {"user_id": "bob"}, max_text_chars=1) == {"user_id": "bob"}
         assert validate_body("custom", {"type": "order", "data": {"id": 7}}, max_text_chars=1)["data"] == {"id": 7}
+        assert validate_body("custom", {"type": "ping", "data": None}, max_text_chars=1) == {"type": "ping", "data": None}
 
     def test_opts(self) -> None:
         assert validate_opts(None, max_burn_s=60) == {}
@@ -81,7 +84,13 @@ class TestRecall:
     msg = Message("d:a:b", 1, "m", "c", "a", "text", {"text": "x"}, ts=1_000)
 
     def test_sender_within_window(self) -> None:
-        check_recall(self.msg, "a", now_ms=100_000, window_s=120)
+        assert check_recall(self.msg, "a", now_ms=100_000, window_s=120) is True
+
+    def test_twice_is_a_no_op_but_system_and_burned_are_refused(self) -> None:
+        assert check_recall(replace(self.msg, kind="recalled", body={}), "a", 2_000, 120) is False
+        for kind in ("system", "burned"):
+            with pytest.raises(Forbidden):
+                check_recall(replace(self.msg, kind=kind), "a", 2_000, 120)
 
     def test_others_and_late_are_forbidden(self) -> None:
         with pytest.raises(Forbidden):

@@ -81,6 +81,10 @@ class SemotClient:
         self._message_handlers: list[MessageHandler] = []
         self._event_handlers: list[EventHandler] = []
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # Handlers run from one dispatcher task, never under a lock or inside the read
+        # loop, so a handler may itself await requests (a bot replying, say).
+        self._dispatch: asyncio.Queue[tuple[list[Any], dict[str, Any]]] = asyncio.Queue()
+        self._dispatcher: asyncio.Task[None] | None = None
         self._fill_locks: dict[str, asyncio.Lock] = {}
         self._runner: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -140,7 +144,10 @@ class SemotClient:
 
     # --- handlers
     def on_message(self, handler: MessageHandler) -> None:
-        """Called once per message, in seq order per conversation (own sends included)."""
+        """Called once per message, in seq order per conversation (own sends included).
+
+        Handlers run one at a time, outside the client's internals, and may await
+        requests. With no handler registered, messages go to `next_message` instead."""
         self._message_handlers.append(handler)
 
     def on_event(self, handler: EventHandler) -> None:
@@ -148,7 +155,7 @@ class SemotClient:
         self._event_handlers.append(handler)
 
     async def next_message(self, timeout: float | None = None) -> dict[str, Any]:
-        """The next message handed to the application (an alternative to on_message)."""
+        """The next message, for applications that register no on_message handler."""
         return await asyncio.wait_for(self._inbox.get(), timeout)
 
     # --- connection lifecycle
@@ -157,6 +164,8 @@ class SemotClient:
         if self.access_token is None:
             raise SemotAPIError("unauthorized", "log in first")
         self._closing = False
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._run_handlers(), name=f"semot-handlers-{self.device_id}")
         await self._open()
         self._runner = asyncio.create_task(self._run(), name=f"semot-client-{self.device_id}")
         await self.catch_up()
@@ -240,7 +249,8 @@ class SemotClient:
             elif t == "msg":
                 asyncio.create_task(self._ingest(frame))
             elif t == "evt":
-                await self._emit(self._event_handlers, frame)
+                if self._event_handlers:
+                    self._dispatch.put_nowait((self._event_handlers, frame))
 
     def _fail_pending(self) -> None:
         for fut in self._pending.values():
@@ -257,11 +267,15 @@ class SemotClient:
 
     async def close(self) -> None:
         self._closing = True
+        if self._runner is not None:  # it may be mid-reconnect: stop it before closing
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
-        if self._runner is not None:
-            await asyncio.gather(self._runner, return_exceptions=True)
         self._fail_pending()
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            await asyncio.gather(self._dispatcher, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
         self._save_state()
@@ -385,17 +399,21 @@ class SemotClient:
         if seq <= self.last_seq.get(conv, 0):
             return
         self.last_seq[conv] = seq
-        self._inbox.put_nowait(msg)
-        await self._emit(self._message_handlers, msg)
+        if self._message_handlers:
+            self._dispatch.put_nowait((self._message_handlers, msg))
+        else:
+            self._inbox.put_nowait(msg)
 
-    async def _emit(self, handlers: list[Any], item: dict[str, Any]) -> None:
-        for h in handlers:
-            try:
-                r = h(item)
-                if inspect.isawaitable(r):
-                    await r
-            except Exception:
-                log.exception("handler failed")
+    async def _run_handlers(self) -> None:
+        while True:
+            handlers, item = await self._dispatch.get()
+            for h in handlers:
+                try:
+                    r = h(item)
+                    if inspect.isawaitable(r):
+                        await r
+                except Exception:
+                    log.exception("handler failed")
 
     # --- persistence
     def _load_state(self) -> dict[str, int]:

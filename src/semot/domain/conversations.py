@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from semot.errors import BadRequest
+from semot.errors import BadRequest, Forbidden
 from semot.ids import is_valid_id
 
 
@@ -49,7 +49,7 @@ def resolve_target(to: str, sender: str) -> ConvRef:
     if to.startswith(("g:", "d:")):
         ref = parse_conv(to)
         if ref.kind == "d" and sender not in ref.users:  # type: ignore[operator]
-            raise BadRequest("you are not a party of that direct conversation")
+            raise Forbidden("you are not a member of this conversation")
         return ref
     if not is_valid_id(to):
         raise BadRequest(f"invalid recipient {to!r}")

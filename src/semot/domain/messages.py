@@ -14,6 +14,8 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 MEDIA_KINDS = frozenset({"image", "voice", "video", "file"})
 RECALLED = "recalled"
+BURNED = "burned"
+SYSTEM = "system"
 
 
 class _Body(BaseModel):
@@ -73,7 +75,7 @@ def validate_body(kind: str, body: dict[str, Any], *, max_text_chars: int) -> di
         raise _fail("body", exc) from None
     if isinstance(parsed, TextBody) and len(parsed.text) > max_text_chars:
         raise BadRequest(f"body.text: longer than {max_text_chars} characters")
-    return parsed.model_dump(exclude_none=True)
+    return parsed.model_dump(exclude_unset=True)
 
 
 def validate_opts(opts: dict[str, Any] | None, *, max_burn_s: int) -> dict[str, Any]:
@@ -117,11 +119,18 @@ class Message:
         }
 
 
-def check_recall(msg: Message, user_id: str, now_ms: int, window_s: int) -> None:
-    """Only the sender recalls, and only within the window; recalling twice is a no-op."""
+def check_recall(msg: Message, user_id: str, now_ms: int, window_s: int) -> bool:
+    """Only the sender recalls their own chat message, within the window.
+
+    Returns False when the message is already recalled (recalling twice is a no-op)."""
+    if msg.kind == SYSTEM:
+        raise Forbidden("system messages cannot be recalled")
     if msg.sender != user_id:
         raise Forbidden("only the sender can recall a message")
     if msg.kind == RECALLED:
-        return
+        return False
+    if msg.kind == BURNED:
+        raise Forbidden("this message has already been burned")
     if now_ms - msg.ts > window_s * 1000:
         raise Forbidden(f"messages can only be recalled within {window_s} seconds")
+    return True

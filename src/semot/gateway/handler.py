@@ -137,7 +137,7 @@ class Gateway:
             await self._dispatch(conn, req)
             return True
         if isinstance(action, Reply):
-            self._metrics.errors.labels("bad_request").inc()
+            self._metrics.errors.labels(action.code).inc()
             conn.send(action.payload)
             return True
         assert isinstance(action, Close)

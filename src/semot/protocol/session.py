@@ -45,6 +45,7 @@ class Reply:
     """Answer the client directly (an error the session itself detected)."""
 
     payload: bytes
+    code: str = "bad_request"
 
 
 @dataclass(slots=True, frozen=True)
@@ -105,12 +106,12 @@ class SessionProtocol:
             if self._rejected >= self._close_after:
                 self.state = State.CLOSED
                 return Close(CLOSE_TOO_MANY_REQUESTS, "too many requests")
-            return Reply(replies.error(_peek_rid(raw), "rate_limited", "slow down: too many requests"))
+            return Reply(replies.error(_peek_rid(raw), "rate_limited", "slow down: too many requests"), "rate_limited")
         self._rejected = 0
         try:
             request = parse_request(raw)
         except FrameError as exc:
-            return Reply(replies.error(exc.rid, exc.code, exc.message, exc.details))
+            return Reply(replies.error(exc.rid, exc.code, exc.message, exc.details), exc.code)
         if isinstance(request, Auth):
             return Reply(replies.error(request.rid, "bad_request", "already authenticated"))
         return Dispatch(request)

@@ -189,9 +189,13 @@ class MessageService:
         msg = await self._storage.get_message(conv, seq)
         if msg is None:
             raise NotFound(f"no message {seq} in {conv}")
-        check_recall(msg, user_id, now_ms(), self._recall_window_s)
+        if not check_recall(msg, user_id, now_ms(), self._recall_window_s):
+            return  # already recalled
         await self._storage.recall(conv, seq)
         self.push(members, event("recall", conv=conv, seq=seq, by=user_id), exclude_session=session_id)
+        # The event reaches who is online; a notice with a seq of its own makes `sync`
+        # report the conversation, so devices that were offline learn of the recall too.
+        await self.store_system(conv, user_id, f"sys.recall.{msg.mid}", {"type": "recalled", "seq": seq, "by": user_id})
 
     # --- burn after reading
     async def burn_due(self) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from semot.domain.messages import RECALLED, Message
+from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
 from semot.domain.records import AppendResult, ConvState, Group, NewMessage, ReadResult, RefreshToken, User
 from semot.errors import Conflict, NotFound
 from semot.storage.base import Storage
@@ -19,7 +19,6 @@ from semot.storage.sql import schema as s
 from semot.storage.sql.engine import Engines
 from semot.storage.sql.migrate import upgrade_to_head
 
-BURNED = "burned"
 _IN_CHUNK = 500
 _MIGRATION_LOCK = 7365676  # pg advisory lock id serialising migrations across nodes
 
@@ -348,7 +347,7 @@ class SqlStorage(Storage):
             unread_rows = await conn.execute(
                 select(m.c.conv, func.count())
                 .join(cm, and_(cm.c.conv == m.c.conv, cm.c.user_id == user_id))
-                .where(and_(m.c.seq > cm.c.read_seq, m.c.sender != user_id))
+                .where(and_(m.c.seq > cm.c.read_seq, m.c.sender != user_id, m.c.kind != SYSTEM))
                 .group_by(m.c.conv)
             )
             unread = {r[0]: r[1] for r in unread_rows}

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, case, func, select, text, tuple_, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, update
+from sqlalchemy.sql.schema import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +22,17 @@ from semot.storage.sql.migrate import upgrade_to_head
 
 _IN_CHUNK = 500
 _MIGRATION_LOCK = 7365676  # pg advisory lock id serialising migrations across nodes
+
+
+def _pairs(first: Column[Any], second: Column[Any], pairs: list[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """`(a, b) IN pairs` written so both databases use the (a, b) index.
+
+    SQLite plans a row-value `IN (VALUES ...)` as a full table scan; an OR of
+    `a = ? AND b IN (...)` groups becomes one index search per group."""
+    grouped: dict[Any, list[Any]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
 
 
 def _row_to_message(r: Any) -> Message:
@@ -195,7 +207,7 @@ class SqlStorage(Storage):
         keys = list({(n.sender, n.cid) for n in batch})
         existing: dict[tuple[str, str], Message] = {}
         for i in range(0, len(keys), _IN_CHUNK):
-            rows = await conn.execute(select(*_MSG_COLS).where(tuple_(m.c.sender, m.c.cid).in_(keys[i : i + _IN_CHUNK])))
+            rows = await conn.execute(select(*_MSG_COLS).where(_pairs(m.c.sender, m.c.cid, keys[i : i + _IN_CHUNK])))
             for r in rows:
                 existing[(r.sender, r.cid)] = _row_to_message(r)
         fresh: list[int] = []
@@ -354,7 +366,7 @@ class SqlStorage(Storage):
             lasts: dict[str, Message] = {}
             keys = [(r.id, r.max_seq) for r in moved if r.max_seq > 0]
             for i in range(0, len(keys), _IN_CHUNK):
-                q = select(*_MSG_COLS).where(tuple_(m.c.conv, m.c.seq).in_(keys[i : i + _IN_CHUNK]))
+                q = select(*_MSG_COLS).where(_pairs(m.c.conv, m.c.seq, keys[i : i + _IN_CHUNK]))
                 for r in await conn.execute(q):
                     lasts[r.conv] = _row_to_message(r)
         return [ConvState(r.id, r.max_seq, r.read_seq, unread.get(r.id, 0), lasts.get(r.id)) for r in moved]
@@ -416,7 +428,7 @@ class SqlStorage(Storage):
             keys = [(d.conv, d.seq) for d in due]
             res = await conn.execute(
                 update(m)
-                .where(and_(tuple_(m.c.conv, m.c.seq).in_(keys), m.c.burn_at.is_not(None)))
+                .where(and_(_pairs(m.c.conv, m.c.seq, keys), m.c.burn_at.is_not(None)))
                 .values(kind=BURNED, body="{}", burn_at=None)
                 .returning(m.c.conv, m.c.seq)
             )

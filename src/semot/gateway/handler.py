@@ -54,6 +54,9 @@ class Gateway:
         self._metrics = metrics
         self._client_config = client_config
         self.accepting = True
+        # labels() is a dict lookup under a lock: resolve each child once, not per frame
+        self._count_request = {t: metrics.requests.labels(t).inc for t in frames.FRAME_TYPES}
+        self._error_counters: dict[str, Any] = {}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(
@@ -92,12 +95,19 @@ class Gateway:
 
     async def _run(self, conn: Connection, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
         proto = conn.proto
-        # --- handshake: the first frame must be a valid auth, in time
-        try:
-            msg = await ws.receive(timeout=max(0.0, proto.auth_deadline - loop.time()))
-        except asyncio.TimeoutError:
-            await ws.close(code=CLOSE_AUTH_TIMEOUT, message=b"auth timeout")
-            return
+        # --- handshake: the first frame must be a valid auth, in time. WebSocket pings
+        # are not frames of the protocol: answer them (RFC 6455 §5.5.2), don't close.
+        while True:
+            try:
+                # at least 1 ms: aiohttp reads a timeout of 0 as "no timeout"
+                msg = await ws.receive(timeout=max(0.001, proto.auth_deadline - loop.time()))
+            except asyncio.TimeoutError:
+                await ws.close(code=CLOSE_AUTH_TIMEOUT, message=b"auth timeout")
+                return
+            if msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif msg.type is not WSMsgType.PONG:
+                break
         if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             await self._finish_control(ws, msg)
             return
@@ -137,7 +147,7 @@ class Gateway:
             await self._dispatch(conn, req)
             return True
         if isinstance(action, Reply):
-            self._metrics.errors.labels(action.code).inc()
+            self._count_error(action.code)
             conn.send(action.payload)
             return True
         assert isinstance(action, Close)
@@ -182,7 +192,7 @@ class Gateway:
     async def _dispatch(self, conn: Connection, req: frames.Request) -> None:
         rid = req.rid
         t = req.t
-        self._metrics.requests.labels(t).inc()
+        self._count_request[t]()
         uid = conn.user_id
         try:
             if isinstance(req, frames.Send):
@@ -215,15 +225,21 @@ class Gateway:
             else:  # pragma: no cover - the session only dispatches known frames
                 raise AssertionError(t)
         except SemotError as exc:
-            self._metrics.errors.labels(exc.code).inc()
+            self._count_error(exc.code)
             conn.send(replies.from_exception(rid, exc))
             return
         except Exception:
             log.exception("request %s failed", t)
-            self._metrics.errors.labels("internal").inc()
+            self._count_error("internal")
             conn.send(replies.error(rid, "internal", "internal error"))
             return
         conn.send(replies.ok(rid, data))
+
+    def _count_error(self, code: str) -> None:
+        inc = self._error_counters.get(code)
+        if inc is None:
+            inc = self._error_counters[code] = self._metrics.errors.labels(code).inc
+        inc()
 
     def _send_done(self, conn: Connection, rid: Any, fut: asyncio.Future[AppendResult], started: float) -> None:
         exc = fut.exception()
@@ -232,8 +248,8 @@ class Gateway:
             conn.send(replies.ok(rid, {"conv": m.conv, "seq": m.seq, "mid": m.mid, "ts": m.ts}))
             self._metrics.send_ack.observe(asyncio.get_running_loop().time() - started)
         elif isinstance(exc, SemotError):
-            self._metrics.errors.labels(exc.code).inc()
+            self._count_error(exc.code)
             conn.send(replies.from_exception(rid, exc))
         else:
-            self._metrics.errors.labels("internal").inc()
+            self._count_error("internal")
             conn.send(replies.error(rid, "internal", "internal error"))

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 class Engines:
     write: AsyncEngine
     read: AsyncEngine
+    sqlite_path: str | None = None  # set for SQLite: the message appender opens it directly
+    sqlite_synchronous: str = "NORMAL"
 
     async def dispose(self) -> None:
         await self.write.dispose()
@@ -50,7 +52,7 @@ def make_engines(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int
     if url.startswith("sqlite"):
         write = _sqlite_engine(url, synchronous=sqlite_synchronous, pool_size=1, immediate=True)
         read = _sqlite_engine(url, synchronous=sqlite_synchronous, pool_size=4, immediate=False)
-        return Engines(write=write, read=read)
+        return Engines(write, read, write.url.database, sqlite_synchronous)
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}

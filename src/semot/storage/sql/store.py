@@ -17,7 +17,9 @@ from semot.domain.records import AppendResult, ConvState, Group, NewMessage, Rea
 from semot.errors import Conflict, NotFound
 from semot.storage.base import Storage
 from semot.storage.sql import schema as s
+from semot.storage.sql.batch import ROW_COLUMNS, BatchPlan
 from semot.storage.sql.engine import Engines
+from semot.storage.sql.sqlite_appender import SqliteAppender
 from semot.storage.sql.migrate import upgrade_to_head
 
 _IN_CHUNK = 500
@@ -81,6 +83,9 @@ class SqlStorage(Storage):
         self._dialect = engines.write.dialect.name
         self._insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         self._known_convs: set[str] = set()
+        self._appender = (
+            SqliteAppender(engines.sqlite_path, engines.sqlite_synchronous) if engines.sqlite_path else None
+        )
 
     # --- lifecycle
     async def migrate(self) -> None:
@@ -93,6 +98,8 @@ class SqlStorage(Storage):
             await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
         await self._engines.dispose()
 
     async def ping(self) -> None:
@@ -183,6 +190,8 @@ class SqlStorage(Storage):
 
     # --- messages
     async def append_messages(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
+        if self._appender is not None:
+            return await self._appender.append(batch)
         try:
             async with self._engines.write.begin() as conn:
                 return await self._append(conn, batch)
@@ -201,30 +210,15 @@ class SqlStorage(Storage):
 
     async def _append(self, conn: AsyncConnection, batch: list[NewMessage]) -> list[AppendResult | Exception]:
         m = s.messages
-        results: list[AppendResult | Exception | None] = [None] * len(batch)
-
-        # 1. idempotency: (sender, cid) stored before, or twice in this batch
-        keys = list({(n.sender, n.cid) for n in batch})
+        plan = BatchPlan(batch)
+        keys = plan.keys()
         existing: dict[tuple[str, str], Message] = {}
         for i in range(0, len(keys), _IN_CHUNK):
             rows = await conn.execute(select(*_MSG_COLS).where(_pairs(m.c.sender, m.c.cid, keys[i : i + _IN_CHUNK])))
             for r in rows:
                 existing[(r.sender, r.cid)] = _row_to_message(r)
-        fresh: list[int] = []
-        first_in_batch: dict[tuple[str, str], int] = {}
-        for idx, n in enumerate(batch):
-            key = (n.sender, n.cid)
-            if key in existing:
-                results[idx] = AppendResult(existing[key], created=False)
-            elif key in first_in_batch:
-                continue  # resolved after the first one is numbered
-            else:
-                first_in_batch[key] = idx
-                fresh.append(idx)
-
-        # 2. direct chats come into being with their first message
-        new_direct = {batch[i].conv: batch[i].direct_users for i in fresh if batch[i].direct_users}
-        new_direct = {c: u for c, u in new_direct.items() if c not in self._known_convs}
+        plan.take_existing(existing)
+        new_direct = plan.new_direct_chats(self._known_convs)
         if new_direct:
             now = batch[0].ts
             await conn.execute(
@@ -238,56 +232,16 @@ class SqlStorage(Storage):
                     [
                         {"conv": c, "user_id": u, "role": "member", "read_seq": 0, "joined_at": now}
                         for c, users in new_direct.items()
-                        for u in users  # type: ignore[union-attr]
+                        for u in users
                     ]
                 )
                 .on_conflict_do_nothing()
             )
-
-        # 3. seq: ONE statement numbers every conversation of the batch:
-        #    UPDATE conversations SET max_seq = max_seq + CASE id WHEN .. END ... RETURNING
-        by_conv: dict[str, list[int]] = {}
-        for idx in fresh:
-            by_conv.setdefault(batch[idx].conv, []).append(idx)
-        tops = await self._bump_seqs(conn, {c: (len(i), max(batch[x].ts for x in i)) for c, i in by_conv.items()})
-        rows_to_insert: list[dict[str, Any]] = []
-        for conv in sorted(by_conv):
-            idxs = by_conv[conv]
-            top = tops.get(conv)
-            if top is None:
-                for i in idxs:
-                    results[i] = NotFound(f"conversation {conv} does not exist")
-                continue
-            seq = top - len(idxs)
-            for i in idxs:
-                seq += 1
-                n = batch[i]
-                msg = Message(n.conv, seq, n.mid, n.cid, n.sender, n.kind, n.body, n.ts, n.opts)
-                results[i] = AppendResult(msg, created=True)
-                rows_to_insert.append(
-                    {
-                        "conv": n.conv,
-                        "seq": seq,
-                        "mid": n.mid,
-                        "cid": n.cid,
-                        "sender": n.sender,
-                        "kind": n.kind,
-                        "body": orjson.dumps(n.body).decode(),
-                        "opts": orjson.dumps(n.opts).decode(),
-                        "ts": n.ts,
-                        "burn_s": n.opts.get("burn_s"),
-                        "burn_at": None,
-                    }
-                )
-        if rows_to_insert:
-            await conn.execute(m.insert(), rows_to_insert)
+        rows = plan.number(await self._bump_seqs(conn, plan.seq_needs()))
+        if rows:
+            await conn.execute(m.insert(), [dict(zip(ROW_COLUMNS, r, strict=True)) for r in rows])
         self._known_convs.update(new_direct)
-
-        for idx, n in enumerate(batch):
-            if results[idx] is None:  # a duplicate inside this batch
-                first = results[first_in_batch[(n.sender, n.cid)]]
-                results[idx] = AppendResult(first.message, created=False) if isinstance(first, AppendResult) else first
-        return results  # type: ignore[return-value]
+        return plan.finish()
 
     async def _bump_seqs(self, conn: AsyncConnection, counts: dict[str, tuple[int, int]]) -> dict[str, int]:
         """Reserve `n` seqs in each conversation; returns the new max_seq of each.
@@ -474,6 +428,8 @@ class SqlStorage(Storage):
             for i in range(0, len(rows), _IN_CHUNK):
                 await conn.execute(s.conv_members.insert(), rows[i : i + _IN_CHUNK])
         self._known_convs.add(conv)
+        if self._appender is not None:
+            self._appender.note_conv(conv)
 
     async def get_group(self, group_id: str) -> Group | None:
         async with self._engines.read.connect() as conn:

@@ -99,7 +99,9 @@ class Node:
             max_text_chars=settings.max_text_chars,
             batch_max=settings.write_batch_max,
         )
-        self.groups = GroupService(self.storage, self.messages, max_members=settings.max_group_members)
+        self.groups = GroupService(
+            self.storage, self.messages, self.membership, max_members=settings.max_group_members
+        )
         self.services = Services(
             settings, self.storage, self.accounts, self.messages, self.groups, self.metrics, client_config(settings)
         )

@@ -10,7 +10,7 @@ never hold up the node or grow its memory without bound.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -34,6 +34,9 @@ class Connection:
         "closed",
         "_limit",
         "_metrics",
+        "task",
+        "receiving",
+        "close_request",
     )
 
     def __init__(
@@ -55,6 +58,9 @@ class Connection:
         self.closed = False
         self._limit = send_limit
         self._metrics = metrics
+        self.task: asyncio.Task[Any] | None = None  # the session loop reading this socket
+        self.receiving = False  # the session loop is idle, waiting for a frame
+        self.close_request: tuple[int, str] | None = None
 
     def send(self, frame: bytes) -> bool:
         """Queue one pre-built frame; False if the connection is gone or was dropped."""
@@ -81,14 +87,13 @@ class Connection:
         self.transport.abort()
 
     def close(self, code: int, reason: str) -> None:
-        """Send a close frame with `code` and end the session (does not wait)."""
+        """End the session with `code` (does not wait); nothing more is pushed to it.
+
+        The session loop performs the close itself: interrupted if it is idle, or
+        right after the request it is serving."""
         if self.closed:
             return
         self.closed = True
-        asyncio.get_running_loop().create_task(self._close(code, reason))
-
-    async def _close(self, code: int, reason: str) -> None:
-        try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:120]), 5)
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-            self.transport.abort()
+        self.close_request = (code, reason)
+        if self.task is not None and self.receiving:
+            self.task.cancel()

@@ -64,6 +64,7 @@ class Gateway:
             max_msg_size=self._s.max_frame_bytes,
             compress=False,
             decode_text=False,
+            timeout=5.0,  # how long a close waits for the client's close frame
         )
         if not self.accepting:
             raise web.HTTPServiceUnavailable(text="shutting down")
@@ -79,6 +80,7 @@ class Gateway:
         transport = request.transport
         assert transport is not None
         conn = Connection(ws, transport, proto, send_limit=self._s.send_buffer_bytes, metrics=self._metrics)  # type: ignore[arg-type]
+        conn.task = asyncio.current_task()
         try:
             await self._run(conn, ws, loop)
         except (ConnectionError, asyncio.CancelledError):
@@ -116,7 +118,21 @@ class Gateway:
             return
         # --- session
         while True:
-            msg = await ws.receive()
+            if conn.close_request is not None:
+                await self._close_requested(conn, ws)
+                return
+            conn.receiving = True
+            try:
+                msg = await ws.receive()
+            except asyncio.CancelledError:
+                if conn.close_request is None:
+                    raise
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                continue
+            finally:
+                conn.receiving = False
             t = msg.type
             if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
                 action = proto.receive(msg.data, loop.time())
@@ -130,6 +146,15 @@ class Gateway:
             else:
                 await self._finish_control(ws, msg)
                 return
+
+    async def _close_requested(self, conn: Connection, ws: web.WebSocketResponse) -> None:
+        """Close from this session's own task, so aiohttp waits for the client's close
+        frame: closing the socket with unread input would reset it and lose the code."""
+        code, reason = conn.close_request  # type: ignore[misc]
+        try:
+            await ws.close(code=code, message=reason.encode()[:120])
+        except (ConnectionError, RuntimeError):
+            conn.transport.abort()
 
     async def _finish_control(self, ws: web.WebSocketResponse, msg: Any) -> None:
         """CLOSE / CLOSED / ERROR: aiohttp already answered (1009 for oversize frames)."""

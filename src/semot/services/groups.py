@@ -7,14 +7,18 @@ from semot.domain.records import Group
 from semot.errors import BadRequest, NotFound
 from semot.ids import is_valid_id, new_group_id, now_ms
 from semot.protocol.replies import event
+from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
 from semot.storage.base import Storage
 
 
 class GroupService:
-    def __init__(self, storage: Storage, messages: MessageService, *, max_members: int) -> None:
+    def __init__(
+        self, storage: Storage, messages: MessageService, membership: MembershipCache, *, max_members: int
+    ) -> None:
         self._storage = storage
         self._messages = messages
+        self._membership = membership
         self._max_members = max_members
 
     async def create(self, owner_id: str, name: str, members: list[str]) -> Group:
@@ -36,6 +40,7 @@ class GroupService:
         await self._storage.create_group(group, wanted, now)
         conv = group_conv(group.id)
         everyone = [owner_id, *wanted]
+        self._membership.remember(conv, frozenset(everyone))
         await self._messages.store_system(
             conv, owner_id, f"sys.{group.id}.created", {"type": "group_created", "by": owner_id, "name": name}
         )

@@ -30,10 +30,14 @@ class MembershipCache:
         if not users:
             raise NotFound(f"no group {ref.group_id!r}")
         members = frozenset(users)
+        self.remember(ref.conv, members)
+        return members
+
+    def remember(self, conv: str, members: frozenset[str]) -> None:
+        """Prime the cache with a list just written (a new group), saving a read."""
         if len(self._groups) >= self._max:
             self._groups.pop(next(iter(self._groups)))
-        self._groups[ref.conv] = members
-        return members
+        self._groups[conv] = members
 
     def cached(self, conv: str) -> frozenset[str] | None:
         return self._groups.get(conv)

@@ -194,7 +194,9 @@ class SqlStorage(Storage):
             return await self._appender.append(batch)
         try:
             async with self._engines.write.begin() as conn:
-                return await self._append(conn, batch)
+                results, created_convs = await self._append(conn, batch)
+            self._known_convs.update(created_convs)  # only once committed
+            return results
         except IntegrityError:
             if len(batch) == 1:
                 raise
@@ -203,12 +205,16 @@ class SqlStorage(Storage):
         for item in batch:
             try:
                 async with self._engines.write.begin() as conn:
-                    out.extend(await self._append(conn, [item]))
+                    results, created_convs = await self._append(conn, [item])
+                self._known_convs.update(created_convs)
+                out.extend(results)
             except IntegrityError as exc:
                 out.append(exc)
         return out
 
-    async def _append(self, conn: AsyncConnection, batch: list[NewMessage]) -> list[AppendResult | Exception]:
+    async def _append(
+        self, conn: AsyncConnection, batch: list[NewMessage]
+    ) -> tuple[list[AppendResult | Exception], set[str]]:
         m = s.messages
         plan = BatchPlan(batch)
         keys = plan.keys()
@@ -240,8 +246,7 @@ class SqlStorage(Storage):
         rows = plan.number(await self._bump_seqs(conn, plan.seq_needs()))
         if rows:
             await conn.execute(m.insert(), [dict(zip(ROW_COLUMNS, r, strict=True)) for r in rows])
-        self._known_convs.update(new_direct)
-        return plan.finish()
+        return plan.finish(), set(new_direct)
 
     async def _bump_seqs(self, conn: AsyncConnection, counts: dict[str, tuple[int, int]]) -> dict[str, int]:
         """Reserve `n` seqs in each conversation; returns the new max_seq of each.

@@ -1,0 +1,129 @@
+"""What-if runs: `semot serve` with experimental monkeypatches, to size a proposed src change.
+
+    .venv/bin/python benchmarks/run.py --patch nodb --only direct,throughput
+
+Nothing here changes src/semot; each patch imitates, from outside, a change proposed in
+benchmarks/README.md ("Profile"), so its gain can be measured before anyone writes it.
+The figures of a patched run are labelled as such and are never the project's figures.
+
+Patches (BENCH_PATCHES, comma-separated). The earlier ones (writer-raw, writer-thread,
+idem-subselect, gc, labels) were removed once src implemented them (c7f6343, e9dfa58);
+their measurements stay in benchmarks/README.md.
+
+appender-inline the SQLite appender's transaction (SqliteAppender._append, unchanged) runs
+                on the event loop thread instead of its own thread: no executor hop, no
+                thread wake-ups, no GIL hand-over per commit. WAL auto-checkpoints (which
+                fsync) then also run on the loop.
+ckpt            DIAGNOSTIC ONLY, not a fix: wal_autocheckpoint=0 on the appender's
+                connection and a background thread running PRAGMA wal_checkpoint(PASSIVE)
+                every 200 ms, to show how much of the p99 is the checkpoint (with its
+                fsync) inside the appender's COMMIT. Under continuous writes the WAL
+                then never restarts and grows without bound (352 MB in a 15-s load 3).
+nodb            NOT DURABLE, for cost accounting only: append_messages numbers messages
+                in memory and stores nothing, so (CPU with the DB) - (CPU with nodb) is
+                what storing costs and the rest is the gateway, validation, acks and pushes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _nodb() -> None:
+    from semot.domain.messages import Message
+    from semot.domain.records import AppendResult
+    from semot.storage.sql.store import SqlStorage
+
+    seqs: dict[str, int] = {}
+
+    async def append_messages(self: SqlStorage, batch: list) -> list:  # type: ignore[type-arg]
+        out = []
+        for n in batch:
+            if n.kind == "system":  # group creation must still create the group for real
+                return await original(self, batch)
+            seq = seqs[n.conv] = seqs.get(n.conv, 0) + 1
+            out.append(AppendResult(Message(n.conv, seq, n.mid, n.cid, n.sender, n.kind, n.body, n.ts, n.opts), True))
+        return out
+
+    original = SqlStorage.append_messages
+    SqlStorage.append_messages = append_messages  # type: ignore[method-assign]
+
+
+def _appender_inline(checkpoint_thread: bool, inline: bool = True) -> None:
+    import sqlite3
+    import threading
+
+    from semot.storage.sql.sqlite_appender import SqliteAppender
+
+    original_connection = SqliteAppender._connection
+
+    def _connection(self: SqliteAppender) -> sqlite3.Connection:
+        fresh = self._con is None
+        con = original_connection(self)
+        if fresh and checkpoint_thread:
+            con.execute("PRAGMA wal_autocheckpoint=0")
+            path = self._path
+
+            def checkpointer() -> None:
+                ck = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                ck.execute("PRAGMA busy_timeout=10000")
+                ev = threading.Event()
+                while not ev.wait(0.2):
+                    try:
+                        ck.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    except sqlite3.Error:
+                        pass
+
+            threading.Thread(target=checkpointer, name="bench-checkpointer", daemon=True).start()
+        return con
+
+    async def append(self: SqliteAppender, batch: list) -> list:  # type: ignore[type-arg]
+        # Inline with busy_timeout=0: if another writer (an aiosqlite transaction, which
+        # needs this very loop to finish) holds the lock, waiting here would deadlock the
+        # loop, so such a batch goes to the appender's thread as src does it.
+        con = self._connection()
+        con.execute("PRAGMA busy_timeout=0")
+        try:
+            return self._append(batch)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+
+        def waited() -> list:  # type: ignore[type-arg]
+            con.execute("PRAGMA busy_timeout=10000")
+            try:
+                return self._append(batch)
+            finally:
+                con.execute("PRAGMA busy_timeout=0")
+
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, waited)
+
+    SqliteAppender._connection = _connection  # type: ignore[method-assign]
+    if inline:
+        SqliteAppender.append = append  # type: ignore[method-assign]
+
+
+PATCHES = {
+    "appender-inline": lambda: _appender_inline(False),
+    "ckpt": lambda: _appender_inline(True, inline=False),
+    "nodb": _nodb,
+}
+
+
+def main() -> None:
+    for name in filter(None, os.environ.get("BENCH_PATCHES", "").split(",")):
+        if name not in PATCHES:
+            sys.exit(f"unknown patch {name!r}; known: {', '.join(PATCHES)}")
+        PATCHES[name]()
+        print(f"bench patch applied: {name}", file=sys.stderr, flush=True)
+    from semot.cli import main as cli_main
+
+    sys.argv[0] = "semot"
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

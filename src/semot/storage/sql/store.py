@@ -376,14 +376,14 @@ class SqlStorage(Storage):
 
     async def claim_due_burns(self, now: int, limit: int) -> list[tuple[str, int]]:
         m = s.messages
+        due_q = select(m.c.conv, m.c.seq).where(and_(m.c.burn_at.is_not(None), m.c.burn_at <= now)).limit(limit)
+        # Look first on a reader: the sweep runs every second and must not take the
+        # write lock (and stall the message appender) when nothing is due.
+        async with self._engines.read.connect() as conn:
+            due = (await conn.execute(due_q)).all()
+        if not due:
+            return []
         async with self._engines.write.begin() as conn:
-            due = (
-                await conn.execute(
-                    select(m.c.conv, m.c.seq).where(and_(m.c.burn_at.is_not(None), m.c.burn_at <= now)).limit(limit)
-                )
-            ).all()
-            if not due:
-                return []
             keys = [(d.conv, d.seq) for d in due]
             res = await conn.execute(
                 update(m)

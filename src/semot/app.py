@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from semot import __version__
-from semot.api import admin_api, client_api, ops
+from semot.api import admin_api, client_api, groups_api, ops
 from semot.api.http import SERVICES, error_middleware, mount
 from semot.api.routing import RouteTable
-from semot.bus.base import Bus
+from semot.bus.base import Bus, Delivery, Disconnect, Invalidate
 from semot.bus.local import LocalBus
 from semot.config import Settings
 from semot.gateway.handler import Gateway
@@ -71,6 +71,23 @@ def client_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+class NodeReceiver:
+    """Where the bus hands envelopes on this node: pushes to the hub, cache drops to the cache."""
+
+    def __init__(self, hub: Hub, membership: MembershipCache) -> None:
+        self._hub = hub
+        self._membership = membership
+
+    def deliver(self, delivery: Delivery) -> int:
+        return self._hub.deliver(delivery)
+
+    def disconnect(self, command: Disconnect) -> int:
+        return self._hub.disconnect(command)
+
+    def invalidate(self, command: Invalidate) -> None:
+        self._membership.invalidate(command.conv)
+
+
 class Node:
     """Everything one server process runs, with an ordered start and a graceful stop."""
 
@@ -100,7 +117,7 @@ class Node:
             batch_max=settings.write_batch_max,
         )
         self.groups = GroupService(
-            self.storage, self.messages, self.membership, max_members=settings.max_group_members
+            self.storage, self.messages, self.membership, self.bus, max_members=settings.max_group_members
         )
         self.services = Services(
             settings, self.storage, self.accounts, self.messages, self.groups, self.metrics, client_config(settings)
@@ -109,7 +126,7 @@ class Node:
 
     async def start(self) -> None:
         await self.storage.migrate()
-        await self.bus.start(self.hub)
+        await self.bus.start(NodeReceiver(self.hub, self.membership))
         self.messages.start()
         self.hub.start()
 
@@ -126,16 +143,27 @@ class Node:
         app[SERVICES] = self.services
         app[NODE] = self
         table = RouteTable()
-        for part in (client_api.routes(), admin_api.routes()):
+        for part in (client_api.routes(), groups_api.routes(), admin_api.routes()):
             table.routes.extend(part.routes)
         mount(app, table)
         ops.mount(app, table)
         app.router.add_get("/ws", self.gateway.handle)
 
-        async def index(_: web.Request) -> web.FileResponse:
-            return web.FileResponse(WEB_DIR / "index.html")
+        # The web client (src/semot/web/): its page at /, its files under /web/, the JS
+        # SDK at /sdk/semot.js and the service worker at /sw.js (its scope is the folder
+        # it is served from, so it must sit at the root). Revalidated on every use, so an
+        # upgraded server never runs with a stale mix of files.
+        web_root = WEB_DIR.resolve()
+        fixed = {"/": "index.html", "/sw.js": "sw.js", "/sdk/semot.js": "sdk/semot.js"}
 
-        app.router.add_get("/", index)
+        async def web_file(request: web.Request) -> web.FileResponse:
+            path = (web_root / (request.match_info.get("path") or fixed[request.path])).resolve()
+            if not path.is_relative_to(web_root) or not path.is_file():
+                raise web.HTTPNotFound()
+            return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+        for route in (*fixed, "/web/{path:.+}"):
+            app.router.add_get(route, web_file)
         return app
 
 

@@ -175,3 +175,23 @@ async def test_same_device_on_another_node_replaces_the_first(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_group_changes_on_one_node_reach_the_other_nodes_cache(
+    nodes: tuple[ServerProcess, ServerProcess], names: list[str]
+) -> None:
+    a, b = nodes
+    owner = await _client(a, names[0])
+    bob = await _client(b, names[1])
+    try:
+        g = await owner.create_group("cluster-admin", [names[1]])
+        await bob.send_text(g["conv"], "warm node B's cache")  # node B now caches the group
+        await owner.http("DELETE", f"/api/v1/groups/{g['group_id']}/members/{names[1]}")
+        with pytest.raises(SemotAPIError) as info:
+            for _ in range(50):  # the invalidation crosses Redis asynchronously
+                await bob.send_text(g["conv"], "am I still in?")
+                await asyncio.sleep(0.05)
+        assert info.value.code == "forbidden"
+    finally:
+        await owner.close()
+        await bob.close()

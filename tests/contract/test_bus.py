@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from semot.bus.base import Bus, Delivery, Disconnect
+from semot.bus.base import Bus, Delivery, Disconnect, Invalidate
 from semot.bus.local import LocalBus
 from semot.bus.redis import RedisBus, decode, encode
 
@@ -33,6 +33,10 @@ class Recorder:
         self.disconnects.append(command)
         self.changed.set()
         return 1
+
+    def invalidate(self, command: Invalidate) -> None:
+        self.disconnects.append(command)  # type: ignore[arg-type]
+        self.changed.set()
 
     async def wait_for(self, n: int, timeout: float = 5.0) -> None:
         async def until() -> None:
@@ -111,3 +115,13 @@ def test_wire_format_round_trip() -> None:
     assert node == "n1" and env == Delivery(("a", "b"), frame, None)
     node, env = decode(encode("n2", Disconnect("a", 1008, "disabled")))
     assert node == "n2" and env == Disconnect("a", 1008, "disabled", None, None)
+    assert decode(encode("n3", Invalidate("g:team"))) == ("n3", Invalidate("g:team"))
+
+
+async def test_cache_invalidations_reach_every_node(two_nodes: tuple[Bus, Recorder, Bus | None, Recorder]) -> None:
+    a, ra, b, rb = two_nodes
+    a.publish(Invalidate("g:team"))
+    assert ra.disconnects == [Invalidate("g:team")]
+    if b is not None:
+        await rb.wait_for(1)
+        assert rb.disconnects == [Invalidate("g:team")]

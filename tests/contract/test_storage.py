@@ -190,3 +190,46 @@ async def test_groups(storage: SqlStorage) -> None:
 async def test_migrate_is_idempotent(storage: SqlStorage) -> None:
     await storage.migrate()
     await storage.ping()
+
+
+async def test_group_management_storage(storage: SqlStorage) -> None:
+    from semot.domain.records import GroupRequest
+    from semot.errors import BadRequest
+
+    await storage.create_group(Group("club", "Club", "own", 1, {"join": "approval"}, "project"), ["m1", "m2"], 1)
+    state = await storage.group_state("club")
+    assert state is not None and state.group.kind == "project" and state.group.settings == {"join": "approval"}
+    assert {u: m.role for u, m in state.members.items()} == {"own": "owner", "m1": "member", "m2": "member"}
+    assert await storage.group_state("nope") is None
+
+    assert await storage.add_members("club", ["m2", "m3", "m4"], 5, limit=10) == ["m3", "m4"]
+    with pytest.raises(BadRequest):
+        await storage.add_members("club", ["m5", "m6"], 5, limit=6)
+    assert [m.user_id for m in await storage.group_members("club", after=None, limit=3)] == ["m1", "m2", "m3"]
+    assert [m.user_id for m in await storage.group_members("club", after="m3", limit=3)] == ["m4", "own"]
+
+    assert await storage.set_member("club", "m1", role="admin", muted_until=None)
+    assert await storage.set_member("club", "m2", muted_until=99)
+    assert not await storage.set_member("club", "ghost", role="admin")
+    assert await storage.remove_member("club", "m4") and not await storage.remove_member("club", "m4")
+    await storage.transfer_ownership("club", "own", "m1")
+    state = await storage.group_state("club")
+    assert state is not None and state.group.owner_id == "m1"
+    assert state.members["m1"].role == "owner" and state.members["own"].role == "admin"
+    assert state.members["m2"].muted_until == 99 and "m4" not in state.members
+    with pytest.raises(BadRequest):
+        await storage.transfer_ownership("club", "m1", "ghost")
+
+    await storage.update_group("club", name="Club 2", settings={"join": "open"}, announcement="hi", dismissed_at=7)
+    g = await storage.get_group("club")
+    assert g is not None and (g.name, g.settings, g.announcement, g.dismissed_at) == ("Club 2", {"join": "open"}, "hi", 7)
+    assert [(gr.id, role) for gr, role in await storage.user_groups("own")] == [("club", "admin")]
+
+    await storage.add_group_request(GroupRequest("r1", "club", "x", None, "let me in", "pending", 3))
+    await storage.add_group_request(GroupRequest("r2", "club", "y", "m1", "", "pending", 4))
+    assert [r.id for r in await storage.group_requests("club")] == ["r1", "r2"]
+    assert await storage.close_group_request("r1", "accepted", "m1", 9)
+    assert not await storage.close_group_request("r1", "declined", "m1", 10)  # settled once
+    r1 = await storage.get_group_request("r1")
+    assert r1 is not None and (r1.status, r1.handled_by, r1.handled_at, r1.message) == ("accepted", "m1", 9, "let me in")
+    assert [r.id for r in await storage.group_requests("club")] == ["r2"]

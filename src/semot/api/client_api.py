@@ -49,16 +49,6 @@ class MeOut(BaseModel):
     created_at: int
 
 
-class CreateGroupIn(_In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    members: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=10000)] = []
-
-
-class CreateGroupOut(BaseModel):
-    group_id: str
-    conv: str
-
-
 class MessageOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     t: str = "msg"
@@ -98,12 +88,6 @@ async def me(call: Call) -> dict[str, Any]:
     return {**u.public(), "is_admin": u.is_admin, "created_at": u.created_at}
 
 
-async def create_group(call: Call) -> dict[str, Any]:
-    b: CreateGroupIn = call.body
-    group = await call.services.groups.create(call.me.id, b.name, b.members)
-    return {"group_id": group.id, "conv": f"g:{group.id}"}
-
-
 async def conversation_messages(call: Call) -> dict[str, Any]:
     conv = call.request.match_info["conv"]
     limit = call.query_int("limit")
@@ -123,7 +107,6 @@ def routes() -> RouteTable:
     t.add(Route("POST", "/api/v1/auth/login", login, "Log in: access + refresh token", "auth", LoginIn, TokenOut, 200, None))
     t.add(Route("POST", "/api/v1/auth/refresh", refresh, "Rotate the refresh token", "auth", RefreshIn, TokenOut, 200, None))
     t.add(Route("GET", "/api/v1/me", me, "The current user", "users", None, MeOut))
-    t.add(Route("POST", "/api/v1/groups", create_group, "Create a group (you are the owner)", "groups", CreateGroupIn, CreateGroupOut, 201))
     t.add(
         Route(
             "GET",

@@ -33,13 +33,32 @@ class Disconnect:
     except_session: str | None = None
 
 
-Envelope = Delivery | Disconnect
+@dataclass(slots=True, frozen=True)
+class Invalidate:
+    """A conversation's membership or settings changed: drop cached copies."""
+
+    conv: str
+
+
+Envelope = Delivery | Disconnect | Invalidate
 
 
 class Receiver(Protocol):
     def deliver(self, delivery: Delivery) -> int: ...
 
     def disconnect(self, command: Disconnect) -> int: ...
+
+    def invalidate(self, command: Invalidate) -> None: ...
+
+
+def dispatch(receiver: Receiver, envelope: Envelope) -> None:
+    """Hand an envelope to the receiver method for its kind."""
+    if isinstance(envelope, Delivery):
+        receiver.deliver(envelope)
+    elif isinstance(envelope, Disconnect):
+        receiver.disconnect(envelope)
+    else:
+        receiver.invalidate(envelope)
 
 
 class Bus(abc.ABC):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from semot.bus.base import Bus, Delivery, Envelope, Receiver
+from semot.bus.base import Bus, Envelope, Receiver, dispatch
 
 
 class LocalBus(Bus):
@@ -16,10 +16,5 @@ class LocalBus(Bus):
         self._receiver = None
 
     def publish(self, envelope: Envelope) -> None:
-        r = self._receiver
-        if r is None:
-            return
-        if isinstance(envelope, Delivery):
-            r.deliver(envelope)
-        else:
-            r.disconnect(envelope)
+        if self._receiver is not None:
+            dispatch(self._receiver, envelope)

@@ -15,7 +15,7 @@ import secrets
 import orjson
 import redis.asyncio as aioredis
 
-from semot.bus.base import Bus, Delivery, Disconnect, Envelope, Receiver
+from semot.bus.base import Bus, Delivery, Disconnect, Envelope, Invalidate, Receiver, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ def encode(node_id: str, envelope: Envelope) -> bytes:
     if isinstance(envelope, Delivery):
         meta = {"k": "d", "n": node_id, "u": list(envelope.user_ids), "x": envelope.exclude_session}
         return orjson.dumps(meta) + _SEP + envelope.frame
+    if isinstance(envelope, Invalidate):
+        return orjson.dumps({"k": "i", "n": node_id, "c": envelope.conv}) + _SEP
     meta = {
         "k": "x",
         "n": node_id,
@@ -44,6 +46,8 @@ def decode(raw: bytes) -> tuple[str, Envelope]:
     meta = orjson.loads(head)
     if meta["k"] == "d":
         return meta["n"], Delivery(tuple(meta["u"]), frame, meta["x"])
+    if meta["k"] == "i":
+        return meta["n"], Invalidate(meta["c"])
     return meta["n"], Disconnect(meta["u"], meta["c"], meta["r"], meta["d"], meta["e"])
 
 
@@ -83,13 +87,8 @@ class RedisBus(Bus):
             log.warning("redis bus outbox full; dropping a cross-node push")
 
     def _dispatch(self, envelope: Envelope) -> None:
-        r = self._receiver
-        if r is None:
-            return
-        if isinstance(envelope, Delivery):
-            r.deliver(envelope)
-        else:
-            r.disconnect(envelope)
+        if self._receiver is not None:
+            dispatch(self._receiver, envelope)
 
     async def _write(self) -> None:
         assert self._redis is not None

@@ -78,6 +78,67 @@ class Group:
     owner_id: str
     created_at: int
     settings: dict[str, Any] = field(default_factory=dict)
+    kind: str = "project"
+    announcement: str | None = None
+    dismissed_at: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "group_id": self.id,
+            "conv": f"g:{self.id}",
+            "name": self.name,
+            "owner": self.owner_id,
+            "type": self.kind,
+            "settings": self.settings,
+            "announcement": self.announcement,
+            "created_at": self.created_at,
+            "dismissed": self.dismissed_at is not None,
+        }
+
+
+@dataclass(slots=True)
+class Member:
+    user_id: str
+    role: str
+    joined_at: int
+    muted_until: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "role": self.role, "joined_at": self.joined_at, "muted_until": self.muted_until}
+
+
+@dataclass(slots=True)
+class GroupState:
+    """What every send to a group is checked against; cached per node."""
+
+    group: Group
+    members: dict[str, Member]
+
+
+@dataclass(slots=True)
+class GroupRequest:
+    id: str
+    group_id: str
+    user_id: str
+    inviter: str | None
+    message: str
+    status: str
+    created_at: int
+    handled_by: str | None = None
+    handled_at: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "request_id": self.id,
+            "group_id": self.group_id,
+            "user_id": self.user_id,
+            "inviter": self.inviter,
+            "message": self.message,
+            "status": self.status,
+            "created_at": self.created_at,
+            "handled_by": self.handled_by,
+            "handled_at": self.handled_at,
+        }
 
 
 @dataclass(slots=True)

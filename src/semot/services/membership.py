@@ -1,46 +1,67 @@
-"""Who is in a conversation, cached per node.
+"""Who is in a conversation, and on what terms, cached per node.
 
-Every send, history page and fan-out asks this, so group member lists are loaded once
-and kept in memory; services that change membership call `invalidate` (and, in a
-cluster, the bus tells the other nodes). Direct chats need no lookup: the conv id names
-both parties.
+Every send, history page and fan-out asks this, so a group's members (with roles and
+mutes) and settings are loaded once and kept in memory. Services that change a group
+publish `Invalidate` on the bus, which drops the copy on every node; the next use
+reloads it. Direct chats need no lookup: the conv id names both parties.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from semot.domain.conversations import ConvRef
+from semot.domain.records import GroupState
 from semot.errors import NotFound
 from semot.storage.base import Storage
+
+
+@dataclass(slots=True)
+class _Entry:
+    state: GroupState
+    ids: frozenset[str]
 
 
 class MembershipCache:
     def __init__(self, storage: Storage, *, max_groups: int = 20000) -> None:
         self._storage = storage
-        self._groups: dict[str, frozenset[str]] = {}
+        self._groups: dict[str, _Entry] = {}
         self._max = max_groups
         self._users: set[str] = set()
+
+    async def state(self, group_id: str) -> GroupState:
+        conv = f"g:{group_id}"
+        entry = self._groups.get(conv)
+        if entry is None:
+            state = await self._storage.group_state(group_id)
+            if state is None:
+                raise NotFound(f"no group {group_id!r}")
+            entry = self._remember(conv, state)
+        return entry.state
 
     async def members(self, ref: ConvRef) -> frozenset[str]:
         if ref.kind == "d":
             return frozenset(ref.users)  # type: ignore[arg-type]
-        cached = self._groups.get(ref.conv)
-        if cached is not None:
-            return cached
-        users = await self._storage.conv_members(ref.conv)
-        if not users:
-            raise NotFound(f"no group {ref.group_id!r}")
-        members = frozenset(users)
-        self.remember(ref.conv, members)
-        return members
+        entry = self._groups.get(ref.conv)
+        if entry is None:
+            await self.state(ref.group_id)  # type: ignore[arg-type]
+            entry = self._groups[ref.conv]
+        return entry.ids
 
-    def remember(self, conv: str, members: frozenset[str]) -> None:
-        """Prime the cache with a list just written (a new group), saving a read."""
+    def _remember(self, conv: str, state: GroupState) -> _Entry:
         if len(self._groups) >= self._max:
             self._groups.pop(next(iter(self._groups)))
-        self._groups[conv] = members
+        entry = _Entry(state, frozenset(state.members))
+        self._groups[conv] = entry
+        return entry
+
+    def remember(self, state: GroupState) -> None:
+        """Prime the cache with a state just written (a new group), saving a read."""
+        self._remember(f"g:{state.group.id}", state)
 
     def cached(self, conv: str) -> frozenset[str] | None:
-        return self._groups.get(conv)
+        entry = self._groups.get(conv)
+        return entry.ids if entry is not None else None
 
     def invalidate(self, conv: str) -> None:
         self._groups.pop(conv, None)

@@ -8,6 +8,7 @@ from typing import Any
 
 from semot.bus.base import Bus, Delivery
 from semot.domain.conversations import ConvRef, parse_conv, resolve_target
+from semot.domain.groups import check_mention_all, check_send
 from semot.domain.messages import Message, check_recall, validate_body, validate_opts
 from semot.domain.records import AppendResult, ConvState, NewMessage
 from semot.errors import BadRequest, Forbidden, NotFound
@@ -86,14 +87,20 @@ class MessageService:
         ref = resolve_target(to, user_id)
         clean_body = validate_body(kind, body, max_text_chars=self._max_text_chars)
         clean_opts = validate_opts(opts, max_burn_s=self._max_burn_s)
+        now = ts or now_ms()
         if ref.kind == "d":
             peer = ref.peer_of(user_id)
             if not await self._members.user_exists(peer):
                 raise NotFound(f"no user {peer!r}")
         else:
-            members = await self._members.members(ref)
-            if user_id not in members:
-                raise Forbidden("you are not a member of this group")
+            state = await self._members.state(ref.group_id)  # type: ignore[arg-type]
+            if state.group.dismissed_at is not None:
+                raise Forbidden("this group has been dismissed")
+            member = state.members.get(user_id)
+            role = member.role if member else None
+            check_send(role, member.muted_until if member else None, state.group.settings, now)
+            if kind == "text" and clean_body.get("mention_all"):
+                check_mention_all(role)
         if kind == "card" and not await self._members.user_exists(clean_body["user_id"]):
             raise NotFound(f"no user {clean_body['user_id']!r}")
         return NewMessage(
@@ -103,7 +110,7 @@ class MessageService:
             kind=kind,
             body=clean_body,
             opts=clean_opts,
-            ts=ts or now_ms(),
+            ts=now,
             mid=new_mid(),
             direct_users=ref.users,
         )

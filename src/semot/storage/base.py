@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from typing import Any
 
 from semot.domain.messages import Message
-from semot.domain.records import AppendResult, ConvState, Group, NewMessage, ReadResult, RefreshToken, User
+from semot.domain.records import (
+    AppendResult,
+    ConvState,
+    Group,
+    GroupRequest,
+    GroupState,
+    Member,
+    NewMessage,
+    ReadResult,
+    RefreshToken,
+    User,
+)
 
 
 class Storage(abc.ABC):
@@ -100,6 +112,51 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def get_group(self, group_id: str) -> Group | None: ...
+
+    @abc.abstractmethod
+    async def group_state(self, group_id: str) -> GroupState | None:
+        """The group with every member's role and mute, in one read."""
+
+    @abc.abstractmethod
+    async def user_groups(self, user_id: str) -> list[tuple[Group, str]]:
+        """The groups a user is in, with the user's role in each."""
+
+    @abc.abstractmethod
+    async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
+        """Members ordered by user id, after the cursor `after`."""
+
+    @abc.abstractmethod
+    async def update_group(self, group_id: str, **values: Any) -> None:
+        """Change name, settings, kind, announcement, owner_id or dismissed_at."""
+
+    @abc.abstractmethod
+    async def add_members(self, group_id: str, user_ids: list[str], now: int, *, limit: int) -> list[str]:
+        """Add those not yet members (role member); return who was added. Raises
+        BadRequest, adding nobody, when the group would pass `limit` members."""
+
+    @abc.abstractmethod
+    async def remove_member(self, group_id: str, user_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def set_member(self, group_id: str, user_id: str, **values: Any) -> bool:
+        """Change a member's role or muted_until."""
+
+    @abc.abstractmethod
+    async def transfer_ownership(self, group_id: str, old_owner: str, new_owner: str) -> None:
+        """new_owner becomes owner and old_owner an admin, in one transaction."""
+
+    @abc.abstractmethod
+    async def add_group_request(self, request: GroupRequest) -> None: ...
+
+    @abc.abstractmethod
+    async def get_group_request(self, request_id: str) -> GroupRequest | None: ...
+
+    @abc.abstractmethod
+    async def group_requests(self, group_id: str, status: str = "pending") -> list[GroupRequest]: ...
+
+    @abc.abstractmethod
+    async def close_group_request(self, request_id: str, status: str, by: str, now: int) -> bool:
+        """Settle a pending request; False if it was not pending any more."""
 
     # --- counters
     @abc.abstractmethod

@@ -65,6 +65,7 @@ conv_members = Table(
     Column("role", String(16), nullable=False, default="member"),
     Column("read_seq", BigInteger, nullable=False, default=0),
     Column("joined_at", BigInteger, nullable=False),
+    Column("muted_until", BigInteger, nullable=True),
     PrimaryKeyConstraint("conv", "user_id"),
     Index(None, "user_id"),
 )
@@ -77,6 +78,24 @@ groups = Table(
     Column("owner_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("settings", Text, nullable=False, default="{}"),
+    Column("kind", String(16), nullable=False, server_default="project"),
+    Column("announcement", Text, nullable=True),
+    Column("dismissed_at", BigInteger, nullable=True),
+)
+
+group_requests = Table(
+    "group_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("group_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),  # who would join
+    Column("inviter", String(64), nullable=True),  # null: the user asked to join
+    Column("message", String(500), nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("handled_by", String(64), nullable=True),
+    Column("handled_at", BigInteger, nullable=True),
+    Index(None, "group_id", "status"),
 )
 
 messages = Table(

@@ -13,8 +13,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
-from semot.domain.records import AppendResult, ConvState, Group, NewMessage, ReadResult, RefreshToken, User
-from semot.errors import Conflict, NotFound
+from semot.domain.records import (
+    AppendResult,
+    ConvState,
+    Group,
+    GroupRequest,
+    GroupState,
+    Member,
+    NewMessage,
+    ReadResult,
+    RefreshToken,
+    User,
+)
+from semot.errors import BadRequest, Conflict, NotFound
 from semot.storage.base import Storage
 from semot.storage.sql import schema as s
 from semot.storage.sql.batch import ROW_COLUMNS, BatchPlan
@@ -48,6 +59,18 @@ def _row_to_message(r: Any) -> Message:
         body=orjson.loads(r.body),
         ts=r.ts,
         opts=orjson.loads(r.opts),
+    )
+
+
+def _row_to_group(r: Any) -> Group:
+    return Group(
+        r.id, r.name, r.owner_id, r.created_at, orjson.loads(r.settings), r.kind, r.announcement, r.dismissed_at
+    )
+
+
+def _row_to_request(r: Any) -> GroupRequest:
+    return GroupRequest(
+        r.id, r.group_id, r.user_id, r.inviter, r.message, r.status, r.created_at, r.handled_by, r.handled_at
     )
 
 
@@ -421,6 +444,8 @@ class SqlStorage(Storage):
                     owner_id=group.owner_id,
                     created_at=group.created_at,
                     settings=orjson.dumps(group.settings).decode(),
+                    kind=group.kind,
+                    announcement=group.announcement,
                 )
             )
             await conn.execute(
@@ -439,9 +464,136 @@ class SqlStorage(Storage):
     async def get_group(self, group_id: str) -> Group | None:
         async with self._engines.read.connect() as conn:
             r = (await conn.execute(select(s.groups).where(s.groups.c.id == group_id))).first()
-        if r is None:
-            return None
-        return Group(r.id, r.name, r.owner_id, r.created_at, orjson.loads(r.settings))
+        return _row_to_group(r) if r else None
+
+    async def group_state(self, group_id: str) -> GroupState | None:
+        cm = s.conv_members
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(s.groups).where(s.groups.c.id == group_id))).first()
+            if r is None:
+                return None
+            rows = await conn.execute(
+                select(cm.c.user_id, cm.c.role, cm.c.joined_at, cm.c.muted_until).where(cm.c.conv == f"g:{group_id}")
+            )
+            members = {m.user_id: Member(m.user_id, m.role, m.joined_at, m.muted_until) for m in rows}
+        return GroupState(_row_to_group(r), members)
+
+    async def user_groups(self, user_id: str) -> list[tuple[Group, str]]:
+        g, cm = s.groups, s.conv_members
+        async with self._engines.read.connect() as conn:
+            roles = {
+                r.conv[2:]: r.role
+                for r in await conn.execute(
+                    select(cm.c.conv, cm.c.role).where(and_(cm.c.user_id == user_id, cm.c.conv.startswith("g:")))
+                )
+            }
+            ids = list(roles)
+            out: list[tuple[Group, str]] = []
+            for i in range(0, len(ids), _IN_CHUNK):
+                for r in await conn.execute(select(g).where(g.c.id.in_(ids[i : i + _IN_CHUNK]))):
+                    out.append((_row_to_group(r), roles[r.id]))
+        out.sort(key=lambda gr: gr[0].created_at)
+        return out
+
+    async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
+        cm = s.conv_members
+        q = select(cm.c.user_id, cm.c.role, cm.c.joined_at, cm.c.muted_until).where(cm.c.conv == f"g:{group_id}")
+        if after is not None:
+            q = q.where(cm.c.user_id > after)
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(q.order_by(cm.c.user_id).limit(limit))
+            return [Member(r.user_id, r.role, r.joined_at, r.muted_until) for r in rows]
+
+    async def update_group(self, group_id: str, **values: Any) -> None:
+        if "settings" in values:
+            values["settings"] = orjson.dumps(values["settings"]).decode()
+        async with self._engines.write.begin() as conn:
+            await conn.execute(update(s.groups).where(s.groups.c.id == group_id).values(**values))
+
+    async def add_members(self, group_id: str, user_ids: list[str], now: int, *, limit: int) -> list[str]:
+        cm = s.conv_members
+        conv = f"g:{group_id}"
+        async with self._engines.write.begin() as conn:
+            if self._dialect == "postgresql":  # concurrent invitations must not pass the limit
+                await conn.execute(select(s.groups.c.id).where(s.groups.c.id == group_id).with_for_update())
+            present = set()
+            for i in range(0, len(user_ids), _IN_CHUNK):
+                rows = await conn.execute(
+                    select(cm.c.user_id).where(and_(cm.c.conv == conv, cm.c.user_id.in_(user_ids[i : i + _IN_CHUNK])))
+                )
+                present.update(r.user_id for r in rows)
+            new = [u for u in dict.fromkeys(user_ids) if u not in present]
+            count = (await conn.execute(select(func.count()).where(cm.c.conv == conv))).scalar_one()
+            if count + len(new) > limit:
+                raise BadRequest(f"a group has at most {limit} members ({count} now)")
+            rows_in = [{"conv": conv, "user_id": u, "role": "member", "read_seq": 0, "joined_at": now} for u in new]
+            for i in range(0, len(rows_in), _IN_CHUNK):
+                await conn.execute(cm.insert(), rows_in[i : i + _IN_CHUNK])
+        return new
+
+    async def remove_member(self, group_id: str, user_id: str) -> bool:
+        cm = s.conv_members
+        async with self._engines.write.begin() as conn:
+            res = await conn.execute(cm.delete().where(and_(cm.c.conv == f"g:{group_id}", cm.c.user_id == user_id)))
+        return res.rowcount > 0
+
+    async def set_member(self, group_id: str, user_id: str, **values: Any) -> bool:
+        cm = s.conv_members
+        async with self._engines.write.begin() as conn:
+            res = await conn.execute(
+                update(cm).where(and_(cm.c.conv == f"g:{group_id}", cm.c.user_id == user_id)).values(**values)
+            )
+        return res.rowcount > 0
+
+    async def transfer_ownership(self, group_id: str, old_owner: str, new_owner: str) -> None:
+        cm = s.conv_members
+        conv = f"g:{group_id}"
+        async with self._engines.write.begin() as conn:
+            await conn.execute(update(s.groups).where(s.groups.c.id == group_id).values(owner_id=new_owner))
+            await conn.execute(update(cm).where(and_(cm.c.conv == conv, cm.c.user_id == old_owner)).values(role="admin"))
+            res = await conn.execute(
+                update(cm).where(and_(cm.c.conv == conv, cm.c.user_id == new_owner)).values(role="owner", muted_until=None)
+            )
+            if res.rowcount == 0:
+                raise BadRequest("the new owner must be a member of the group")
+
+    async def add_group_request(self, request: GroupRequest) -> None:
+        async with self._engines.write.begin() as conn:
+            await conn.execute(
+                s.group_requests.insert().values(
+                    id=request.id,
+                    group_id=request.group_id,
+                    user_id=request.user_id,
+                    inviter=request.inviter,
+                    message=request.message,
+                    status=request.status,
+                    created_at=request.created_at,
+                )
+            )
+
+    async def get_group_request(self, request_id: str) -> GroupRequest | None:
+        gr = s.group_requests
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(gr).where(gr.c.id == request_id))).first()
+        return _row_to_request(r) if r else None
+
+    async def group_requests(self, group_id: str, status: str = "pending") -> list[GroupRequest]:
+        gr = s.group_requests
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(gr).where(and_(gr.c.group_id == group_id, gr.c.status == status)).order_by(gr.c.created_at)
+            )
+            return [_row_to_request(r) for r in rows]
+
+    async def close_group_request(self, request_id: str, status: str, by: str, now: int) -> bool:
+        gr = s.group_requests
+        async with self._engines.write.begin() as conn:
+            res = await conn.execute(
+                update(gr)
+                .where(and_(gr.c.id == request_id, gr.c.status == "pending"))
+                .values(status=status, handled_by=by, handled_at=now)
+            )
+        return res.rowcount > 0
 
     async def count_messages(self) -> int:
         async with self._engines.read.connect() as conn:

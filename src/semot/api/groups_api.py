@@ -1,0 +1,237 @@
+"""Group HTTP API: creation, reading and every management action (roles, invitations,
+join requests, kick, leave, transfer, dismiss, mutes, announcements, settings)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .http import Call
+from .routing import Route, RouteTable
+
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateGroupIn(_In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    members: Annotated[list[UserId], Field(max_length=10000)] = []
+    type: Literal["department", "project", "temporary"] = "project"
+
+
+class CreateGroupOut(BaseModel):
+    group_id: str
+    conv: str
+
+
+class GroupOut(BaseModel):
+    group_id: str
+    conv: str
+    name: str
+    owner: str
+    type: str
+    settings: dict[str, Any]
+    announcement: str | None
+    created_at: int
+    dismissed: bool
+    member_count: int | None = None
+    my_role: str | None = None
+
+
+class GroupListOut(BaseModel):
+    groups: list[GroupOut]
+
+
+class UpdateGroupIn(_In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    announcement: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    settings: dict[str, Any] | None = Field(
+        None, description="invite: member|admin|approval; join: open|approval|closed; member_leave, mute_all: bool"
+    )
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    role: str
+    joined_at: int
+    muted_until: int | None
+
+
+class MembersOut(BaseModel):
+    members: list[MemberOut]
+    more: bool
+    next: str | None
+    total: int
+
+
+class InviteIn(_In):
+    user_ids: Annotated[list[UserId], Field(min_length=1, max_length=1000)]
+
+
+class InviteOut(BaseModel):
+    added: list[str]
+    pending: list[str] = Field(description="request ids of invitations waiting for an admin")
+
+
+class RoleIn(_In):
+    role: Literal["admin", "member"]
+
+
+class MuteIn(_In):
+    until: int | None = Field(description="ms since the epoch; null unmutes")
+
+
+class TransferIn(_In):
+    user_id: UserId
+
+
+class JoinIn(_In):
+    message: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class JoinOut(BaseModel):
+    joined: bool
+    request_id: str | None
+
+
+class RequestOut(BaseModel):
+    request_id: str
+    group_id: str
+    user_id: str
+    inviter: str | None
+    message: str
+    status: str
+    created_at: int
+    handled_by: str | None
+    handled_at: int | None
+
+
+class RequestsOut(BaseModel):
+    requests: list[RequestOut]
+
+
+class DecideIn(_In):
+    action: Literal["accept", "decline"]
+
+
+class StatusOut(BaseModel):
+    status: str
+
+
+def _gid(call: Call) -> str:
+    return call.request.match_info["group_id"]
+
+
+def _uid(call: Call) -> str:
+    return call.request.match_info["user_id"]
+
+
+async def create_group(call: Call) -> dict[str, Any]:
+    b: CreateGroupIn = call.body
+    group = await call.services.groups.create(call.me.id, b.name, b.members, b.type)
+    return {"group_id": group.id, "conv": f"g:{group.id}"}
+
+
+async def list_groups(call: Call) -> dict[str, Any]:
+    return {"groups": await call.services.groups.my_groups(call.me.id)}
+
+
+async def get_group(call: Call) -> dict[str, Any]:
+    return await call.services.groups.info(call.me.id, _gid(call))
+
+
+async def update_group(call: Call) -> dict[str, Any]:
+    b: UpdateGroupIn = call.body
+    groups = call.services.groups
+    await groups.update(call.me.id, _gid(call), name=b.name, announcement=b.announcement, settings=b.settings)
+    return await groups.info(call.me.id, _gid(call))
+
+
+async def dismiss_group(call: Call) -> dict[str, Any]:
+    await call.services.groups.dismiss(call.me.id, _gid(call))
+    return {"status": "dismissed"}
+
+
+async def list_members(call: Call) -> dict[str, Any]:
+    limit = call.query_int("limit")
+    return await call.services.groups.members(
+        call.me.id, _gid(call), after=call.request.query.get("after") or None, limit=100 if limit is None else limit
+    )
+
+
+async def invite(call: Call) -> dict[str, Any]:
+    return await call.services.groups.invite(call.me.id, _gid(call), call.body.user_ids)
+
+
+async def remove_member(call: Call) -> dict[str, Any]:
+    target = _uid(call)
+    groups = call.services.groups
+    if target == call.me.id:
+        await groups.leave(call.me.id, _gid(call))
+        return {"status": "left"}
+    await groups.kick(call.me.id, _gid(call), target)
+    return {"status": "removed"}
+
+
+async def leave(call: Call) -> dict[str, Any]:
+    await call.services.groups.leave(call.me.id, _gid(call))
+    return {"status": "left"}
+
+
+async def set_role(call: Call) -> dict[str, Any]:
+    await call.services.groups.set_role(call.me.id, _gid(call), _uid(call), call.body.role)
+    return {"status": "ok"}
+
+
+async def mute(call: Call) -> dict[str, Any]:
+    await call.services.groups.mute(call.me.id, _gid(call), _uid(call), call.body.until)
+    return {"status": "ok"}
+
+
+async def transfer(call: Call) -> dict[str, Any]:
+    await call.services.groups.transfer(call.me.id, _gid(call), call.body.user_id)
+    return {"status": "ok"}
+
+
+async def join(call: Call) -> dict[str, Any]:
+    return await call.services.groups.join(call.me.id, _gid(call), call.body.message)
+
+
+async def list_requests(call: Call) -> dict[str, Any]:
+    return {"requests": await call.services.groups.requests(call.me.id, _gid(call))}
+
+
+async def decide(call: Call) -> dict[str, Any]:
+    rid = call.request.match_info["request_id"]
+    return await call.services.groups.decide(call.me.id, _gid(call), rid, call.body.action == "accept")
+
+
+def routes() -> RouteTable:
+    t = RouteTable()
+    g = "/api/v1/groups/{group_id}"
+    add = t.add
+    add(Route("POST", "/api/v1/groups", create_group, "Create a group (you are the owner)", "groups", CreateGroupIn, CreateGroupOut, 201))
+    add(Route("GET", "/api/v1/groups", list_groups, "Your groups, with your role in each", "groups", None, GroupListOut))
+    add(Route("GET", g, get_group, "A group's details (non-members see what they need to ask to join)", "groups", None, GroupOut))
+    add(Route("PATCH", g, update_group, "Rename, set the announcement, change settings (owner/admins)", "groups", UpdateGroupIn, GroupOut))
+    add(Route("DELETE", g, dismiss_group, "Dismiss the group (owner)", "groups", None, StatusOut))
+    add(
+        Route(
+            "GET", g + "/members", list_members, "Members, paged by user id", "groups", None, MembersOut,
+            query={"limit": "1-500, default 100"},
+        )
+    )
+    add(Route("POST", g + "/members", invite, "Invite or add members, as the group's policy allows", "groups", InviteIn, InviteOut))
+    add(Route("DELETE", g + "/members/{user_id}", remove_member, "Remove a member (or yourself: leave)", "groups", None, StatusOut))
+    add(Route("PUT", g + "/members/{user_id}/role", set_role, "Appoint or demote an admin (owner)", "groups", RoleIn, StatusOut))
+    add(Route("PUT", g + "/members/{user_id}/mute", mute, "Mute a member until a time, or unmute (owner/admins)", "groups", MuteIn, StatusOut))
+    add(Route("POST", g + "/leave", leave, "Leave the group", "groups", None, StatusOut))
+    add(Route("POST", g + "/transfer", transfer, "Hand ownership to a member (owner)", "groups", TransferIn, StatusOut))
+    add(Route("POST", g + "/join", join, "Join, or ask to join, as the group's policy allows", "groups", JoinIn, JoinOut))
+    add(Route("GET", g + "/requests", list_requests, "Pending join requests and invitations (owner/admins)", "groups", None, RequestsOut))
+    add(Route("POST", g + "/requests/{request_id}", decide, "Accept or decline a request (owner/admins)", "groups", DecideIn, StatusOut))
+    return t

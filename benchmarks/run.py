@@ -40,7 +40,7 @@ try:
 except ImportError:  # pragma: no cover
     uvloop = None  # type: ignore[assignment]
 
-ALL = ("direct", "group", "throughput", "memory")
+ALL = ("direct", "group", "throughput", "memory", "biggroup")
 RESULTS = HERE / "results"
 
 
@@ -57,12 +57,14 @@ def plan(quick: bool) -> dict[str, dict[str, Any]]:
             "group": {"members": 500, "reps": 10},
             "throughput": {"pairs": 100, "windows": (2, 8, 32), "step_s": 2.0, "final_s": 5.0},
             "memory": {"connections": 5000},
+            "biggroup": {"members": 10000, "online": 2000, "reps": 5},
         }
     return {
         "direct": {"pairs": 100, "rate": 1000.0, "duration": 20.0},
         "group": {"members": 500, "reps": 20},
         "throughput": {"pairs": 100, "windows": (1, 2, 4, 8, 16, 32, 64), "step_s": 3.0, "final_s": 12.0},
         "memory": {"connections": 5000},
+        "biggroup": {"members": 10000, "online": 2000, "reps": 10},
     }
 
 
@@ -72,7 +74,7 @@ def users_needed(which: list[str], p: dict[str, dict[str, Any]]) -> int:
         cfg = p[name]
         if name in ("direct", "throughput"):
             n = max(n, 2 * cfg["pairs"])
-        elif name == "group":
+        elif name in ("group", "biggroup"):
             n = max(n, cfg["members"])
         elif name == "memory":
             n = max(n, cfg["connections"] + 20)
@@ -140,6 +142,14 @@ def table(res: dict[str, Any]) -> str:
         row("4. server RSS before / after", f"{m['rss_before_kib'] / 1024:.1f} / "
             f"{max(m['rss_after_kib'], m['rss_after_later_kib']) / 1024:.1f} MiB; "
             f"{m['server_cpu_ms_per_connect']:.2f} ms CPU per connect+auth, {m['connect_rate_per_s']:.0f} conn/s")
+    if "biggroup" in res:
+        g = res["biggroup"]
+        tag = f"5. group {g['members']}, {g['online']} online"
+        row(f"{tag}: time to last online member p50 / p90",
+            f"{g['last_member_p50_ms']:.1f} / {g['last_member_p90_ms']:.1f} ms ({g['reps']} sends)", "<= 100 ms",
+            g["last_member_p90_ms"] <= 100)
+        row(f"{tag}: server CPU per message", f"{g['server_cpu_ms_per_fanout']:.1f} ms "
+            f"= {g['server_cpu_us_per_delivery']:.1f} us per delivery; missing {g['missing_deliveries']}")
     w = [max(len(r[i]) for r in rows + [("metric", "result", "target", "")]) for i in range(4)]
     line = f"| {'metric':<{w[0]}} | {'result':<{w[1]}} | {'target':<{w[2]}} | {'':<{w[3]}} |"
     sep = f"|{'-' * (w[0] + 2)}|{'-' * (w[1] + 2)}|{'-' * (w[2] + 2)}|{'-' * (w[3] + 2)}|"
@@ -211,7 +221,13 @@ def main() -> int:
 
     results: dict[str, Any] = {}
     profiles: dict[str, str] = {}
-    runners = {"direct": loads.direct, "group": loads.group, "throughput": loads.throughput, "memory": loads.memory}
+    runners = {
+        "direct": loads.direct,
+        "group": loads.group,
+        "throughput": loads.throughput,
+        "memory": loads.memory,
+        "biggroup": loads.group,
+    }
     try:
         for name in which:
             srv = Server(template, work, name, cpu=server_cpu, patches=args.patch)

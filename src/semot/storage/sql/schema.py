@@ -34,6 +34,7 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("settings", Text, nullable=False, server_default="{}"),
 )
 
 refresh_tokens = Table(
@@ -115,4 +116,58 @@ messages = Table(
     PrimaryKeyConstraint("conv", "seq"),
     UniqueConstraint("sender", "cid"),
     Index(None, "burn_at"),
+)
+
+
+# --- contacts: friends, friend requests, tags, blacklist
+friends = Table(
+    "friends",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("friend_id", String(64), nullable=False),
+    Column("remark", String(128), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "friend_id"),
+)
+
+friend_requests = Table(
+    "friend_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("from_user", String(64), nullable=False),
+    Column("to_user", String(64), nullable=False),
+    Column("message", String(500), nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("handled_at", BigInteger, nullable=True),
+    Index(None, "to_user", "status"),
+    Index(None, "from_user", "status"),
+)
+
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("user_id", "name"),
+)
+
+contact_tag_members = Table(
+    "contact_tag_members",
+    metadata,
+    Column("tag_id", String(32), nullable=False),
+    Column("friend_id", String(64), nullable=False),
+    PrimaryKeyConstraint("tag_id", "friend_id"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("blocked_id", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "blocked_id"),
+    Index(None, "blocked_id"),
 )

@@ -110,6 +110,11 @@ class SqlStorage(Storage):
             SqliteAppender(engines.sqlite_path, engines.sqlite_synchronous) if engines.sqlite_path else None
         )
 
+    @property
+    def engines(self) -> Engines:
+        """For sibling SQL stores of other domains (they share the connection pools)."""
+        return self._engines
+
     # --- lifecycle
     async def migrate(self) -> None:
         async with self._engines.write.begin() as conn:

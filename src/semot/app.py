@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from semot import __version__
-from semot.api import admin_api, client_api, groups_api, ops
+from semot.api import admin_api, client_api, contacts_api, groups_api, ops
 from semot.api.http import SERVICES, error_middleware, mount
 from semot.api.routing import RouteTable
 from semot.bus.base import Bus, Delivery, Disconnect, Invalidate
@@ -22,6 +22,7 @@ from semot.gateway.hub import Hub
 from semot.metrics import Metrics
 from semot.protocol.session import CLOSE_GOING_AWAY
 from semot.services.accounts import AccountService
+from semot.services.contacts import USER_KEY, ContactsService
 from semot.services.container import Services
 from semot.services.groups import GroupService
 from semot.services.membership import MembershipCache
@@ -74,9 +75,10 @@ def client_config(settings: Settings) -> dict[str, Any]:
 class NodeReceiver:
     """Where the bus hands envelopes on this node: pushes to the hub, cache drops to the cache."""
 
-    def __init__(self, hub: Hub, membership: MembershipCache) -> None:
+    def __init__(self, hub: Hub, membership: MembershipCache, contacts: ContactsService) -> None:
         self._hub = hub
         self._membership = membership
+        self._contacts = contacts
 
     def deliver(self, delivery: Delivery) -> int:
         return self._hub.deliver(delivery)
@@ -85,7 +87,11 @@ class NodeReceiver:
         return self._hub.disconnect(command)
 
     def invalidate(self, command: Invalidate) -> None:
-        self._membership.invalidate(command.conv)
+        key = command.key
+        if key.startswith(USER_KEY):
+            self._contacts.invalidate(key[len(USER_KEY) :])
+        else:
+            self._membership.invalidate(key)
 
 
 class Node:
@@ -119,14 +125,25 @@ class Node:
         self.groups = GroupService(
             self.storage, self.messages, self.membership, self.bus, max_members=settings.max_group_members
         )
+        self.contacts = ContactsService(
+            self.storage, self.messages, self.bus, direct_policy=settings.direct_message_policy
+        )
+        self.messages.direct_check = self.contacts.check_direct
         self.services = Services(
-            settings, self.storage, self.accounts, self.messages, self.groups, self.metrics, client_config(settings)
+            settings=settings,
+            storage=self.storage,
+            accounts=self.accounts,
+            messages=self.messages,
+            groups=self.groups,
+            contacts=self.contacts,
+            metrics=self.metrics,
+            client_config=client_config(settings),
         )
         self.gateway = Gateway(settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config)
 
     async def start(self) -> None:
         await self.storage.migrate()
-        await self.bus.start(NodeReceiver(self.hub, self.membership))
+        await self.bus.start(NodeReceiver(self.hub, self.membership, self.contacts))
         self.messages.start()
         self.hub.start()
 
@@ -143,7 +160,7 @@ class Node:
         app[SERVICES] = self.services
         app[NODE] = self
         table = RouteTable()
-        for part in (client_api.routes(), groups_api.routes(), admin_api.routes()):
+        for part in (client_api.routes(), groups_api.routes(), contacts_api.routes(), admin_api.routes()):
             table.routes.extend(part.routes)
         mount(app, table)
         ops.mount(app, table)

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(5000, ge=1, description="Longest text message body")
     write_batch_max: int = Field(512, ge=1, le=10000, description="Messages committed per group-commit transaction")
 
+    # --- contacts
+    direct_message_policy: Literal["anyone", "friends", "friends_or_colleagues"] = Field(
+        "anyone",
+        description="What a direct message needs: nothing, friendship, or friendship or both users in the org directory",
+    )
+
     # --- groups
     max_group_members: int = Field(10000, ge=2, description="Largest group")
 

@@ -35,9 +35,10 @@ class Disconnect:
 
 @dataclass(slots=True, frozen=True)
 class Invalidate:
-    """A conversation's membership or settings changed: drop cached copies."""
+    """Something cached per node changed (a group's members, a user's contacts):
+    drop the copies on every node. `key` is `g:<group>` or `u:<user>`."""
 
-    conv: str
+    key: str
 
 
 Envelope = Delivery | Disconnect | Invalidate

@@ -28,7 +28,7 @@ def encode(node_id: str, envelope: Envelope) -> bytes:
         meta = {"k": "d", "n": node_id, "u": list(envelope.user_ids), "x": envelope.exclude_session}
         return orjson.dumps(meta) + _SEP + envelope.frame
     if isinstance(envelope, Invalidate):
-        return orjson.dumps({"k": "i", "n": node_id, "c": envelope.conv}) + _SEP
+        return orjson.dumps({"k": "i", "n": node_id, "c": envelope.key}) + _SEP
     meta = {
         "k": "x",
         "n": node_id,

@@ -146,3 +146,55 @@ class ReadResult:
     previous: int
     current: int
     burns: list[tuple[int, int]]  # (seq, burn_at ms) scheduled by this read
+
+
+@dataclass(slots=True)
+class Friend:
+    user_id: str
+    display_name: str
+    remark: str
+    created_at: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "display_name": self.display_name, "remark": self.remark, "created_at": self.created_at}
+
+
+@dataclass(slots=True)
+class FriendRequest:
+    id: str
+    from_user: str
+    to_user: str
+    message: str
+    status: str
+    created_at: int
+    handled_at: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "request_id": self.id,
+            "from": self.from_user,
+            "to": self.to_user,
+            "message": self.message,
+            "status": self.status,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(slots=True)
+class ContactTag:
+    id: str
+    name: str
+    created_at: int
+    members: list[str] = field(default_factory=list)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"tag_id": self.id, "name": self.name, "created_at": self.created_at, "members": sorted(self.members)}
+
+
+@dataclass(slots=True)
+class BlockEntry:
+    user_id: str
+    created_at: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "created_at": self.created_at}

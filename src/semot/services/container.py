@@ -8,6 +8,7 @@ from typing import Any
 from semot.config import Settings
 from semot.metrics import Metrics
 from semot.services.accounts import AccountService
+from semot.services.contacts import ContactsService
 from semot.services.groups import GroupService
 from semot.services.messaging import MessageService
 from semot.storage.base import Storage
@@ -20,5 +21,6 @@ class Services:
     accounts: AccountService
     messages: MessageService
     groups: GroupService
+    contacts: ContactsService
     metrics: Metrics
     client_config: dict[str, Any]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from semot.bus.base import Bus, Delivery
@@ -48,6 +49,8 @@ class MessageService:
         self._writer = GroupCommitWriter(storage, self._fan_out, metrics, batch_max=batch_max)
         self._origin: dict[str, str | None] = {}  # mid -> sending session, until fan-out
         self._burner: asyncio.Task[None] | None = None
+        # Set by the composition root: the contacts rules (blacklist, friendship policy).
+        self.direct_check: Callable[[str, str], Awaitable[None]] | None = None
 
     # --- lifecycle
     def start(self) -> None:
@@ -92,6 +95,8 @@ class MessageService:
             peer = ref.peer_of(user_id)
             if not await self._members.user_exists(peer):
                 raise NotFound(f"no user {peer!r}")
+            if self.direct_check is not None:
+                await self.direct_check(user_id, peer)
         else:
             state = await self._members.state(ref.group_id)  # type: ignore[arg-type]
             if state.group.dismissed_at is not None:

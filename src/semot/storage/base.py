@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from semot.domain.messages import Message
+from semot.storage.contacts import ContactsStorage
 from semot.domain.records import (
     AppendResult,
     ConvState,
@@ -26,7 +27,7 @@ from semot.domain.records import (
 )
 
 
-class Storage(abc.ABC):
+class Storage(ContactsStorage, abc.ABC):
     # --- lifecycle
     @abc.abstractmethod
     async def migrate(self) -> None: ...

@@ -29,6 +29,7 @@ from semot.errors import BadRequest, Conflict, NotFound
 from semot.storage.base import Storage
 from semot.storage.sql import schema as s
 from semot.storage.sql.batch import ROW_COLUMNS, BatchPlan
+from semot.storage.sql.contacts_store import SqlContacts
 from semot.storage.sql.engine import Engines
 from semot.storage.sql.sqlite_appender import SqliteAppender
 from semot.storage.sql.migrate import upgrade_to_head
@@ -99,7 +100,7 @@ _MSG_COLS = (
 )
 
 
-class SqlStorage(Storage):
+class SqlStorage(SqlContacts, Storage):
     def __init__(self, engines: Engines, *, schema: str | None = None) -> None:
         self._engines = engines
         self._schema = schema

@@ -11,7 +11,16 @@ from typing import Any
 from aiohttp import web
 
 from semot import __version__
-from semot.api import admin_api, client_api, contacts_api, groups_api, ops
+from semot.api import (
+    admin_api,
+    client_api,
+    contacts_api,
+    directory_api,
+    groups_api,
+    ops,
+    org_admin_api,
+    presence_api,
+)
 from semot.api.http import SERVICES, error_middleware, mount
 from semot.api.routing import RouteTable
 from semot.bus.base import Bus, Delivery, Disconnect, Invalidate
@@ -27,9 +36,12 @@ from semot.services.container import Services
 from semot.services.groups import GroupService
 from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
+from semot.services.org import OrgService
+from semot.services.presence import PresenceService
 from semot.services.security import TokenSigner
 from semot.storage.base import Storage
 from semot.storage.sql.engine import make_engines
+from semot.storage.sql.org_store import SqlOrgStorage
 from semot.storage.sql.store import SqlStorage
 
 log = logging.getLogger(__name__)
@@ -129,6 +141,10 @@ class Node:
             self.storage, self.messages, self.bus, direct_policy=settings.direct_message_policy
         )
         self.messages.direct_check = self.contacts.check_direct
+        self.presence = PresenceService(self.storage, self.contacts, self.messages)
+        # the directory shares the SQL storage's connection pools
+        self.org = OrgService(self.storage, SqlOrgStorage(self.storage.engines))  # type: ignore[attr-defined]
+        self.contacts.colleague_check = self.org.are_colleagues
         self.services = Services(
             settings=settings,
             storage=self.storage,
@@ -136,21 +152,27 @@ class Node:
             messages=self.messages,
             groups=self.groups,
             contacts=self.contacts,
+            presence=self.presence,
             metrics=self.metrics,
             client_config=client_config(settings),
+            org=self.org,
         )
-        self.gateway = Gateway(settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config)
+        self.gateway = Gateway(
+            settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config, self.presence
+        )
 
     async def start(self) -> None:
         await self.storage.migrate()
         await self.bus.start(NodeReceiver(self.hub, self.membership, self.contacts))
         self.messages.start()
+        self.presence.start()
         self.hub.start()
 
     async def stop(self) -> None:
         """Stop taking work, commit what was accepted, say 1001 to every client, close."""
         self.gateway.accepting = False
         await self.messages.stop()
+        await self.presence.stop()
         await self.hub.stop(CLOSE_GOING_AWAY, "server shutting down")
         await self.bus.stop()
         await self.storage.close()
@@ -160,7 +182,15 @@ class Node:
         app[SERVICES] = self.services
         app[NODE] = self
         table = RouteTable()
-        for part in (client_api.routes(), groups_api.routes(), contacts_api.routes(), admin_api.routes()):
+        for part in (
+            client_api.routes(),
+            groups_api.routes(),
+            contacts_api.routes(),
+            presence_api.routes(),
+            admin_api.routes(),
+            directory_api.routes(),
+            org_admin_api.routes(),
+        ):
             table.routes.extend(part.routes)
         mount(app, table)
         ops.mount(app, table)

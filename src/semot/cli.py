@@ -1,4 +1,4 @@
-"""The `semot` command: serve, migrate, create-admin, version."""
+"""The `semot` command: serve, migrate, create-admin, import-org, version."""
 
 from __future__ import annotations
 
@@ -125,6 +125,67 @@ def create_admin(
             await node.storage.close()
 
     _run(main)
+
+
+@app.command("import-org")
+def import_org(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON file of (department path, username, title[, order]) rows")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, json, or auto (by the file's extension: .json is JSON, else CSV)")
+    ] = "auto",
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Import the organisation directory: create the departments along each path
+    (e.g. "总部/研发部/后端组") and put the existing users in them with their titles.
+
+    CSV: one row per person, columns department path, username, title and an optional
+    order; a first row starting with "department" is a header. JSON: a list of
+    {"department", "username", "title", "order"} objects. Re-running the same file
+    changes nothing; rows naming unknown users are skipped and listed (exit code 1)."""
+    settings = _settings(config, data_dir=data_dir)
+    _logging("WARNING")
+    from semot.app import Node
+    from semot.domain.org import parse_import
+    from semot.errors import SemotError
+
+    kind = fmt.lower()
+    if kind == "auto":
+        kind = "json" if file.suffix.lower() == ".json" else "csv"
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+        rows, bad = parse_import(text, kind)
+    except OSError as exc:
+        typer.secho(f"error: cannot read {file}: {exc.strerror}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError:
+        typer.secho(f"error: {file} is not UTF-8 text", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    except SemotError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+    problems = list(bad)
+
+    async def main() -> None:
+        node = Node(settings)
+        await node.storage.migrate()
+        try:
+            summary = await node.org.import_rows(rows)
+        finally:
+            await node.storage.close()
+        problems.extend(summary.skipped)
+        typer.echo(
+            f"{len(rows) + len(bad)} rows: {summary.departments_created} departments created, "
+            f"{summary.members_added} memberships added, {summary.members_updated} updated, "
+            f"{len(problems)} skipped"
+        )
+
+    _run(main)
+    for line in problems:
+        typer.secho(f"skipped {line}", fg=typer.colors.YELLOW, err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command()

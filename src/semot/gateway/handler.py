@@ -30,6 +30,7 @@ from semot.protocol.session import (
 )
 from semot.services.accounts import AccountService
 from semot.services.messaging import MessageService
+from semot.services.presence import PresenceService
 
 from .connection import Connection
 from .hub import Hub
@@ -46,6 +47,7 @@ class Gateway:
         messages: MessageService,
         metrics: Metrics,
         client_config: dict[str, Any],
+        presence: PresenceService,
     ) -> None:
         self._s = settings
         self._hub = hub
@@ -53,6 +55,7 @@ class Gateway:
         self._messages = messages
         self._metrics = metrics
         self._client_config = client_config
+        self._presence = presence
         self.accepting = True
         # labels() is a dict lookup under a lock: resolve each child once, not per frame
         self._count_request = {t: metrics.requests.labels(t).inc for t in frames.FRAME_TYPES}
@@ -93,6 +96,7 @@ class Gateway:
             conn.closed = True
             if conn.user_id:
                 self._hub.unregister(conn)
+                self._presence.disconnected(conn.user_id)
         return ws
 
     async def _run(self, conn: Connection, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
@@ -200,6 +204,7 @@ class Gateway:
         conn.proto.auth_succeeded()
         self._hub.register(conn)
         self._accounts.device_connected(user.id, conn.device_id, conn.session_id)
+        await self._presence.connected(user.id)
         conn.send(
             replies.ok(
                 req.rid,
@@ -247,6 +252,10 @@ class Gateway:
             elif isinstance(req, frames.Recall):
                 await self._messages.recall(uid, conn.session_id, req.conv, req.seq)
                 data = {}
+            elif isinstance(req, frames.SetPresence):
+                data = await self._presence.set_manual(uid, req.status, req.text)
+            elif isinstance(req, frames.PresenceSub):
+                data = {"users": await self._presence.subscribe(uid, req.users)}
             else:  # pragma: no cover - the session only dispatches known frames
                 raise AssertionError(t)
         except SemotError as exc:

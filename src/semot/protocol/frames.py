@@ -83,7 +83,22 @@ class Ping(_Frame):
     t: Literal["ping"]
 
 
-Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping
+class SetPresence(_Frame):
+    """Semot extension: choose online / busy / away and a status text."""
+
+    t: Literal["presence"]
+    status: Literal["online", "busy", "away"]
+    text: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class PresenceSub(_Frame):
+    """Semot extension: follow these users' presence (replaces the previous list)."""
+
+    t: Literal["presence_sub"]
+    users: Annotated[list[Id], Field(max_length=500)]
+
+
+Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping | SetPresence | PresenceSub
 
 FRAME_TYPES: dict[str, type[_Frame]] = {
     "auth": Auth,
@@ -94,6 +109,8 @@ FRAME_TYPES: dict[str, type[_Frame]] = {
     "typing": Typing,
     "recall": Recall,
     "ping": Ping,
+    "presence": SetPresence,
+    "presence_sub": PresenceSub,
 }
 
 

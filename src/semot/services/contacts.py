@@ -61,6 +61,13 @@ class ContactsService:
             got = self._friends[user_id] = frozenset(await self._storage.friend_ids(user_id))
         return got
 
+    async def friend_set(self, user_id: str) -> frozenset[str]:
+        return await self._friend_set(user_id)
+
+    async def blocked_set(self, user_id: str) -> frozenset[str]:
+        """Whom `user_id` has blocked."""
+        return await self._blocked_by(user_id)
+
     async def has_blocked(self, user_id: str, other: str) -> bool:
         return other in await self._blocked_by(user_id)
 
@@ -99,10 +106,12 @@ class ContactsService:
 
     # --- settings
     async def update_settings(self, user_id: str, change: dict[str, Any]) -> dict[str, Any]:
-        current = rules.user_settings(await self._storage.user_settings(user_id))
+        stored = await self._storage.user_settings(user_id)
+        current = rules.user_settings(stored)
         merged = rules.merge_user_settings(current, change)
         if merged != current:
-            await self._storage.set_user_settings(user_id, merged)
+            # the same JSON also keeps other services' per-user values (presence): keep them
+            await self._storage.set_user_settings(user_id, {**stored, **merged})
             self._emit(user_id, {"type": "settings", "settings": merged})
         return merged
 

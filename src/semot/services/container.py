@@ -11,6 +11,8 @@ from semot.services.accounts import AccountService
 from semot.services.contacts import ContactsService
 from semot.services.groups import GroupService
 from semot.services.messaging import MessageService
+from semot.services.org import OrgService
+from semot.services.presence import PresenceService
 from semot.storage.base import Storage
 
 
@@ -22,5 +24,7 @@ class Services:
     messages: MessageService
     groups: GroupService
     contacts: ContactsService
+    presence: PresenceService
     metrics: Metrics
     client_config: dict[str, Any]
+    org: OrgService | None = None  # the organisation directory

@@ -171,3 +171,4 @@ blocks = Table(
     PrimaryKeyConstraint("user_id", "blocked_id"),
     Index(None, "blocked_id"),
 )
+from semot.storage.sql import schema_org as _schema_org  # noqa: E402,F401  (registers the org tables)

@@ -1,0 +1,141 @@
+"""Directory API (/api/v1/directory): every logged-in user browses the department tree,
+lists a department's members and searches people by name, username or pinyin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from semot.domain.org import ROOT
+from semot.errors import Unavailable
+from semot.services.org import OrgService
+
+from .http import Call
+from .routing import Route, RouteTable
+
+
+class DepartmentOut(BaseModel):
+    department_id: str
+    parent_id: str | None
+    name: str
+    sort_order: int
+    member_count: int = Field(description="people directly in this department")
+    child_count: int
+    children: list["DepartmentOut"] = Field(description="sub-departments in order (empty when listing one level)")
+
+
+class PathItem(BaseModel):
+    department_id: str
+    name: str
+
+
+class DepartmentDetailOut(BaseModel):
+    department_id: str
+    parent_id: str | None
+    name: str
+    sort_order: int
+    created_at: int
+    path: list[PathItem] = Field(description="from the top-level department down to this one")
+    member_count: int
+    child_count: int
+
+
+class TreeOut(BaseModel):
+    parent: DepartmentDetailOut | None = Field(None, description="the department whose level this is (?parent=ID)")
+    departments: list[DepartmentOut]
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+    title: str
+    sort_order: int
+
+
+class MembersPageOut(BaseModel):
+    department_id: str
+    members: list[MemberOut]
+    total: int
+    offset: int
+    more: bool
+
+
+class PersonDepartment(BaseModel):
+    department_id: str
+    name: str
+    title: str
+
+
+class PersonOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+    departments: list[PersonDepartment]
+
+
+class SearchOut(BaseModel):
+    results: list[PersonOut]
+
+
+def org(call: Call) -> OrgService:
+    service: OrgService | None = getattr(call.services, "org", None)
+    if service is None:
+        raise Unavailable("the organisation directory is not enabled on this server")
+    return service
+
+
+async def browse(call: Call) -> dict[str, Any]:
+    parent = call.request.query.get("parent")
+    if parent is None:
+        return {"parent": None, "departments": await org(call).tree()}
+    return await org(call).level(None if parent in ("", ROOT) else parent)
+
+
+async def department(call: Call) -> dict[str, Any]:
+    return await org(call).describe(call.request.match_info["department_id"])
+
+
+async def members_page(call: Call) -> dict[str, Any]:
+    limit = call.query_int("limit")
+    return await org(call).members(
+        call.request.match_info["department_id"],
+        offset=call.query_int("offset") or 0,
+        limit=50 if limit is None else limit,
+    )
+
+
+async def search(call: Call) -> dict[str, Any]:
+    limit = call.query_int("limit")
+    return {"results": await org(call).search(call.request.query.get("q", ""), limit=20 if limit is None else limit)}
+
+
+def routes() -> RouteTable:
+    t = RouteTable()
+    tag = "directory"
+    base = "/api/v1/directory/departments"
+    t.add(
+        Route(
+            "GET", base, browse,
+            "The whole department tree with member counts; with ?parent=ID (or ?parent=root for the top "
+            "level) only the children of that department, each with its counts",
+            tag, None, TreeOut,
+        )
+    )
+    t.add(Route("GET", base + "/{department_id}", department, "A department, its path from the top and its counts", tag, None, DepartmentDetailOut))
+    t.add(
+        Route(
+            "GET", base + "/{department_id}/members", members_page, "A department's members in order, paged", tag,
+            None, MembersPageOut, query={"offset": "skip this many (default 0)", "limit": "1-200, default 50"},
+        )
+    )
+    t.add(
+        Route(
+            "GET", "/api/v1/directory/search", search,
+            "Search people in the directory by ?q= (name, username, full pinyin or pinyin initials: "
+            "张伟 is found by 张伟, zhangwei, zhang, wei and zw); best matches first",
+            tag, None, SearchOut, query={"limit": "1-100, default 20"},
+        )
+    )
+    return t

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin, pinyin
 
 from semot.errors import BadRequest
 
@@ -217,6 +216,10 @@ def _syllables(text: str) -> list[list[str]]:
     """One entry per Han character (its reading) or Latin word; the first entry, when it
     is a Han character (usually the surname), lists all its readings: 单 is "shan" as a
     name though "dan" as a word, 曾 "zeng", 解 "xie"."""
+    # imported on first use: pypinyin's dictionaries cost ~50 MB of RSS, which a server
+    # without a directory should not pay
+    from pypinyin import Style, lazy_pinyin, pinyin
+
     pieces = lazy_pinyin(text, errors=lambda s: _WORD.findall(s.lower()) or [""])
     out = [[p.lower()] for p in pieces if p]
     stripped = text.strip()

@@ -1,0 +1,203 @@
+// The composer: text with Enter to send (Shift+Enter: new line; never while an input
+// method is composing), emoji, burn after reading, location, contact card and @ mentions.
+import { computed, nextTick, ref } from "vue";
+import { ElMessage } from "element-plus";
+import { t } from "../i18n.js";
+import { client, me, sendMessage, state, typing, ui } from "../store.js";
+import { EMOJI, insertAt } from "../util.js";
+import UserAvatar from "./avatar.js";
+import { AtGlyph, FireGlyph, SmileGlyph } from "./glyphs.js";
+
+const BURN_CHOICES = [5, 10, 30, 60, 300];
+
+export default {
+  name: "ComposerBox",
+  components: { UserAvatar, SmileGlyph, FireGlyph, AtGlyph },
+  props: { conv: { type: Object, required: true } },
+  setup(props) {
+    const input = ref(null);
+    const emojiOpen = ref(false);
+    const burnOn = ref(false);
+    const burnS = ref(10);
+    const mention = ref({ open: false, query: "", start: -1, index: 0 });
+    const picked = new Set();
+
+    const maxChars = computed(() => (client.serverConfig && client.serverConfig.max_text_chars) || 5000);
+    const tooLong = computed(() => props.conv.draft.length > maxChars.value);
+    const canSend = computed(() => props.conv.draft.trim().length > 0 && !tooLong.value);
+    const isGroup = computed(() => props.conv.type === "group");
+
+    const candidates = computed(() => {
+      if (!isGroup.value) return [];
+      const q = mention.value.query.toLowerCase();
+      const list = props.conv.members.filter((u) => u !== me() && u.toLowerCase().includes(q));
+      const all = t("chat.mentionAll");
+      const out = list.slice(0, 8).map((u) => ({ id: u, label: u }));
+      if (!q || all.toLowerCase().includes(q) || "all".includes(q)) out.unshift({ id: "*", label: all });
+      return out;
+    });
+
+    function textarea() {
+      return input.value && (input.value.textarea || input.value.$el.querySelector("textarea"));
+    }
+
+    function insert(text) {
+      const el = textarea();
+      const { value, caret } = insertAt(props.conv.draft, el, text);
+      props.conv.draft = value;
+      nextTick(() => {
+        const ta = textarea();
+        if (ta) {
+          ta.focus();
+          ta.setSelectionRange(caret, caret);
+        }
+      });
+    }
+
+    function pickEmoji(e) {
+      insert(e);
+      emojiOpen.value = false;
+    }
+
+    function send() {
+      const raw = props.conv.draft.replace(/\s+$/, "");
+      if (!raw.trim()) return;
+      if (raw.length > maxChars.value) {
+        ElMessage.error(t("chat.tooLong", { n: maxChars.value }));
+        return;
+      }
+      const body = { text: raw };
+      if (isGroup.value) {
+        const mentions = [...picked].filter((u) => u !== "*" && raw.includes(`@${u}`));
+        if (mentions.length) body.mentions = mentions;
+        if (raw.includes(`@${t("chat.mentionAll")}`) && picked.has("*")) body.mention_all = true;
+      }
+      sendMessage(props.conv, "text", body, burnOn.value ? { burn_s: burnS.value } : undefined);
+      props.conv.draft = "";
+      picked.clear();
+      mention.value.open = false;
+      nextTick(() => textarea() && textarea().focus());
+    }
+
+    function onKeydown(e) {
+      if (mention.value.open && candidates.value.length) {
+        if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+          e.preventDefault();
+          const n = candidates.value.length;
+          mention.value.index = (mention.value.index + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+          return;
+        }
+        if (e.key === "Enter" || e.key === "Tab") {
+          e.preventDefault();
+          choose(candidates.value[mention.value.index]);
+          return;
+        }
+        if (e.key === "Escape") {
+          mention.value.open = false;
+          return;
+        }
+      }
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        send();
+      }
+    }
+
+    function onInput() {
+      typing(props.conv);
+      if (!isGroup.value) return;
+      const el = textarea();
+      const caret = el ? el.selectionStart : props.conv.draft.length;
+      const before = props.conv.draft.slice(0, caret);
+      const m = before.match(/(?:^|\s)@([^\s@]{0,32})$/);
+      if (m) {
+        mention.value = { open: true, query: m[1], start: caret - m[1].length - 1, index: 0 };
+      } else {
+        mention.value.open = false;
+      }
+    }
+
+    function choose(c) {
+      if (!c) return;
+      const el = textarea();
+      const caret = el ? el.selectionStart : props.conv.draft.length;
+      const start = mention.value.start;
+      const label = c.id === "*" ? t("chat.mentionAll") : c.id;
+      const text = props.conv.draft;
+      props.conv.draft = `${text.slice(0, start)}@${label} ${text.slice(caret)}`;
+      picked.add(c.id);
+      mention.value.open = false;
+      const pos = start + label.length + 2;
+      nextTick(() => {
+        const ta = textarea();
+        if (ta) {
+          ta.focus();
+          ta.setSelectionRange(pos, pos);
+        }
+      });
+    }
+
+    function startMention() {
+      const el = textarea();
+      const caret = el ? el.selectionStart : props.conv.draft.length;
+      const needsSpace = caret > 0 && !/\s$/.test(props.conv.draft.slice(0, caret));
+      insert(needsSpace ? " @" : "@");
+      nextTick(onInput);
+    }
+
+    function toggleBurn() {
+      burnOn.value = !burnOn.value;
+      ElMessage({ message: burnOn.value ? t("chat.burnOn", { s: burnS.value }) : t("chat.burnOff"), type: "info", duration: 1800 });
+    }
+
+    function openDialog(name) {
+      ui.dialog = name;
+    }
+
+    return {
+      input, emojiOpen, EMOJI, pickEmoji, burnOn, burnS, BURN_CHOICES, toggleBurn, send, onKeydown, onInput, canSend, tooLong,
+      maxChars, mention, candidates, choose, startMention, isGroup, openDialog, state, t,
+    };
+  },
+  template: `
+    <div class="composer" :class="{ 'burn-on': burnOn }">
+      <div class="composer-tools" role="toolbar" :aria-label="t('chat.composer')">
+        <el-popover v-model:visible="emojiOpen" trigger="click" placement="top-start" :width="320" popper-class="emoji-popper">
+          <template #reference>
+            <button class="tool" type="button" :aria-label="t('chat.emoji')" :title="t('chat.emoji')" data-testid="emoji-btn"><smile-glyph /></button>
+          </template>
+          <div class="emoji-grid" role="listbox" :aria-label="t('chat.emoji')">
+            <button v-for="e in EMOJI" :key="e" type="button" class="emoji" role="option" :aria-label="e" @click="pickEmoji(e)">{{ e }}</button>
+          </div>
+        </el-popover>
+        <button class="tool" :class="{ on: burnOn }" type="button" :aria-pressed="burnOn ? 'true' : 'false'" :aria-label="t('chat.burn')" :title="t('chat.burn')" @click="toggleBurn" data-testid="burn-btn"><fire-glyph /></button>
+        <el-select v-if="burnOn" v-model="burnS" size="small" class="burn-select" :aria-label="t('chat.burn')" data-testid="burn-seconds">
+          <el-option v-for="s in BURN_CHOICES" :key="s" :value="s" :label="t('chat.burnSeconds', { s })" />
+        </el-select>
+        <button class="tool" type="button" :aria-label="t('chat.location')" :title="t('chat.location')" @click="openDialog('location')" data-testid="location-btn"><el-icon><icon-location /></el-icon></button>
+        <button class="tool" type="button" :aria-label="t('chat.card')" :title="t('chat.card')" @click="openDialog('card')" data-testid="card-btn"><el-icon><icon-postcard /></el-icon></button>
+        <button v-if="isGroup" class="tool" type="button" :aria-label="t('chat.mention')" :title="t('chat.mention')" @click="startMention" data-testid="mention-btn"><at-glyph /></button>
+      </div>
+      <div class="composer-input">
+        <ul v-if="mention.open" class="mention-list" role="listbox" :aria-label="t('chat.mention')" data-testid="mention-list">
+          <li v-if="!candidates.length" class="mention-empty">{{ t('chat.mentionNone') }}</li>
+          <li v-for="(c, i) in candidates" :key="c.id" role="option" :aria-selected="i === mention.index ? 'true' : 'false'"
+              :class="{ active: i === mention.index }" @mousedown.prevent="choose(c)" data-testid="mention-option">
+            <user-avatar v-if="c.id !== '*'" :id="c.id" :name="c.label" :size="24" />
+            <span v-else class="mention-all-icon" aria-hidden="true">@</span>
+            <span>{{ c.label }}</span>
+          </li>
+        </ul>
+        <el-input ref="input" v-model="conv.draft" type="textarea" resize="none" :autosize="{ minRows: state.narrow ? 1 : 3, maxRows: 8 }"
+                  :placeholder="state.narrow ? t('chat.placeholderMobile') : t('chat.placeholder')" :aria-label="t('chat.composer')"
+                  @keydown="onKeydown" @input="onInput" data-testid="composer" />
+        <div class="composer-foot">
+          <span v-if="tooLong" class="composer-warn" role="alert">{{ t('chat.tooLong', { n: maxChars }) }}</span>
+          <span v-else-if="burnOn" class="composer-burn"><fire-glyph /> {{ t('chat.burnOn', { s: burnS }) }}</span>
+          <el-button type="primary" :disabled="!canSend" @click="send" class="send-btn" data-testid="send">
+            <el-icon><icon-promotion /></el-icon><span class="send-label">{{ t('chat.send') }}</span>
+          </el-button>
+        </div>
+      </div>
+    </div>`,
+};

@@ -1,0 +1,262 @@
+// Dialogs: new direct chat, new group, send a location, send a contact card, about.
+import { computed, reactive, ref, watch } from "vue";
+import { SemotAPIError } from "semot";
+import { t } from "../i18n.js";
+import { active, client, createGroup, describeError, me, sendMessage, startDirect, state, ui } from "../store.js";
+import { USERNAME_RE } from "../util.js";
+
+function useDialog(name) {
+  const visible = computed({
+    get: () => ui.dialog === name,
+    set: (v) => {
+      if (!v && ui.dialog === name) ui.dialog = null;
+    },
+  });
+  return visible;
+}
+
+const dialogProps = "append-to-body :width=\"state.narrow ? '92%' : '440px'\" align-center destroy-on-close";
+
+export const NewChatDialog = {
+  name: "NewChatDialog",
+  setup() {
+    const visible = useDialog("newChat");
+    const username = ref("");
+    const error = ref("");
+    watch(visible, (v) => {
+      if (v) {
+        username.value = "";
+        error.value = "";
+      }
+    });
+    async function submit() {
+      const u = username.value.trim().replace(/^@/, "");
+      if (!USERNAME_RE.test(u)) {
+        error.value = t("newChat.invalid");
+        return;
+      }
+      if (u === me()) {
+        error.value = t("newChat.self");
+        return;
+      }
+      ui.dialog = null;
+      await startDirect(u);
+    }
+    return { visible, username, error, submit, t, state };
+  },
+  template: `
+    <el-dialog v-model="visible" :title="t('newChat.title')" ${dialogProps} data-testid="dlg-new-chat">
+      <el-form label-position="top" @submit.prevent="submit">
+        <el-form-item :label="t('newChat.username')" :error="error" for="newchat-user">
+          <el-input id="newchat-user" v-model="username" autofocus autocapitalize="off" spellcheck="false" :placeholder="t('newChat.hint')" data-testid="new-chat-user" />
+        </el-form-item>
+      </el-form>
+      <template #footer>
+        <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
+        <el-button type="primary" @click="submit" data-testid="new-chat-start">{{ t('newChat.start') }}</el-button>
+      </template>
+    </el-dialog>`,
+};
+
+export const NewGroupDialog = {
+  name: "NewGroupDialog",
+  setup() {
+    const visible = useDialog("newGroup");
+    const form = reactive({ name: "", members: [] });
+    const errors = reactive({ name: "", members: "" });
+    const busy = ref(false);
+    const known = computed(() => {
+      const s = new Set();
+      for (const c of Object.values(state.convs)) {
+        if (c.peer) s.add(c.peer);
+        for (const m of c.members) s.add(m);
+      }
+      s.delete(me());
+      return [...s].sort();
+    });
+    watch(visible, (v) => {
+      if (v) {
+        form.name = "";
+        form.members = [];
+        errors.name = errors.members = "";
+      }
+    });
+    async function submit() {
+      errors.name = errors.members = "";
+      if (!form.name.trim()) {
+        errors.name = t("newGroup.nameRequired");
+        return;
+      }
+      const members = [...new Set(form.members.map((m) => String(m).trim().replace(/^@/, "")).filter(Boolean))];
+      const bad = members.find((m) => !USERNAME_RE.test(m));
+      if (bad) {
+        errors.members = t("newGroup.unknownUser", { msg: bad });
+        return;
+      }
+      busy.value = true;
+      try {
+        await createGroup(form.name.trim(), members);
+        ui.dialog = null;
+      } catch (error) {
+        if (error instanceof SemotAPIError && error.code === "not_found") errors.members = t("newGroup.unknownUser", { msg: error.serverMessage });
+        else errors.members = describeError(error);
+      } finally {
+        busy.value = false;
+      }
+    }
+    const suggestions = computed(() => known.value.filter((u) => !form.members.includes(u)).slice(0, 12));
+    function add(u) {
+      if (!form.members.includes(u)) form.members.push(u);
+    }
+    return { visible, form, errors, busy, suggestions, add, submit, t, state, DELIM: /[\s,，;；]+/ };
+  },
+  template: `
+    <el-dialog v-model="visible" :title="t('newGroup.title')" ${dialogProps} data-testid="dlg-new-group">
+      <el-form label-position="top" @submit.prevent="submit">
+        <el-form-item :label="t('newGroup.name')" :error="errors.name" for="newgroup-name">
+          <el-input id="newgroup-name" v-model="form.name" maxlength="128" :placeholder="t('newGroup.namePlaceholder')" data-testid="new-group-name" />
+        </el-form-item>
+        <el-form-item :label="t('newGroup.members')" :error="errors.members">
+          <el-input-tag v-model="form.members" :delimiter="DELIM" :placeholder="t('newGroup.membersPlaceholder')" :aria-label="t('newGroup.members')"
+                        tag-type="primary" clearable data-testid="new-group-members" />
+          <div v-if="suggestions.length" class="suggest">
+            <span class="suggest-label">{{ t('newGroup.recent') }}</span>
+            <button v-for="u in suggestions" :key="u" type="button" class="suggest-chip" @click="add(u)">+ {{ u }}</button>
+          </div>
+          <div class="form-hint">{{ t('newGroup.membersHint') }}</div>
+        </el-form-item>
+      </el-form>
+      <template #footer>
+        <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
+        <el-button type="primary" :loading="busy" @click="submit" data-testid="new-group-create">{{ t('newGroup.create') }}</el-button>
+      </template>
+    </el-dialog>`,
+};
+
+export const LocationDialog = {
+  name: "LocationDialog",
+  setup() {
+    const visible = useDialog("location");
+    const form = reactive({ lat: "", lng: "", title: "", address: "" });
+    const error = ref("");
+    const locating = ref(false);
+    watch(visible, (v) => {
+      if (v) {
+        Object.assign(form, { lat: "", lng: "", title: "", address: "" });
+        error.value = "";
+      }
+    });
+    const geoOk = typeof navigator !== "undefined" && !!navigator.geolocation && window.isSecureContext;
+    function useMine() {
+      if (!geoOk) {
+        error.value = t("location.unavailable");
+        return;
+      }
+      locating.value = true;
+      navigator.geolocation.getCurrentPosition(
+        (pos) => {
+          locating.value = false;
+          form.lat = pos.coords.latitude.toFixed(6);
+          form.lng = pos.coords.longitude.toFixed(6);
+        },
+        () => {
+          locating.value = false;
+          error.value = t("location.unavailable");
+        },
+        { timeout: 10000 },
+      );
+    }
+    function submit() {
+      const lat = Number(String(form.lat).trim());
+      const lng = Number(String(form.lng).trim());
+      if (String(form.lat).trim() === "" || String(form.lng).trim() === "" || !Number.isFinite(lat) || !Number.isFinite(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180) {
+        error.value = t("location.invalid");
+        return;
+      }
+      const c = active();
+      if (!c) return;
+      const body = { lat, lng };
+      if (form.title.trim()) body.title = form.title.trim().slice(0, 200);
+      if (form.address.trim()) body.address = form.address.trim().slice(0, 500);
+      sendMessage(c, "location", body);
+      ui.dialog = null;
+    }
+    return { visible, form, error, locating, useMine, submit, geoOk, t, state };
+  },
+  template: `
+    <el-dialog v-model="visible" :title="t('location.title')" ${dialogProps} data-testid="dlg-location">
+      <el-form label-position="top" @submit.prevent="submit">
+        <div class="form-row">
+          <el-form-item :label="t('location.lat')" for="loc-lat"><el-input id="loc-lat" v-model="form.lat" inputmode="decimal" placeholder="31.2304" data-testid="loc-lat" /></el-form-item>
+          <el-form-item :label="t('location.lng')" for="loc-lng"><el-input id="loc-lng" v-model="form.lng" inputmode="decimal" placeholder="121.4737" data-testid="loc-lng" /></el-form-item>
+        </div>
+        <el-form-item :label="t('location.name')" for="loc-title"><el-input id="loc-title" v-model="form.title" maxlength="200" data-testid="loc-title" /></el-form-item>
+        <el-form-item :label="t('location.address')" :error="error" for="loc-addr"><el-input id="loc-addr" v-model="form.address" maxlength="500" /></el-form-item>
+        <el-button v-if="geoOk" :loading="locating" @click="useMine" text type="primary"><el-icon><icon-location /></el-icon>{{ locating ? t('location.locating') : t('location.useMine') }}</el-button>
+      </el-form>
+      <template #footer>
+        <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
+        <el-button type="primary" @click="submit" data-testid="loc-send">{{ t('location.send') }}</el-button>
+      </template>
+    </el-dialog>`,
+};
+
+export const CardDialog = {
+  name: "CardDialog",
+  setup() {
+    const visible = useDialog("card");
+    const user = ref("");
+    const error = ref("");
+    watch(visible, (v) => {
+      if (v) {
+        user.value = "";
+        error.value = "";
+      }
+    });
+    function submit() {
+      const u = user.value.trim().replace(/^@/, "");
+      if (!USERNAME_RE.test(u)) {
+        error.value = t("newChat.invalid");
+        return;
+      }
+      const c = active();
+      if (!c) return;
+      sendMessage(c, "card", { user_id: u });
+      ui.dialog = null;
+    }
+    return { visible, user, error, submit, t, state };
+  },
+  template: `
+    <el-dialog v-model="visible" :title="t('card.title')" ${dialogProps} data-testid="dlg-card">
+      <el-form label-position="top" @submit.prevent="submit">
+        <el-form-item :label="t('card.user')" :error="error" for="card-user">
+          <el-input id="card-user" v-model="user" autocapitalize="off" spellcheck="false" data-testid="card-user" />
+        </el-form-item>
+      </el-form>
+      <template #footer>
+        <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
+        <el-button type="primary" @click="submit" data-testid="card-send">{{ t('card.send') }}</el-button>
+      </template>
+    </el-dialog>`,
+};
+
+export const AboutDialog = {
+  name: "AboutDialog",
+  setup() {
+    const visible = useDialog("about");
+    const version = computed(() => (client.serverConfig && client.serverConfig.server_version) || "?");
+    return { visible, version, t, state };
+  },
+  template: `
+    <el-dialog v-model="visible" :title="t('menu.about')" ${dialogProps}>
+      <div class="about">
+        <img src="/web/icons/icon.svg" alt="" width="56" height="56">
+        <div>
+          <p class="about-name">{{ t('appName') }} · {{ t('about.client') }}</p>
+          <p class="about-tag">{{ t('tagline') }}</p>
+          <p>{{ t('about.version', { v: version }) }}</p>
+          <p><a href="/docs" target="_blank" rel="noopener">{{ t('menu.apiDocs') }}</a></p>
+        </div>
+      </div>
+    </el-dialog>`,
+};

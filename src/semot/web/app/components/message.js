@@ -1,0 +1,171 @@
+// One message: a bubble (text, location, contact card, ...), a tombstone (recalled,
+// burned) or a centred system notice. Everything a user wrote is rendered as text:
+// mustache interpolation only, never v-html; links are http(s) URLs as anchors.
+import { computed, ref } from "vue";
+import { ElMessage } from "element-plus";
+import { t } from "../i18n.js";
+import { client, describeError, discard, displayName, me, recall, retry, startDirect, state, summary } from "../store.js";
+import { clock, fullTime, segments } from "../util.js";
+import UserAvatar from "./avatar.js";
+import { FireGlyph } from "./glyphs.js";
+
+export default {
+  name: "MessageItem",
+  components: { UserAvatar, FireGlyph },
+  props: {
+    msg: { type: Object, required: true },
+    conv: { type: Object, required: true },
+    pending: { type: Object, default: null },
+  },
+  setup(props) {
+    const menu = ref(null);
+    const mine = computed(() => props.msg.from === me());
+    const kind = computed(() => props.msg.kind);
+    const tombstone = computed(() => kind.value === "recalled" || kind.value === "burned");
+    const system = computed(() => kind.value === "system");
+    const showName = computed(() => props.conv.type === "group" && !mine.value);
+    const name = computed(() => displayName(props.msg.from));
+    const text = computed(() => (kind.value === "text" ? props.msg.body.text : ""));
+    const segs = computed(() => {
+      if (kind.value !== "text") return [];
+      const names = [...props.conv.members, me(), t("chat.mentionAll")];
+      return segments(text.value, names);
+    });
+    const mentionsMe = computed(() => kind.value === "text" && !mine.value
+      && (props.msg.body.mention_all || (props.msg.body.mentions || []).includes(me())));
+    const burnS = computed(() => (props.msg.opts && props.msg.opts.burn_s) || 0);
+    const burnLeft = computed(() => {
+      if (!props.msg.burnEndsAt) return null;
+      return Math.max(0, Math.ceil((props.msg.burnEndsAt - state.now) / 1000));
+    });
+    const noticeText = computed(() => summary(props.msg));
+    const status = computed(() => {
+      if (props.pending) return props.pending.status === "failed" ? "failed" : (state.connection === "open" ? "sending" : "queued");
+      if (!mine.value || props.conv.type !== "direct") return "";
+      return props.msg.seq <= props.conv.peerRead ? "read" : "unread";
+    });
+    const recallWindowMs = computed(() => ((client.serverConfig && client.serverConfig.recall_window_s) || 120) * 1000);
+    // checked when the menu opens, so that rows do not re-render every second
+    const openedAt = ref(Date.now());
+    const canRecall = computed(() => mine.value && !props.pending && props.msg.seq > 0 && !tombstone.value && !system.value
+      && openedAt.value - props.msg.ts < recallWindowMs.value);
+    const canCopy = computed(() => kind.value === "text");
+    const hasMenu = computed(() => !tombstone.value && !system.value && (canCopy.value || mine.value || !!props.pending));
+    const mapHref = computed(() => {
+      if (kind.value !== "location") return "";
+      const { lat, lng } = props.msg.body;
+      if (typeof lat !== "number" || typeof lng !== "number") return "";
+      return `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=16/${lat}/${lng}`;
+    });
+
+    async function onCommand(cmd) {
+      if (cmd === "copy") {
+        try {
+          await navigator.clipboard.writeText(text.value);
+          ElMessage.success(t("common.copied"));
+        } catch {
+          ElMessage.error(t("err.generic", { msg: "clipboard" }));
+        }
+      } else if (cmd === "recall") {
+        try {
+          await recall(props.conv, props.msg);
+        } catch (error) {
+          const reason = error && error.code === "forbidden"
+            ? t("msg.recallExpired", { n: Math.round(recallWindowMs.value / 60000) })
+            : describeError(error);
+          ElMessage.error(t("msg.recallFailed", { reason }));
+        }
+      } else if (cmd === "retry") {
+        retry(props.conv, props.pending);
+      } else if (cmd === "discard") {
+        discard(props.conv, props.pending);
+      }
+    }
+
+    function openMenu(e) {
+      if (!hasMenu.value || !menu.value) return;
+      e.preventDefault();
+      openedAt.value = Date.now();
+      menu.value.handleOpen();
+    }
+    function onVisible(v) {
+      if (v) openedAt.value = Date.now();
+    }
+
+    function onRetry() {
+      if (props.pending && props.pending.status === "failed") retry(props.conv, props.pending);
+    }
+
+    return {
+      menu, mine, kind, tombstone, system, showName, name, segs, mentionsMe, burnS, burnLeft, noticeText, status,
+      canRecall, canCopy, hasMenu, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
+    };
+  },
+  template: `
+    <div v-if="system" class="notice-row" data-testid="system-notice"><span class="notice">{{ noticeText }}</span></div>
+    <div v-else-if="tombstone" class="notice-row" :data-seq="msg.seq" data-testid="tombstone" :data-kind="kind">
+      <span class="notice tomb">
+        <fire-glyph v-if="kind === 'burned'" class="tomb-fire" />{{ noticeText }}
+      </span>
+    </div>
+    <div v-else class="msg-row" :class="{ mine, 'mentions-me': mentionsMe }" :data-seq="msg.seq || undefined" :data-cid="msg.cid" data-testid="message" :data-status="status || undefined">
+      <user-avatar v-if="!mine" :id="msg.from" :name="name" :size="36" class="msg-avatar" />
+      <div class="msg-main">
+        <div v-if="showName" class="msg-name">{{ name }}</div>
+        <div class="msg-line">
+          <div class="bubble" :class="['kind-' + kind, { burn: burnS }]" tabindex="0" @contextmenu="openMenu" :title="fullTime(msg.ts)" data-testid="bubble">
+            <span v-if="kind === 'text'" class="msg-text" data-testid="msg-text"><template v-for="(s, i) in segs" :key="i"><a v-if="s.type === 'link'" :href="s.href" target="_blank" rel="noopener noreferrer nofollow">{{ s.text }}</a><span v-else-if="s.type === 'mention'" class="mention">{{ s.text }}</span><template v-else>{{ s.text }}</template></template></span>
+            <a v-else-if="kind === 'location'" class="loc-card" :href="mapHref || undefined" target="_blank" rel="noopener noreferrer" :aria-label="t('msg.openMap')" data-testid="location">
+              <span class="loc-pin" aria-hidden="true"><el-icon :size="22"><icon-location /></el-icon></span>
+              <span class="loc-text">
+                <span class="loc-title">{{ msg.body.title || t('msg.locationTitle') }}</span>
+                <span v-if="msg.body.address" class="loc-addr">{{ msg.body.address }}</span>
+                <span class="loc-coords">{{ Number(msg.body.lat).toFixed(5) }}, {{ Number(msg.body.lng).toFixed(5) }}</span>
+              </span>
+            </a>
+            <div v-else-if="kind === 'card'" class="contact-card" data-testid="card">
+              <div class="contact-top">
+                <user-avatar :id="msg.body.user_id" :name="msg.body.user_id" :size="40" />
+                <div class="contact-text">
+                  <span class="contact-name">{{ msg.body.user_id }}</span>
+                  <span class="contact-id">@{{ msg.body.user_id }}</span>
+                </div>
+              </div>
+              <div class="contact-foot">
+                <span>{{ t('msg.cardTitle') }}</span>
+                <el-button v-if="msg.body.user_id !== myId" size="small" link type="primary" @click="startDirect(msg.body.user_id)">{{ t('msg.cardChat') }}</el-button>
+              </div>
+            </div>
+            <span v-else class="msg-text muted">{{ noticeText }}</span>
+            <span v-if="burnS" class="burn-tag" :class="{ counting: burnLeft !== null }" data-testid="burn-tag">
+              <fire-glyph />
+              <template v-if="burnLeft !== null">{{ t('msg.burnCountdown', { s: burnLeft }) }}</template>
+              <template v-else>{{ t('msg.burnAfter', { s: burnS }) }}</template>
+            </span>
+          </div>
+          <el-dropdown v-if="hasMenu" ref="menu" trigger="click" @command="onCommand" @visible-change="onVisible" :placement="mine ? 'bottom-end' : 'bottom-start'">
+            <button class="msg-more" type="button" :aria-label="t('chat.openMenu')" data-testid="msg-menu"><el-icon><icon-more-filled /></el-icon></button>
+            <template #dropdown>
+              <el-dropdown-menu>
+                <el-dropdown-item v-if="canCopy" command="copy"><el-icon><icon-copy-document /></el-icon>{{ t('msg.copy') }}</el-dropdown-item>
+                <el-dropdown-item v-if="canRecall" command="recall" data-testid="recall"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.recall') }}</el-dropdown-item>
+                <el-dropdown-item v-if="pending && pending.status === 'failed'" command="retry"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.retry') }}</el-dropdown-item>
+                <el-dropdown-item v-if="pending" command="discard"><el-icon><icon-delete /></el-icon>{{ t('msg.discard') }}</el-dropdown-item>
+              </el-dropdown-menu>
+            </template>
+          </el-dropdown>
+        </div>
+        <div class="msg-meta">
+          <span class="msg-time">{{ clock(msg.ts) }}</span>
+          <span v-if="status === 'sending'" class="st st-sending" :title="t('msg.sending')" data-testid="st-sending"><el-icon class="is-loading"><icon-loading /></el-icon>{{ t('msg.sending') }}</span>
+          <span v-else-if="status === 'queued'" class="st st-queued" :title="t('msg.queued')" data-testid="st-queued"><el-icon><icon-clock /></el-icon>{{ t('msg.queued') }}</span>
+          <button v-else-if="status === 'failed'" class="st st-failed" type="button" @click="onRetry" :title="pending && pending.error" data-testid="st-failed">
+            <el-icon><icon-warning-filled /></el-icon>{{ t('msg.failed') }}<span v-if="pending && pending.error" class="st-reason">({{ pending.error }})</span>
+          </button>
+          <span v-else-if="status === 'read'" class="st st-read" data-testid="st-read">{{ t('msg.read') }}</span>
+          <span v-else-if="status === 'unread'" class="st st-unread" data-testid="st-unread">{{ t('msg.unread') }}</span>
+        </div>
+      </div>
+      <user-avatar v-if="mine" :id="msg.from" :name="name" :size="36" class="msg-avatar" />
+    </div>`,
+};

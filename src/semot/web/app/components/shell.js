@@ -1,0 +1,57 @@
+// The signed-in layout: navigation rail, conversation list, chat pane, connection
+// banner and dialogs. On narrow screens the list and the chat take turns.
+import { computed } from "vue";
+import { t } from "../i18n.js";
+import { state, totalUnread, ui } from "../store.js";
+import UserAvatar from "./avatar.js";
+import UserMenu from "./user-menu.js";
+import ConnBanner from "./banner.js";
+import ConvList from "./conv-list.js";
+import ChatView from "./chat.js";
+import { AboutDialog, CardDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
+
+export default {
+  name: "ShellView",
+  components: { UserAvatar, ConnBanner, ConvList, ChatView, UserMenu, NewChatDialog, NewGroupDialog, LocationDialog, CardDialog, AboutDialog },
+  setup() {
+    const unread = computed(() => totalUnread());
+    const activeConv = computed(() => (state.activeId ? state.convs[state.activeId] : null));
+    return { state, ui, t, unread, activeConv };
+  },
+  template: `
+    <div class="shell" :class="{ narrow: state.narrow, 'chat-open': !!state.activeId }">
+      <conn-banner />
+      <div class="shell-body">
+        <nav class="rail" :aria-label="t('nav.chats')">
+          <user-menu :size="38" />
+          <button class="rail-item active" type="button" :aria-label="t('nav.chats')" aria-current="page">
+            <el-badge :value="unread" :hidden="!unread" :max="99" class="rail-badge">
+              <el-icon :size="24"><icon-chat-dot-round /></el-icon>
+            </el-badge>
+            <span class="rail-label">{{ t('nav.chats') }}</span>
+          </button>
+          <div class="rail-spacer"></div>
+          <a class="rail-item" href="/docs" target="_blank" rel="noopener" :aria-label="t('menu.apiDocs')" :title="t('menu.apiDocs')">
+            <el-icon :size="20"><icon-document /></el-icon>
+          </a>
+        </nav>
+        <section class="sidebar" :aria-label="t('nav.chats')">
+          <conv-list />
+        </section>
+        <main class="chat-pane">
+          <chat-view v-if="activeConv" :key="activeConv.id" :conv="activeConv" />
+          <div v-else class="chat-empty">
+            <svg viewBox="0 0 120 100" width="120" height="100" aria-hidden="true"><rect x="8" y="14" width="72" height="50" rx="12" fill="#dbe7ff"/><path d="M26 64l-8 16 22-16z" fill="#dbe7ff"/><rect x="44" y="34" width="68" height="44" rx="12" fill="#bcd3ff"/><path d="M96 78l8 14-20-14z" fill="#bcd3ff"/><circle cx="64" cy="56" r="4" fill="#fff"/><circle cx="78" cy="56" r="4" fill="#fff"/><circle cx="92" cy="56" r="4" fill="#fff"/></svg>
+            <p class="chat-empty-title">{{ t('chat.empty') }}</p>
+            <p class="chat-empty-hint">{{ t('chat.emptyHint') }}</p>
+          </div>
+        </main>
+      </div>
+      <new-chat-dialog />
+      <new-group-dialog />
+      <location-dialog />
+      <card-dialog />
+      <about-dialog />
+    </div>`,
+};
+

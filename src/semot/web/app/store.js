@@ -1,0 +1,930 @@
+// The web client's state and its wiring to the SDK: session, conversations, message
+// windows, the outbox shown as pending bubbles, read receipts, typing, recall, burn
+// timers, notifications and the tab title. Components read `state` and call actions.
+import { reactive } from "vue";
+import { ClientClosed, RequestTimeout, SemotAPIError, SemotClient, directConv, newCid, peerOf } from "semot";
+import { t } from "./i18n.js";
+
+const PAGE = 30;
+const LS = "semot.";
+
+function load(key, fallback) {
+  try {
+    const raw = localStorage.getItem(LS + key);
+    return raw ? JSON.parse(raw) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+function save(key, value) {
+  try {
+    localStorage.setItem(LS + key, JSON.stringify(value));
+  } catch {
+    /* storage full or unavailable */
+  }
+}
+
+/** One device id per browser tab (kept across reloads of the tab). */
+function deviceId() {
+  try {
+    let id = sessionStorage.getItem(LS + "device");
+    if (!id) {
+      id = `web-${newCid().slice(0, 16)}`;
+      sessionStorage.setItem(LS + "device", id);
+    }
+    return id;
+  } catch {
+    return `web-${newCid().slice(0, 16)}`;
+  }
+}
+
+/**
+ * A duplicated tab inherits its opener's sessionStorage, and so its device id; two
+ * connections with one device id replace each other (close code 4409). Ask the other
+ * tabs whether the id is taken, and take a fresh one if it is.
+ */
+const devices = typeof BroadcastChannel === "function" ? new BroadcastChannel("semot-devices") : null;
+if (devices) {
+  devices.onmessage = (e) => {
+    if (e.data && e.data.q === client.deviceId) devices.postMessage({ taken: client.deviceId });
+  };
+}
+function ensureUniqueDevice() {
+  if (!devices) return Promise.resolve();
+  return new Promise((resolve) => {
+    const id = client.deviceId;
+    const onMsg = (e) => {
+      if (e.data && e.data.taken === id) {
+        client.deviceId = `web-${newCid().slice(0, 16)}`;
+        try {
+          sessionStorage.setItem(LS + "device", client.deviceId);
+        } catch {
+          /* no storage */
+        }
+      }
+    };
+    devices.addEventListener("message", onMsg);
+    devices.postMessage({ q: id });
+    setTimeout(() => {
+      devices.removeEventListener("message", onMsg);
+      resolve();
+    }, 120);
+  });
+}
+
+export const client = new SemotClient(location.origin, {
+  platform: "web",
+  deviceId: deviceId(),
+  persistSession: true,
+  storagePrefix: LS,
+  logger: null,
+});
+
+export const state = reactive({
+  phase: client.userId ? "app" : "login",
+  me: null,
+  connection: "idle",
+  closeCode: null,
+  convs: {},
+  activeId: null,
+  search: "",
+  now: Date.now(),
+  today: new Date().toDateString(), // changes once a day: day labels depend on it, not on \`now\`
+  hidden: document.visibilityState === "hidden",
+  notifications: load("notify", false),
+  loginNotice: "",
+  outboxCount: 0,
+  narrow: window.matchMedia("(max-width: 768px)").matches,
+  names: {}, // user_id -> the name to show (a friend's remark or display name)
+});
+
+// Per-user remembered facts the server has no API for yet (see the README).
+let groupNames = {};
+let groupMembers = {};
+let peerReads = {};
+let burnEnds = {};
+
+function me() {
+  return client.userId;
+}
+
+// ------------------------------------------------------------------ conversations
+function makeConv(id) {
+  const group = id.startsWith("g:");
+  return {
+    id,
+    type: group ? "group" : "direct",
+    peer: group ? null : peerOf(id, me()),
+    name: group ? groupNames[id] || "" : "",
+    maxSeq: 0,
+    readSeq: 0,
+    unread: 0,
+    mentioned: false,
+    last: null,
+    lastTs: 0,
+    messages: [],
+    loaded: false,
+    loading: false,
+    loadingOlder: false,
+    hasMoreBefore: false,
+    pending: [],
+    peerRead: peerReads[id] || 0,
+    typingUntil: 0,
+    members: [...new Set([...(groupMembers[id] || [])])],
+    memberCount: 0,
+    dismissed: false,
+    draft: "",
+    nameRequested: false,
+  };
+}
+
+export function ensureConv(id) {
+  if (!state.convs[id]) {
+    state.convs[id] = makeConv(id);
+    if (id.startsWith("g:")) addMember(state.convs[id], me()); // I am in every group I see
+  }
+  return state.convs[id];
+}
+
+export function convTitle(c) {
+  if (!c) return "";
+  if (c.type === "group") return c.name || t("list.group");
+  return displayName(c.peer);
+}
+
+export function displayName(userId) {
+  if (userId && userId === me()) return state.me ? state.me.display_name || userId : userId;
+  return (userId && state.names[userId]) || userId || "";
+}
+
+function addMember(c, userId) {
+  if (c.type !== "group" || !userId || c.members.includes(userId)) return;
+  c.members.push(userId);
+  groupMembers[c.id] = c.members;
+  save(`groupmembers:${me()}`, groupMembers);
+}
+
+function removeMember(c, userId) {
+  const i = c.members.indexOf(userId);
+  if (i < 0) return;
+  c.members.splice(i, 1);
+  groupMembers[c.id] = c.members;
+  save(`groupmembers:${me()}`, groupMembers);
+}
+
+function setGroupName(c, name) {
+  if (!name || c.name === name) return;
+  c.name = name;
+  groupNames[c.id] = name;
+  save(`groupnames:${me()}`, groupNames);
+}
+
+/** A group's name comes with its first message (the group_created notice). */
+async function requestGroupName(c) {
+  if (c.type !== "group" || c.name || c.nameRequested || !client.connected) return;
+  c.nameRequested = true;
+  try {
+    const page = await client.history(c.id, { after: 0, limit: 1 });
+    const first = page.messages[0];
+    if (first && first.kind === "system" && first.body.type === "group_created") {
+      setGroupName(c, first.body.name);
+      addMember(c, first.body.by);
+    }
+  } catch {
+    c.nameRequested = false;
+  }
+}
+
+export function sortedConvs() {
+  const q = state.search.trim().toLowerCase();
+  const list = Object.values(state.convs).filter((c) => c.lastTs || c.pending.length || c.id === state.activeId || c.draft);
+  const filtered = q
+    ? list.filter((c) => convTitle(c).toLowerCase().includes(q) || c.id.toLowerCase().includes(q) || previewText(c).toLowerCase().includes(q))
+    : list;
+  return filtered.sort((a, b) => activity(b) - activity(a));
+}
+
+function activity(c) {
+  const p = c.pending.length ? c.pending[c.pending.length - 1].ts : 0;
+  return Math.max(c.lastTs || 0, p);
+}
+
+export function totalUnread() {
+  let n = 0;
+  for (const c of Object.values(state.convs)) n += c.unread;
+  return n;
+}
+
+/** The one-line preview of a message (for the list and notifications), as plain text. */
+export function summary(m) {
+  if (!m) return "";
+  switch (m.kind) {
+    case "text":
+      if (m.opts && m.opts.burn_s && m.from !== me()) return t("msg.burnHidden");
+      return m.body.text;
+    case "location":
+      return t("msg.location", { title: m.body.title || m.body.address || `${m.body.lat}, ${m.body.lng}` });
+    case "card":
+      return t("msg.card", { name: m.body.user_id });
+    case "image":
+      return t("msg.image");
+    case "voice":
+      return t("msg.voice");
+    case "video":
+      return t("msg.video");
+    case "file":
+      return t("msg.file");
+    case "custom":
+      return t("msg.custom", { type: m.body.type });
+    case "recalled":
+      return m.from === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(m.from) });
+    case "burned":
+      return t("msg.burned");
+    case "system":
+      return systemText(m.body);
+    default:
+      return t("msg.unsupported");
+  }
+}
+
+function who(userId) {
+  return userId === me() ? t("common.you") : displayName(userId);
+}
+
+const SYSTEM_TEXTS = {
+  group_members_added: (b) => t("sys.membersAdded", { by: who(b.by), users: (b.users || []).map(who).join(t("common.listSep")) }),
+  group_member_joined: (b) => t("sys.memberJoined", { user: who(b.user) }),
+  group_member_removed: (b) => t("sys.memberRemoved", { by: who(b.by), user: who(b.user) }),
+  group_member_left: (b) => t("sys.memberLeft", { user: who(b.user) }),
+  group_role_changed: (b) => t("sys.roleChanged", { by: who(b.by), user: who(b.user), role: t(b.role === "admin" ? "sys.roleAdmin" : "sys.roleMember") }),
+  group_member_muted: (b) => t("sys.memberMuted", { by: who(b.by), user: who(b.user) }),
+  group_owner_transferred: (b) => t("sys.ownerTransferred", { by: who(b.by), user: who(b.user) }),
+  group_dismissed: (b) => t("sys.dismissed", { by: who(b.by) }),
+  group_renamed: (b) => t("sys.renamed", { by: who(b.by), name: b.name }),
+  group_announcement: (b) => t("sys.announcement", { by: who(b.by) }),
+  group_settings_changed: (b) => t("sys.settings", { by: who(b.by) }),
+};
+
+/** The text of a system notice (the server's `system` messages), as plain text. */
+export function systemText(b) {
+  if (b.type === "group_created") return t("msg.groupCreated", { name: who(b.by), group: b.name });
+  if (b.type === "recalled") return b.by === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(b.by) });
+  const f = SYSTEM_TEXTS[b.type];
+  return f ? f(b) : t("msg.system");
+}
+
+export function previewText(c) {
+  const p = c.pending.length ? c.pending[c.pending.length - 1] : null;
+  const m = p && (!c.last || p.ts >= (c.last.ts || 0)) ? { ...p, from: me() } : c.last;
+  if (!m) return "";
+  const text = summary(m);
+  if (c.type === "group" && m.from && m.from !== me() && m.kind !== "system" && m.kind !== "recalled") return `${displayName(m.from)}: ${text}`;
+  return text;
+}
+
+// ------------------------------------------------------------------ session
+export async function login(username, password) {
+  await client.login(username, password);
+  await enterApp();
+}
+
+export async function register(username, password, displayName) {
+  await client.register(username, password, displayName || undefined);
+  await login(username, password);
+}
+
+function loadUserFacts() {
+  groupNames = load(`groupnames:${me()}`, {});
+  groupMembers = load(`groupmembers:${me()}`, {});
+  peerReads = load(`peerread:${me()}`, {});
+  burnEnds = load(`burn:${me()}`, {});
+  const now = Date.now();
+  for (const [k, v] of Object.entries(burnEnds)) if (v < now - 60000) delete burnEnds[k];
+}
+
+export async function enterApp() {
+  state.phase = "app";
+  state.loginNotice = "";
+  state.convs = {};
+  state.names = {};
+  state.activeId = null;
+  loadUserFacts();
+  restorePending();
+  await ensureUniqueDevice();
+  client.start().catch(onStartError);
+  try {
+    state.me = await client.me();
+  } catch (error) {
+    if (error instanceof SemotAPIError && error.status === 401) return;
+    state.me = { user_id: me(), username: me(), display_name: me() };
+  }
+}
+
+function onStartError(error) {
+  if (error instanceof SemotAPIError && (error.code === "unauthorized" || error.status === 401)) return; // session_expired handles it
+  if (error instanceof SemotAPIError && error.code === "forbidden") {
+    state.connection = "closed";
+    state.closeCode = 1008;
+  }
+}
+
+export async function logout() {
+  await client.logout();
+  state.phase = "login";
+  state.me = null;
+  state.convs = {};
+  state.activeId = null;
+  state.connection = "idle";
+  updateTitle();
+}
+
+client.on("session_expired", async () => {
+  await client.close();
+  state.phase = "login";
+  state.loginNotice = t("login.expired");
+  state.convs = {};
+  state.activeId = null;
+  state.me = null;
+});
+
+client.on("state", async ({ state: s, code }) => {
+  state.connection = s;
+  if (code !== undefined) state.closeCode = code;
+  if (s === "open") {
+    state.closeCode = null;
+    await onOpen();
+  }
+});
+
+/** Group names and members, friends' names: from the server's group and contacts APIs
+ * (best effort: a server without them leaves the locally remembered values). */
+async function refreshGroups() {
+  try {
+    const { groups } = await client.http("GET", "/api/v1/groups");
+    for (const g of groups) {
+      const c = ensureConv(g.conv);
+      setGroupName(c, g.name);
+      if (typeof g.member_count === "number") c.memberCount = g.member_count;
+      c.dismissed = !!g.dismissed;
+    }
+  } catch {
+    /* older server, or offline: keep what we have */
+  }
+}
+
+export async function refreshMembers(c) {
+  if (c.type !== "group") return;
+  try {
+    const page = await client.http("GET", `/api/v1/groups/${encodeURIComponent(c.id.slice(2))}/members?limit=200`);
+    for (const m of page.members) addMember(c, m.user_id);
+    if (typeof page.total === "number") c.memberCount = page.total;
+  } catch {
+    /* not a member any more, or an older server */
+  }
+}
+
+async function refreshContacts() {
+  try {
+    const snap = await client.http("GET", "/api/v1/contacts");
+    const names = {};
+    for (const f of snap.friends || []) {
+      const n = f.remark || f.display_name;
+      if (n && n !== f.user_id) names[f.user_id] = n;
+    }
+    state.names = names;
+  } catch {
+    /* older server: user ids are shown */
+  }
+}
+
+let groupsTimer = null;
+function refreshGroupsSoon() {
+  clearTimeout(groupsTimer);
+  groupsTimer = setTimeout(refreshGroups, 300);
+}
+
+let contactsTimer = null;
+function refreshContactsSoon() {
+  clearTimeout(contactsTimer);
+  contactsTimer = setTimeout(refreshContacts, 300);
+}
+
+/** After each (re)connect: the full conversation list, then the open window's gap. */
+async function onOpen() {
+  refreshGroups();
+  refreshContacts();
+  try {
+    const states = await client.sync({});
+    for (const st of states) applySyncState(st);
+    for (const c of Object.values(state.convs)) if (c.type === "group" && !c.name) requestGroupName(c);
+    updateTitle();
+    const c = active();
+    if (c) {
+      if (!c.loaded) await loadLatest(c);
+      else await fillWindow(c);
+      markReadSoon(c);
+    }
+  } catch (error) {
+    if (!(error instanceof ClientClosed || error instanceof RequestTimeout)) console.warn("semot: refresh after connect failed", error);
+  }
+}
+
+function applySyncState(st) {
+  const c = ensureConv(st.conv);
+  if (st.max_seq >= c.maxSeq) {
+    c.maxSeq = st.max_seq;
+    c.unread = st.unread;
+    c.readSeq = st.read_seq;
+  }
+  if (st.last && (!c.last || st.last.seq >= c.last.seq)) {
+    c.last = st.last;
+    c.lastTs = st.last.ts;
+    if (st.last.kind === "system" && st.last.body.type === "group_created") setGroupName(c, st.last.body.name);
+  }
+  if (c.unread && isViewing(c)) markReadSoon(c);
+}
+
+// ------------------------------------------------------------------ messages
+function countsAsUnread(m) {
+  return m.from !== me() && m.kind !== "system";
+}
+
+function mentionsMe(m) {
+  return m.kind === "text" && (m.body.mention_all || (Array.isArray(m.body.mentions) && m.body.mentions.includes(me())));
+}
+
+export function isViewing(c) {
+  return !!c && state.activeId === c.id && !state.hidden && state.phase === "app";
+}
+
+export function active() {
+  return state.activeId ? state.convs[state.activeId] : null;
+}
+
+client.on("message", (m) => {
+  const c = ensureConv(m.conv);
+  if (m.from && m.kind !== "system") addMember(c, m.from);
+  if (m.kind === "system") {
+    if (m.body.type === "group_created") {
+      setGroupName(c, m.body.name);
+      addMember(c, m.body.by);
+    } else if (m.body.type === "recalled") {
+      markRecalled(c, m.body.seq, m.body.by);
+    } else if (m.body.type === "group_renamed") {
+      setGroupName(c, m.body.name);
+    } else if (m.body.type === "group_members_added") {
+      for (const u of m.body.users || []) addMember(c, u);
+    } else if (m.body.type === "group_member_joined") {
+      addMember(c, m.body.user);
+    } else if (m.body.type === "group_member_removed" || m.body.type === "group_member_left") {
+      removeMember(c, m.body.user);
+    }
+  }
+  if (!c.last || m.seq >= c.last.seq) {
+    c.last = m;
+    c.lastTs = m.ts;
+  }
+  const fresh = m.seq > c.maxSeq;
+  if (fresh) c.maxSeq = m.seq;
+  if (m.from === me()) removePending(c, m.cid);
+  if (c.loaded) insertIntoWindow(c, [m]);
+  if (fresh && countsAsUnread(m)) {
+    if (m.from === c.peer) c.typingUntil = 0;
+    if (isViewing(c)) markReadSoon(c);
+    else {
+      c.unread += 1;
+      if (mentionsMe(m)) c.mentioned = true;
+      notify(c, m);
+    }
+  }
+  if (c.type === "group" && !c.name) requestGroupName(c);
+  updateTitle();
+});
+
+client.on("event", (e) => {
+  const c = e.conv ? state.convs[e.conv] : null;
+  switch (e.evt) {
+    case "typing":
+      if (c && e.user !== me()) c.typingUntil = Date.now() + 6000;
+      break;
+    case "read":
+      if (!c) break;
+      if (e.user === me()) {
+        c.readSeq = Math.max(c.readSeq, e.seq);
+        if (e.seq >= c.maxSeq) {
+          c.unread = 0;
+          c.mentioned = false;
+        }
+        startBurns(c);
+        updateTitle();
+      } else {
+        if (c.type === "direct" && e.seq > c.peerRead) {
+          c.peerRead = e.seq;
+          peerReads[c.id] = e.seq;
+          save(`peerread:${me()}`, peerReads);
+        }
+        // my burn-after-reading messages start their countdown when someone reads them
+        for (const m of c.messages) {
+          if (m.from === me() && m.seq <= e.seq) {
+            m.readSeen = true;
+            startBurn(c, m);
+          }
+        }
+      }
+      break;
+    case "recall":
+      if (c) markRecalled(c, e.seq, e.by);
+      break;
+    case "burned":
+      if (c) markBurned(c, e.seq);
+      break;
+    case "group":
+      if (e.conv || e.group_id) {
+        const g = ensureConv(e.conv || `g:${e.group_id}`);
+        if (e.change && e.change.name) setGroupName(g, e.change.name);
+        if (e.change && e.change.by) addMember(g, e.change.by);
+        refreshGroupsSoon();
+        if (state.activeId === g.id) refreshMembers(g);
+      }
+      break;
+    case "contacts":
+      refreshContactsSoon();
+      break;
+    default:
+      break;
+  }
+});
+
+/** Merge messages into a conversation's window (sorted by seq, one entry per seq). */
+function insertIntoWindow(c, msgs) {
+  const list = c.messages;
+  for (const raw of msgs) {
+    const m = { ...raw };
+    const hi = list.length ? list[list.length - 1].seq : 0;
+    if (!list.length || m.seq > hi) {
+      if (list.length && m.seq > hi + 1) {
+        // a gap in the window (it was loaded before these arrived): fetch it
+        fillWindow(c);
+        continue;
+      }
+      list.push(m);
+    } else {
+      const i = list.findIndex((x) => x.seq >= m.seq);
+      if (i >= 0 && list[i].seq === m.seq) {
+        if (list[i].kind !== m.kind && (m.kind === "recalled" || m.kind === "burned")) list[i] = m;
+        continue;
+      }
+      if (m.seq < list[0].seq) continue; // older than the window: loaded by scrolling up
+      list.splice(i < 0 ? list.length : i, 0, m);
+    }
+    if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+    startBurn(c, m);
+  }
+}
+
+const filling = new Set();
+/** Fetch what the open window misses after its newest message. */
+async function fillWindow(c) {
+  if (filling.has(c.id) || !client.connected) return;
+  filling.add(c.id);
+  try {
+    for (;;) {
+      const hi = c.messages.length ? c.messages[c.messages.length - 1].seq : 0;
+      const page = await client.history(c.id, { after: hi, limit: 200 });
+      for (const m of page.messages) if (m.seq > (c.messages.length ? c.messages[c.messages.length - 1].seq : 0)) {
+        c.messages.push({ ...m });
+        startBurn(c, c.messages[c.messages.length - 1]);
+        if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+      }
+      if (!page.more || !page.messages.length) break;
+    }
+  } catch {
+    /* retried at the next reconnect */
+  } finally {
+    filling.delete(c.id);
+  }
+}
+
+/** The latest page of a conversation, for a window opened for the first time. */
+export async function loadLatest(c) {
+  if (c.loading) return;
+  if (!client.connected) return;
+  c.loading = true;
+  try {
+    const page = await client.history(c.id, { limit: PAGE });
+    const fresh = page.messages.map((m) => ({ ...m }));
+    // keep anything that arrived while the page was on its way
+    const hi = fresh.length ? fresh[fresh.length - 1].seq : 0;
+    for (const m of c.messages) if (m.seq > hi) fresh.push(m);
+    c.messages = fresh;
+    c.hasMoreBefore = page.more;
+    c.loaded = true;
+    for (const m of c.messages) {
+      if (m.from && m.kind !== "system") addMember(c, m.from);
+      if (m.kind === "system" && m.body.type === "group_created") setGroupName(c, m.body.name);
+    }
+    for (const m of c.messages) if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+    const last = c.messages[c.messages.length - 1];
+    if (last && last.seq > c.maxSeq) c.maxSeq = last.seq;
+    startBurns(c);
+  } catch (error) {
+    if (!(error instanceof ClientClosed || error instanceof RequestTimeout)) throw error;
+  } finally {
+    c.loading = false;
+  }
+}
+
+/** One page older than the window's oldest message (infinite scroll upwards). */
+export async function loadOlder(c) {
+  if (c.loadingOlder || !c.hasMoreBefore || !c.messages.length || !client.connected) return false;
+  c.loadingOlder = true;
+  try {
+    const page = await client.history(c.id, { before: c.messages[0].seq, limit: PAGE });
+    const older = page.messages.filter((m) => m.seq < c.messages[0].seq).map((m) => ({ ...m }));
+    c.messages.unshift(...older);
+    c.hasMoreBefore = page.more;
+    for (const m of older) {
+      if (m.from && m.kind !== "system") addMember(c, m.from);
+      if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+    }
+    startBurns(c);
+    return older.length > 0;
+  } catch {
+    return false;
+  } finally {
+    c.loadingOlder = false;
+  }
+}
+
+export async function openConv(id) {
+  const c = ensureConv(id);
+  state.activeId = id;
+  c.mentioned = false;
+  if (c.type === "group") refreshMembers(c);
+  if (!c.loaded) await loadLatest(c);
+  markReadSoon(c);
+  if (c.type === "group" && !c.name) requestGroupName(c);
+  updateTitle();
+}
+
+export function closeConv() {
+  state.activeId = null;
+}
+
+/** Start (or open) the direct chat with a user. */
+export function startDirect(userId) {
+  const id = directConv(me(), userId);
+  const c = ensureConv(id);
+  if (!c.lastTs) c.lastTs = Date.now();
+  return openConv(id);
+}
+
+export async function createGroup(name, members) {
+  const g = await client.createGroup(name, members);
+  const c = ensureConv(g.conv);
+  setGroupName(c, name);
+  for (const u of [me(), ...members]) addMember(c, u);
+  if (!c.lastTs) c.lastTs = Date.now();
+  await openConv(g.conv);
+  return g;
+}
+
+// ------------------------------------------------------------------ reading
+const readTimers = new Map();
+export function markReadSoon(c) {
+  if (readTimers.has(c.id)) return;
+  readTimers.set(c.id, setTimeout(() => {
+    readTimers.delete(c.id);
+    markRead(c);
+  }, 150));
+}
+
+async function markRead(c) {
+  if (!isViewing(c)) return;
+  const seq = c.maxSeq;
+  c.unread = 0;
+  c.mentioned = false;
+  updateTitle();
+  if (seq <= c.readSeq || !client.connected) {
+    startBurns(c);
+    return;
+  }
+  try {
+    await client.read(c.id, seq);
+    c.readSeq = Math.max(c.readSeq, seq);
+  } catch {
+    /* the next open or reconnect retries */
+  }
+  startBurns(c);
+}
+
+// ------------------------------------------------------------------ burn after reading
+function burnKey(c, m) {
+  return `${c.id}#${m.seq}`;
+}
+
+/** Start the countdown of a burn-after-reading message once it counts as read. */
+function startBurn(c, m) {
+  if (!m.opts || !m.opts.burn_s || m.kind === "burned" || m.kind === "recalled" || m.burnEndsAt) return;
+  const key = burnKey(c, m);
+  if (burnEnds[key]) {
+    m.burnEndsAt = burnEnds[key];
+    return;
+  }
+  const readByMe = m.from !== me() && m.seq <= c.readSeq && isViewing(c);
+  const readByOthers = m.from === me() && (m.readSeen || (c.type === "direct" && m.seq <= c.peerRead));
+  if (!(readByMe || readByOthers)) return;
+  m.burnEndsAt = Date.now() + m.opts.burn_s * 1000;
+  burnEnds[key] = m.burnEndsAt;
+  save(`burn:${me()}`, burnEnds);
+}
+
+function startBurns(c) {
+  for (const m of c.messages) startBurn(c, m);
+}
+
+function markBurned(c, seq) {
+  const m = c.messages.find((x) => x.seq === seq);
+  if (m) {
+    m.kind = "burned";
+    m.body = {};
+    m.burnEndsAt = 0;
+  }
+  if (c.last && c.last.seq === seq) c.last = { ...c.last, kind: "burned", body: {} };
+  delete burnEnds[`${c.id}#${seq}`];
+}
+
+function markRecalled(c, seq, by) {
+  const m = c.messages.find((x) => x.seq === seq);
+  if (m && m.kind !== "recalled") {
+    m.kind = "recalled";
+    m.body = {};
+    m.burnEndsAt = 0;
+  }
+  if (c.last && c.last.seq === seq) c.last = { ...c.last, kind: "recalled", body: {}, from: by || c.last.from };
+}
+
+// a 1-second clock for countdowns and "typing…"
+setInterval(() => {
+  state.now = Date.now();
+  const today = new Date().toDateString();
+  if (today !== state.today) state.today = today;
+  for (const c of Object.values(state.convs)) {
+    for (const m of c.messages) {
+      if (m.burnEndsAt && m.burnEndsAt <= state.now && m.kind !== "burned") markBurned(c, m.seq);
+    }
+  }
+}, 1000);
+
+// ------------------------------------------------------------------ sending
+function restorePending() {
+  for (const it of client.outbox) {
+    const c = ensureConv(it.conv);
+    if (!c.pending.some((p) => p.cid === it.cid)) {
+      c.pending.push({ cid: it.cid, kind: it.kind, body: it.body, opts: it.opts || {}, ts: it.created, status: "sending", error: "" });
+    }
+  }
+  state.outboxCount = client.outbox.length;
+}
+
+function removePending(c, cid) {
+  const i = c.pending.findIndex((p) => p.cid === cid);
+  if (i >= 0) c.pending.splice(i, 1);
+}
+
+function findPending(cid) {
+  for (const c of Object.values(state.convs)) {
+    const p = c.pending.find((x) => x.cid === cid);
+    if (p) return { c, p };
+  }
+  return null;
+}
+
+client.on("outbox", ({ items }) => {
+  state.outboxCount = items.length;
+});
+
+client.on("send_failed", ({ cid, error }) => {
+  const found = findPending(cid);
+  if (found) {
+    found.p.status = "failed";
+    found.p.error = describeError(error);
+  }
+});
+
+/** Send a message in a conversation; it shows at once as "sending". */
+export function sendMessage(c, kind, body, opts = undefined) {
+  const p = { cid: newCid(), kind, body, opts: opts || {}, ts: Date.now(), status: "sending", error: "" };
+  c.pending.push(p);
+  dispatch(c, p);
+  return p;
+}
+
+function dispatch(c, p) {
+  p.status = "sending";
+  p.error = "";
+  client.send(c.id, p.kind, p.body, { cid: p.cid, opts: Object.keys(p.opts || {}).length ? p.opts : undefined }).catch(() => {
+    /* "send_failed" marks it */
+  });
+}
+
+/** Send a failed message again, with the same cid (the server stores it once). */
+export function retry(c, p) {
+  dispatch(c, p);
+}
+
+export function discard(c, p) {
+  client.discard(p.cid);
+  removePending(c, p.cid);
+}
+
+export async function recall(c, m) {
+  await client.recall(c.id, m.seq);
+  markRecalled(c, m.seq, me());
+}
+
+let lastTyping = 0;
+export function typing(c) {
+  if (c.type !== "direct" || !client.connected) return;
+  const now = Date.now();
+  if (now - lastTyping < 3000) return;
+  lastTyping = now;
+  client.typing(c.id).catch(() => {});
+}
+
+export function describeError(error) {
+  if (error instanceof RequestTimeout) return t("err.timeout");
+  if (error instanceof ClientClosed) return t("err.offline");
+  if (error instanceof SemotAPIError) {
+    const key = `err.${error.code}`;
+    const s = t(key, { msg: error.serverMessage || "" });
+    return s === key ? t("err.generic", { msg: error.serverMessage || error.code }) : s;
+  }
+  return t("err.generic", { msg: (error && error.message) || String(error) });
+}
+
+// ------------------------------------------------------------------ attention: title, notifications
+const BASE_TITLE = "Semot";
+export function updateTitle() {
+  const n = totalUnread();
+  document.title = state.hidden && n > 0 ? `(${n > 99 ? "99+" : n}) ${BASE_TITLE}` : BASE_TITLE;
+}
+
+document.addEventListener("visibilitychange", () => {
+  state.hidden = document.visibilityState === "hidden";
+  const c = active();
+  if (!state.hidden && c) markReadSoon(c);
+  updateTitle();
+});
+
+export function notificationsSupported() {
+  return typeof window.Notification === "function";
+}
+
+export function notificationStatus() {
+  if (!notificationsSupported()) return "unsupported";
+  if (Notification.permission === "denied") return "blocked";
+  return state.notifications && Notification.permission === "granted" ? "on" : "off";
+}
+
+export async function setNotifications(on) {
+  if (!on) {
+    state.notifications = false;
+    save("notify", false);
+    return "off";
+  }
+  if (!notificationsSupported()) return "unsupported";
+  let perm = Notification.permission;
+  if (perm === "default") perm = await Notification.requestPermission();
+  state.notifications = perm === "granted";
+  save("notify", state.notifications);
+  return perm === "granted" ? "on" : "blocked";
+}
+
+function notify(c, m) {
+  if (!state.hidden || !state.notifications || !notificationsSupported() || Notification.permission !== "granted") return;
+  try {
+    const title = c.type === "group" ? `${convTitle(c)} · ${displayName(m.from)}` : displayName(m.from);
+    const n = new Notification(title || t("notify.newMessage"), {
+      body: summary(m),
+      tag: c.id,
+      icon: "/web/icons/icon-192.png",
+    });
+    n.onclick = () => {
+      window.focus();
+      openConv(c.id);
+      n.close();
+    };
+  } catch {
+    /* some browsers allow notifications only from a service worker */
+  }
+}
+
+window.matchMedia("(max-width: 768px)").addEventListener("change", (e) => {
+  state.narrow = e.matches;
+});
+
+export { directConv, me };
+
+/** Which dialog is open: "newChat" | "newGroup" | "location" | "card" | "about" | null. */
+export const ui = reactive({ dialog: null });

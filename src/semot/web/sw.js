@@ -1,0 +1,86 @@
+// Semot web client service worker (served at /sw.js so that its scope is the whole app).
+//
+// - The app shell (/, /web/..., /sdk/semot.js) is fetched network-first: online, the
+//   page always runs the server's current files (an upgraded server is picked up at the
+//   next load); offline, the last copy opens from the cache.
+// - Everything else is left alone: /api, /ws (WebSockets never pass through a service
+//   worker anyway), /docs, /healthz, /metrics, /admin. Messages are never cached here;
+//   live updates travel on the WebSocket, untouched.
+const CACHE = "semot-shell-v1";
+const SHELL = [
+  "/",
+  "/web/app.css",
+  "/web/manifest.webmanifest",
+  "/web/icons/icon.svg",
+  "/web/icons/icon-192.png",
+  "/web/app/main.js",
+  "/web/app/i18n.js",
+  "/web/app/store.js",
+  "/web/app/util.js",
+  "/web/app/components/avatar.js",
+  "/web/app/components/banner.js",
+  "/web/app/components/chat.js",
+  "/web/app/components/composer.js",
+  "/web/app/components/conv-list.js",
+  "/web/app/components/dialogs.js",
+  "/web/app/components/glyphs.js",
+  "/web/app/components/lang-switch.js",
+  "/web/app/components/login.js",
+  "/web/app/components/message.js",
+  "/web/app/components/shell.js",
+  "/web/app/components/user-menu.js",
+  "/web/sdk/semot.js",
+  "/web/vendor/vue/vue.esm-browser.prod.js",
+  "/web/vendor/element-plus/index.full.min.mjs",
+  "/web/vendor/element-plus/index.css",
+  "/web/vendor/element-plus/locale/zh-cn.min.mjs",
+  "/web/vendor/element-plus/locale/en.min.mjs",
+  "/web/vendor/icons-vue/index.min.js",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((u) => new Request(u, { cache: "no-cache" }))))
+      .catch(() => undefined) // a missing file must not keep the worker from installing
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("semot-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+function isShell(url) {
+  return url.pathname === "/" || url.pathname.startsWith("/web/") || url.pathname === "/sdk/semot.js";
+}
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  if (req.method !== "GET") return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin || !isShell(url)) return; // network only, untouched
+  event.respondWith(
+    fetch(req)
+      .then((resp) => {
+        if (resp.ok && resp.type === "basic") {
+          const copy = resp.clone();
+          caches.open(CACHE).then((cache) => cache.put(req, copy)).catch(() => undefined);
+        }
+        return resp;
+      })
+      .catch(async () => {
+        const hit = await caches.match(req, { ignoreSearch: true });
+        if (hit) return hit;
+        if (req.mode === "navigate") {
+          const shell = await caches.match("/");
+          if (shell) return shell;
+        }
+        return Response.error();
+      }),
+  );
+});

@@ -233,3 +233,16 @@ async def test_group_management_storage(storage: SqlStorage) -> None:
     r1 = await storage.get_group_request("r1")
     assert r1 is not None and (r1.status, r1.handled_by, r1.handled_at, r1.message) == ("accepted", "m1", 9, "let me in")
     assert [r.id for r in await storage.group_requests("club")] == ["r2"]
+
+
+async def test_profiles_lookup_and_logout_revocation(storage: SqlStorage) -> None:
+    for u in ("alice", "bob"):
+        await storage.create_user(user(u))
+    assert sorted(u.id for u in await storage.users_by_ids(["bob", "alice", "ghost", "bob"])) == ["alice", "bob"]
+    await storage.add_refresh_token(RefreshToken("h1", "alice", "fam", 10**13))
+    await storage.add_refresh_token(RefreshToken("h2", "alice", "fam", 10**13))
+    assert await storage.revoke_token_family("h1", "bob") == "alice"  # not bob's: nothing revoked
+    assert not (await storage.consume_refresh_token("h2", 1)).revoked  # type: ignore[union-attr]
+    assert await storage.revoke_token_family("h1", "alice") == "alice"
+    assert (await storage.consume_refresh_token("h1", 2)).revoked  # type: ignore[union-attr]
+    assert await storage.revoke_token_family("nope", "alice") is None

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from semot.errors import BadRequest, NotFound
+
 from .http import Call
 from .routing import Route, RouteTable
 
@@ -83,6 +85,40 @@ async def refresh(call: Call) -> dict[str, Any]:
     return (await call.services.accounts.refresh(call.body.refresh_token)).to_wire()
 
 
+class LogoutIn(_In):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ProfileOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+
+
+class ProfilesOut(BaseModel):
+    users: list[ProfileOut]
+
+
+async def logout(call: Call) -> dict[str, Any]:
+    await call.services.accounts.logout(call.me.id, call.body.refresh_token)
+    return {"status": "logged_out"}
+
+
+async def profile(call: Call) -> dict[str, Any]:
+    uid = call.request.match_info["user_id"]
+    found = await call.services.accounts.profiles([uid])
+    if not found:
+        raise NotFound(f"no user {uid!r}")
+    return found[0]
+
+
+async def profiles(call: Call) -> dict[str, Any]:
+    ids = [u for u in call.request.query.get("ids", "").split(",") if u]
+    if not ids or len(ids) > 200:
+        raise BadRequest("ids: 1-200 comma-separated user ids")
+    return {"users": await call.services.accounts.profiles(ids)}
+
+
 async def me(call: Call) -> dict[str, Any]:
     u = call.me
     return {**u.public(), "is_admin": u.is_admin, "created_at": u.created_at}
@@ -106,7 +142,10 @@ def routes() -> RouteTable:
     t.add(Route("POST", "/api/v1/auth/register", register, "Create an account", "auth", RegisterIn, RegisterOut, 201, None))
     t.add(Route("POST", "/api/v1/auth/login", login, "Log in: access + refresh token", "auth", LoginIn, TokenOut, 200, None))
     t.add(Route("POST", "/api/v1/auth/refresh", refresh, "Rotate the refresh token", "auth", RefreshIn, TokenOut, 200, None))
+    t.add(Route("POST", "/api/v1/auth/logout", logout, "Log out: revoke this login's refresh token", "auth", LogoutIn, None))
     t.add(Route("GET", "/api/v1/me", me, "The current user", "users", None, MeOut))
+    t.add(Route("GET", "/api/v1/users/{user_id}", profile, "A user's public profile", "users", None, ProfileOut))
+    t.add(Route("GET", "/api/v1/users", profiles, "Public profiles of up to 200 users (?ids=a,b)", "users", None, ProfilesOut))
     t.add(
         Route(
             "GET",

@@ -60,15 +60,19 @@ class ConvState:
     read_seq: int
     unread: int
     last: Message | None
+    peer_read_seq: int | None = None  # direct chats: how far the other party has read
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        out = {
             "conv": self.conv,
             "max_seq": self.max_seq,
             "read_seq": self.read_seq,
             "unread": self.unread,
             "last": self.last.to_wire() if self.last else None,
         }
+        if self.peer_read_seq is not None:
+            out["peer_read_seq"] = self.peer_read_seq
+        return out
 
 
 @dataclass(slots=True)

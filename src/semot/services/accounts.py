@@ -117,6 +117,18 @@ class AccountService:
             raise Unauthorized("this account is disabled")
         return user
 
+    async def logout(self, user_id: str, refresh_token: str) -> None:
+        """End one login: its refresh token (and any rotated from it) stops working."""
+        owner = await self._storage.revoke_token_family(hash_refresh_token(refresh_token), user_id)
+        if owner is not None and owner != user_id:
+            raise Forbidden("that refresh token belongs to another user")
+
+    async def profiles(self, user_ids: list[str]) -> list[dict[str, Any]]:
+        """Public profiles (id, username, display name) of existing users."""
+        ids = [u for u in dict.fromkeys(user_ids) if is_valid_id(u)]
+        found = {u.id: u for u in await self._storage.users_by_ids(ids)}
+        return [found[u].public() for u in ids if u in found]
+
     async def get(self, user_id: str) -> User:
         user = await self._storage.get_user(user_id)
         if user is None:

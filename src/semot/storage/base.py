@@ -53,6 +53,9 @@ class Storage(ContactsStorage, abc.ABC):
     async def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]: ...
 
     @abc.abstractmethod
+    async def users_by_ids(self, user_ids: Iterable[str]) -> list[User]: ...
+
+    @abc.abstractmethod
     async def set_user_disabled(self, user_id: str, disabled: bool) -> bool: ...
 
     @abc.abstractmethod
@@ -69,6 +72,11 @@ class Storage(ContactsStorage, abc.ABC):
 
     @abc.abstractmethod
     async def revoke_user_tokens(self, user_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def revoke_token_family(self, token_hash: str, user_id: str) -> str | None:
+        """Revoke the login (token family) of a refresh token, if it is `user_id`'s;
+        returns the token's owner (None for an unknown token)."""
 
     # --- messages
     @abc.abstractmethod

@@ -173,6 +173,15 @@ class SqlStorage(SqlContacts, Storage):
                 found.update(r.id for r in rows)
         return found
 
+    async def users_by_ids(self, user_ids: Iterable[str]) -> list[User]:
+        ids = list(dict.fromkeys(user_ids))
+        out: list[User] = []
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(ids), _IN_CHUNK):
+                rows = await conn.execute(select(s.users).where(s.users.c.id.in_(ids[i : i + _IN_CHUNK])))
+                out.extend(_row_to_user(r) for r in rows)
+        return out
+
     async def _update_user(self, user_id: str, **values: Any) -> bool:
         async with self._engines.write.begin() as conn:
             res = await conn.execute(update(s.users).where(s.users.c.id == user_id).values(**values))
@@ -212,6 +221,15 @@ class SqlStorage(SqlContacts, Storage):
             # Old rows are dead weight: drop this user's long-expired tokens while here.
             await conn.execute(t.delete().where(and_(t.c.user_id == r.user_id, t.c.expires_at < now - 86_400_000)))
         return before
+
+    async def revoke_token_family(self, token_hash: str, user_id: str) -> str | None:
+        t = s.refresh_tokens
+        async with self._engines.write.begin() as conn:
+            r = (await conn.execute(select(t.c.user_id, t.c.family).where(t.c.token_hash == token_hash))).first()
+            if r is None or r.user_id != user_id:
+                return None if r is None else str(r.user_id)
+            await conn.execute(update(t).where(t.c.family == r.family).values(revoked=True))
+        return str(r.user_id)
 
     async def revoke_user_tokens(self, user_id: str) -> None:
         async with self._engines.write.begin() as conn:
@@ -347,7 +365,7 @@ class SqlStorage(SqlContacts, Storage):
             unread_rows = await conn.execute(
                 select(m.c.conv, func.count())
                 .join(cm, and_(cm.c.conv == m.c.conv, cm.c.user_id == user_id))
-                .where(and_(m.c.seq > cm.c.read_seq, m.c.sender != user_id, m.c.kind != SYSTEM))
+                .where(and_(m.c.seq > cm.c.read_seq, m.c.sender != user_id, m.c.kind.not_in((SYSTEM, RECALLED))))
                 .group_by(m.c.conv)
             )
             unread = {r[0]: r[1] for r in unread_rows}
@@ -357,7 +375,19 @@ class SqlStorage(SqlContacts, Storage):
                 q = select(*_MSG_COLS).where(_pairs(m.c.conv, m.c.seq, keys[i : i + _IN_CHUNK]))
                 for r in await conn.execute(q):
                     lasts[r.conv] = _row_to_message(r)
-        return [ConvState(r.id, r.max_seq, r.read_seq, unread.get(r.id, 0), lasts.get(r.id)) for r in moved]
+            # direct chats: the other party's read position, for "read" marks on a new device
+            direct = [r.id for r in moved if r.id.startswith("d:")]
+            peer_read: dict[str, int] = {}
+            for i in range(0, len(direct), _IN_CHUNK):
+                q = select(cm.c.conv, cm.c.read_seq).where(
+                    and_(cm.c.conv.in_(direct[i : i + _IN_CHUNK]), cm.c.user_id != user_id)
+                )
+                for r in await conn.execute(q):
+                    peer_read[r.conv] = r.read_seq
+        return [
+            ConvState(r.id, r.max_seq, r.read_seq, unread.get(r.id, 0), lasts.get(r.id), peer_read.get(r.id))
+            for r in moved
+        ]
 
     async def set_read(self, conv: str, user_id: str, seq: int, now: int) -> ReadResult:
         cm, m = s.conv_members, s.messages

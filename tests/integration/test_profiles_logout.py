@@ -1,0 +1,63 @@
+"""Public profiles, logout, and sync's extras (peer read position, recalls not unread)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from semot.client import SemotAPIError, SemotClient
+from tests.integration.harness import ServerProcess
+
+
+async def _user(server: ServerProcess, name: str, display: str) -> SemotClient:
+    c = SemotClient(server.base_url)
+    await c.register(name, "password123", display_name=display)
+    await c.login(name, "password123")
+    return c
+
+
+async def test_profiles_and_logout(server: ServerProcess) -> None:
+    tag = uuid.uuid4().hex[:6]
+    a = await _user(server, f"a{tag}", "小明")
+    b = await _user(server, f"b{tag}", "Bob")
+    try:
+        assert await a.http("GET", f"/api/v1/users/{b.user_id}") == {
+            "user_id": b.user_id, "username": b.user_id, "display_name": "Bob"
+        }
+        got = await a.http("GET", f"/api/v1/users?ids={b.user_id},{a.user_id},ghost{tag}")
+        assert [u["display_name"] for u in got["users"]] == ["Bob", "小明"]
+        with pytest.raises(SemotAPIError) as info:
+            await a.http("GET", f"/api/v1/users/ghost{tag}")
+        assert info.value.status == 404
+        with pytest.raises(SemotAPIError) as info:
+            await a.http("POST", "/api/v1/auth/logout", {"refresh_token": b.refresh_token})
+        assert info.value.code == "forbidden"  # not yours to end
+        await a.http("POST", "/api/v1/auth/logout", {"refresh_token": a.refresh_token})
+        with pytest.raises(SemotAPIError) as info:
+            await a.refresh()
+        assert info.value.status == 401
+        await b.refresh()  # other logins are untouched
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_sync_reports_peer_read_and_does_not_count_recalls(server: ServerProcess) -> None:
+    tag = uuid.uuid4().hex[:6]
+    a = await _user(server, f"a{tag}", "A")
+    b = await _user(server, f"b{tag}", "B")
+    await a.connect()
+    await b.connect()
+    try:
+        first = await a.send_text(b.user_id, "one")
+        second = await a.send_text(b.user_id, "two")
+        await a.recall(second["conv"], second["seq"])
+        state = {s["conv"]: s for s in await b.sync({})}[first["conv"]]
+        assert state["unread"] == 1  # the recalled message and the notice are not unread
+        await b.read(first["conv"], first["seq"])
+        mine = {s["conv"]: s for s in await a.sync({})}[first["conv"]]
+        assert mine["peer_read_seq"] == first["seq"] and mine["read_seq"] == 0
+    finally:
+        await a.close()
+        await b.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -99,16 +100,7 @@ class SqlContacts(ContactsStorage):
 
     async def add_friend_request(self, request: FriendRequest) -> None:
         async with self._engines.write.begin() as conn:
-            await conn.execute(
-                s.friend_requests.insert().values(
-                    id=request.id,
-                    from_user=request.from_user,
-                    to_user=request.to_user,
-                    message=request.message,
-                    status=request.status,
-                    created_at=request.created_at,
-                )
-            )
+            await conn.execute(s.friend_requests.insert().values(**asdict(request)))  # fields = columns
 
     async def friend_request(self, request_id: str) -> FriendRequest | None:
         fr = s.friend_requests

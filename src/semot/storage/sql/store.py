@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -595,17 +596,7 @@ class SqlStorage(SqlContacts, Storage):
 
     async def add_group_request(self, request: GroupRequest) -> None:
         async with self._engines.write.begin() as conn:
-            await conn.execute(
-                s.group_requests.insert().values(
-                    id=request.id,
-                    group_id=request.group_id,
-                    user_id=request.user_id,
-                    inviter=request.inviter,
-                    message=request.message,
-                    status=request.status,
-                    created_at=request.created_at,
-                )
-            )
+            await conn.execute(s.group_requests.insert().values(**asdict(request)))  # fields = columns
 
     async def get_group_request(self, request_id: str) -> GroupRequest | None:
         gr = s.group_requests

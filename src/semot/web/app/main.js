@@ -4,7 +4,7 @@ import { computed, createApp } from "vue";
 import ElementPlus from "element-plus";
 import {
   ArrowDown, ArrowLeft, ChatDotRound, Check, CircleCheck, Clock, CopyDocument, Delete, Document, Link, Location,
-  Loading, MoreFilled, Plus, Postcard, Promotion, RefreshRight, Search, Setting, SwitchButton, User, UserFilled, WarningFilled,
+  Loading, MoreFilled, OfficeBuilding, Plus, Postcard, Promotion, RefreshRight, Search, Setting, SwitchButton, User, UserFilled, WarningFilled,
 } from "@element-plus/icons-vue";
 import zhCn from "/web/vendor/element-plus/locale/zh-cn.min.mjs";
 import en from "/web/vendor/element-plus/locale/en.min.mjs";
@@ -32,7 +32,7 @@ const app = createApp(App);
 app.use(ElementPlus);
 const icons = {
   ArrowDown, ArrowLeft, ChatDotRound, Check, CircleCheck, Clock, CopyDocument, Delete, Document, Link, Location, Loading,
-  MoreFilled, Plus, Postcard, Promotion, RefreshRight, Search, Setting, SwitchButton, User, UserFilled, WarningFilled,
+  MoreFilled, OfficeBuilding, Plus, Postcard, Promotion, RefreshRight, Search, Setting, SwitchButton, User, UserFilled, WarningFilled,
 };
 for (const [name, comp] of Object.entries(icons)) app.component(`Icon${name}`, comp);
 app.config.errorHandler = (err) => {

@@ -96,7 +96,15 @@ export const state = reactive({
   outboxCount: 0,
   narrow: window.matchMedia("(max-width: 768px)").matches,
   names: {}, // user_id -> the name to show (a friend's remark or display name)
+  tab: "chats", // the left navigation: "chats" | "contacts" | "directory"
+  contacts: emptyContacts(), // the snapshot of GET /api/v1/contacts, kept current by `evt contacts`
+  presence: {}, // user_id -> {status, text}
+  groupVersion: {}, // conv -> a counter bumped by every evt group (the group panel reloads)
 });
+
+function emptyContacts() {
+  return { loaded: false, friends: [], requests: { incoming: [], outgoing: [] }, tags: [], blacklist: [], settings: {} };
+}
 
 // Per-user remembered facts the server has no API for yet (see the README).
 let groupNames = {};
@@ -335,6 +343,9 @@ export async function logout() {
   state.convs = {};
   state.activeId = null;
   state.connection = "idle";
+  state.contacts = emptyContacts();
+  state.presence = {};
+  state.tab = "chats";
   updateTitle();
 }
 
@@ -345,6 +356,9 @@ client.on("session_expired", async () => {
   state.convs = {};
   state.activeId = null;
   state.me = null;
+  state.contacts = emptyContacts();
+  state.presence = {};
+  state.tab = "chats";
 });
 
 client.on("state", async ({ state: s, code }) => {
@@ -386,15 +400,130 @@ export async function refreshMembers(c) {
 async function refreshContacts() {
   try {
     const snap = await client.http("GET", "/api/v1/contacts");
-    const names = {};
-    for (const f of snap.friends || []) {
-      const n = f.remark || f.display_name;
-      if (n && n !== f.user_id) names[f.user_id] = n;
-    }
-    state.names = names;
+    state.contacts = {
+      friends: snap.friends || [],
+      requests: { incoming: (snap.requests && snap.requests.incoming) || [], outgoing: (snap.requests && snap.requests.outgoing) || [] },
+      tags: snap.tags || [],
+      blacklist: snap.blacklist || [],
+      settings: snap.settings || {},
+      loaded: true,
+    };
+    updateNames();
+    refreshPresence([me(), ...state.contacts.friends.map((f) => f.user_id)]);
   } catch {
     /* older server: user ids are shown */
   }
+}
+
+const knownNames = {}; // user_id -> display name seen elsewhere (the directory)
+/** Remember a display name seen outside the contacts (a friend's remark still wins). */
+export function rememberName(userId, name) {
+  if (!userId || !name || name === userId) return;
+  knownNames[userId] = name;
+  if (!state.names[userId]) state.names[userId] = name;
+}
+
+function updateNames() {
+  const names = { ...knownNames };
+  for (const f of state.contacts.friends) {
+    const n = f.remark || f.display_name;
+    if (n && n !== f.user_id) names[f.user_id] = n;
+  }
+  state.names = names;
+}
+
+function putBy(list, key, obj) {
+  const i = list.findIndex((x) => x[key] === obj[key]);
+  if (i >= 0) list[i] = obj;
+  else list.push(obj);
+}
+
+function dropBy(list, key, value) {
+  const i = list.findIndex((x) => x[key] === value);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/** Apply one `evt contacts` change to the snapshot (protocol.md, section 3, Contacts). */
+function applyContactsChange(ch) {
+  const s = state.contacts;
+  if (!ch || !s.loaded) return refreshContactsSoon();
+  switch (ch.type) {
+    case "friend_added":
+    case "friend_updated":
+      putBy(s.friends, "user_id", ch.friend);
+      if (ch.type === "friend_added") refreshPresence([ch.friend.user_id]);
+      break;
+    case "friend_removed":
+      dropBy(s.friends, "user_id", ch.user_id);
+      break;
+    case "request_added":
+      if (s.requests[ch.direction]) putBy(s.requests[ch.direction], "request_id", ch.request);
+      break;
+    case "request_removed":
+      dropBy(s.requests.incoming, "request_id", ch.request_id);
+      dropBy(s.requests.outgoing, "request_id", ch.request_id);
+      break;
+    case "tag_added":
+    case "tag_updated":
+      putBy(s.tags, "tag_id", ch.tag);
+      break;
+    case "tag_removed":
+      dropBy(s.tags, "tag_id", ch.tag_id);
+      break;
+    case "blocked":
+      putBy(s.blacklist, "user_id", ch.entry);
+      break;
+    case "unblocked":
+      dropBy(s.blacklist, "user_id", ch.user_id);
+      break;
+    case "settings":
+      s.settings = ch.settings || {};
+      break;
+    default:
+      refreshContactsSoon();
+      return;
+  }
+  updateNames();
+}
+
+async function refreshPresence(users) {
+  if (!users.length) return;
+  try {
+    const { users: list } = await client.http("GET", `/api/v1/presence?users=${users.map(encodeURIComponent).join(",")}`);
+    for (const p of list) state.presence[p.user] = { status: p.status, text: p.text || "" };
+  } catch {
+    /* presence is best effort */
+  }
+}
+
+// ------------------------------------------------------------------ contacts actions
+const enc = encodeURIComponent;
+export function requestFriend(userId, message) {
+  return client.http("POST", "/api/v1/friends/requests", { user_id: userId, message: message || undefined });
+}
+export function answerRequest(requestId, action) {
+  return client.http("POST", `/api/v1/friends/requests/${enc(requestId)}`, { action });
+}
+export function removeFriend(userId) {
+  return client.http("DELETE", `/api/v1/friends/${enc(userId)}`);
+}
+export function setRemark(userId, remark) {
+  return client.http("PATCH", `/api/v1/friends/${enc(userId)}`, { remark });
+}
+export function blockUser(userId) {
+  return client.http("PUT", `/api/v1/blacklist/${enc(userId)}`);
+}
+/** The group API (protocol.md, section 3, Groups) for the group panel. */
+export function groupApi(c, method, path = "", body = undefined) {
+  return client.http(method, `/api/v1/groups/${enc(c.id.slice(2))}${path}`, body);
+}
+/** My own status: online / busy / away, with an optional text (kept by the server). */
+export async function setMyPresence(status, text) {
+  const p = await client.http("PUT", "/api/v1/me/presence", { status, text: text || "" });
+  state.presence[me()] = { status: (p && p.status) || status, text: (p && p.text) || text || "" };
+}
+export function unblockUser(userId) {
+  return client.http("DELETE", `/api/v1/blacklist/${enc(userId)}`);
 }
 
 let groupsTimer = null;
@@ -545,10 +674,14 @@ client.on("event", (e) => {
         if (e.change && e.change.by) addMember(g, e.change.by);
         refreshGroupsSoon();
         if (state.activeId === g.id) refreshMembers(g);
+        state.groupVersion[g.id] = (state.groupVersion[g.id] || 0) + 1;
       }
       break;
     case "contacts":
-      refreshContactsSoon();
+      applyContactsChange(e.change);
+      break;
+    case "presence":
+      if (e.user) state.presence[e.user] = { status: e.status, text: e.text || "" };
       break;
     default:
       break;

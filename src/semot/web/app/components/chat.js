@@ -7,15 +7,17 @@ import { dayKey, dayLabel } from "../util.js";
 import UserAvatar from "./avatar.js";
 import MessageItem from "./message.js";
 import ComposerBox from "./composer.js";
+import GroupPanel from "./group-panel.js";
 
 export default {
   name: "ChatView",
-  components: { UserAvatar, MessageItem, ComposerBox },
+  components: { UserAvatar, MessageItem, ComposerBox, GroupPanel },
   props: { conv: { type: Object, required: true } },
   setup(props) {
     const scroller = ref(null);
     const atBottom = ref(true);
     const unseen = ref(0);
+    const panel = ref(false);
 
     const title = computed(() => convTitle(props.conv));
     const typing = computed(() => props.conv.typingUntil > state.now);
@@ -129,7 +131,7 @@ export default {
 
     const connected = computed(() => state.connection === "open");
     return {
-      scroller, items, title, subtitle, typing, unseen, onScroll, scrollToBottom, closeConv, state, t, displayName, connected, client,
+      scroller, panel, items, title, subtitle, typing, unseen, onScroll, scrollToBottom, closeConv, state, t, displayName, connected, client,
     };
   },
   template: `
@@ -143,7 +145,11 @@ export default {
           <h2 data-testid="chat-title">{{ title }}</h2>
           <span class="chat-sub" :class="{ typing }" data-testid="chat-sub" aria-live="polite">{{ subtitle }}</span>
         </div>
+        <el-button v-if="conv.type === 'group'" class="chat-info-btn" text circle :aria-label="t('group.info')" :title="t('group.info')" @click="panel = true" data-testid="group-info">
+          <el-icon :size="20"><icon-more-filled /></el-icon>
+        </el-button>
       </header>
+      <group-panel v-if="conv.type === 'group' && panel" v-model="panel" :conv="conv" />
       <div class="msgs" ref="scroller" role="log" :aria-label="t('chat.messages')" aria-live="polite" @scroll.passive="onScroll" data-testid="messages">
         <div class="msgs-top">
           <span v-if="conv.loadingOlder" class="older-status"><el-icon class="is-loading"><icon-loading /></el-icon> {{ t('chat.loadingOlder') }}</span>

@@ -7,16 +7,19 @@ import UserAvatar from "./avatar.js";
 import UserMenu from "./user-menu.js";
 import ConnBanner from "./banner.js";
 import ConvList from "./conv-list.js";
+import ContactsView from "./contacts.js";
+import DirectoryView from "./directory.js";
 import ChatView from "./chat.js";
 import { AboutDialog, CardDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
 
 export default {
   name: "ShellView",
-  components: { UserAvatar, ConnBanner, ConvList, ChatView, UserMenu, NewChatDialog, NewGroupDialog, LocationDialog, CardDialog, AboutDialog },
+  components: { UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, LocationDialog, CardDialog, AboutDialog },
   setup() {
     const unread = computed(() => totalUnread());
     const activeConv = computed(() => (state.activeId ? state.convs[state.activeId] : null));
-    return { state, ui, t, unread, activeConv };
+    const requests = computed(() => state.contacts.requests.incoming.length);
+    return { state, ui, t, unread, activeConv, requests };
   },
   template: `
     <div class="shell" :class="{ narrow: state.narrow, 'chat-open': !!state.activeId }">
@@ -24,19 +27,45 @@ export default {
       <div class="shell-body">
         <nav class="rail" :aria-label="t('nav.chats')">
           <user-menu :size="38" />
-          <button class="rail-item active" type="button" :aria-label="t('nav.chats')" aria-current="page">
+          <button class="rail-item" :class="{ active: state.tab === 'chats' }" type="button" :aria-label="t('nav.chats')" :aria-current="state.tab === 'chats' ? 'page' : undefined" @click="state.tab = 'chats'" data-testid="nav-chats">
             <el-badge :value="unread" :hidden="!unread" :max="99" class="rail-badge">
               <el-icon :size="24"><icon-chat-dot-round /></el-icon>
             </el-badge>
             <span class="rail-label">{{ t('nav.chats') }}</span>
+          </button>
+          <button class="rail-item" :class="{ active: state.tab === 'contacts' }" type="button" :aria-label="t('nav.contacts')" :aria-current="state.tab === 'contacts' ? 'page' : undefined" @click="state.tab = 'contacts'" data-testid="nav-contacts">
+            <el-badge :value="requests" :hidden="!requests" :max="99" class="rail-badge">
+              <el-icon :size="24"><icon-user /></el-icon>
+            </el-badge>
+            <span class="rail-label">{{ t('nav.contacts') }}</span>
+          </button>
+          <button class="rail-item" :class="{ active: state.tab === 'directory' }" type="button" :aria-label="t('nav.directory')" :aria-current="state.tab === 'directory' ? 'page' : undefined" @click="state.tab = 'directory'" data-testid="nav-directory">
+            <el-icon :size="24"><icon-office-building /></el-icon>
+            <span class="rail-label">{{ t('nav.directory') }}</span>
           </button>
           <div class="rail-spacer"></div>
           <a class="rail-item" href="/docs" target="_blank" rel="noopener" :aria-label="t('menu.apiDocs')" :title="t('menu.apiDocs')">
             <el-icon :size="20"><icon-document /></el-icon>
           </a>
         </nav>
-        <section class="sidebar" :aria-label="t('nav.chats')">
-          <conv-list />
+        <section class="sidebar" :aria-label="t('nav.' + state.tab)">
+          <contacts-view v-if="state.tab === 'contacts'" />
+          <directory-view v-else-if="state.tab === 'directory'" />
+          <conv-list v-else />
+          <nav v-if="state.narrow" class="tabbar" :aria-label="t('nav.menu')">
+            <button type="button" :class="{ active: state.tab === 'chats' }" @click="state.tab = 'chats'" data-testid="tab-chats">
+              <el-badge :value="unread" :hidden="!unread" :max="99"><el-icon :size="22"><icon-chat-dot-round /></el-icon></el-badge>
+              <span>{{ t('nav.chats') }}</span>
+            </button>
+            <button type="button" :class="{ active: state.tab === 'contacts' }" @click="state.tab = 'contacts'" data-testid="tab-contacts">
+              <el-badge :value="requests" :hidden="!requests" :max="99"><el-icon :size="22"><icon-user /></el-icon></el-badge>
+              <span>{{ t('nav.contacts') }}</span>
+            </button>
+            <button type="button" :class="{ active: state.tab === 'directory' }" @click="state.tab = 'directory'" data-testid="tab-directory">
+              <el-icon :size="22"><icon-office-building /></el-icon>
+              <span>{{ t('nav.directory') }}</span>
+            </button>
+          </nav>
         </section>
         <main class="chat-pane">
           <chat-view v-if="activeConv" :key="activeConv.id" :conv="activeConv" />

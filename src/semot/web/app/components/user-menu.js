@@ -2,7 +2,7 @@
 import { computed } from "vue";
 import { ElMessage, ElMessageBox } from "element-plus";
 import { setLocale, t } from "../i18n.js";
-import { client, logout, notificationStatus, setNotifications, state, ui } from "../store.js";
+import { client, describeError, logout, notificationStatus, setMyPresence, setNotifications, state, ui } from "../store.js";
 import UserAvatar from "./avatar.js";
 
 export default {
@@ -12,6 +12,7 @@ export default {
   setup() {
     const me = computed(() => state.me || { user_id: client.userId, display_name: client.userId });
     const notif = computed(() => notificationStatus());
+    const myStatus = computed(() => state.presence[me.value.user_id] || { status: "online", text: "" });
     async function onCommand(cmd) {
       if (cmd === "logout") {
         try {
@@ -27,6 +28,28 @@ export default {
         const res = await setNotifications(want);
         if (want && res === "on") ElMessage.success(t("notify.enabled"));
         else if (want) ElMessage.warning(t("notify.denied"));
+      } else if (cmd.startsWith("status:")) {
+        try {
+          await setMyPresence(cmd.slice(7), myStatus.value.text);
+        } catch (error) {
+          ElMessage.error(describeError(error));
+        }
+      } else if (cmd === "statusText") {
+        let value;
+        try {
+          ({ value } = await ElMessageBox.prompt(t("status.textPrompt"), t("status.text"), {
+            inputValue: myStatus.value.text, confirmButtonText: t("common.ok"), cancelButtonText: t("common.cancel"),
+            inputValidator: (v) => (v || "").length <= 100 || t("status.tooLong"),
+          }));
+        } catch {
+          return;
+        }
+        try {
+          const st = myStatus.value.status === "offline" ? "online" : myStatus.value.status;
+          await setMyPresence(st, (value || "").trim());
+        } catch (error) {
+          ElMessage.error(describeError(error));
+        }
       } else if (cmd === "about") {
         ui.dialog = "about";
       } else if (cmd === "zh-CN" || cmd === "en") {
@@ -37,12 +60,13 @@ export default {
       on: t("menu.notificationsOn"), off: t("menu.notificationsOff"),
       blocked: t("menu.notificationsBlocked"), unsupported: t("menu.notificationsUnsupported"),
     })[notif.value]);
-    return { me, t, onCommand, notif, notifLabel, state };
+    return { me, t, onCommand, notif, notifLabel, state, myStatus, statuses: ['online', 'busy', 'away'] };
   },
   template: `
     <el-dropdown trigger="click" @command="onCommand" placement="right-start" popper-class="user-menu-popper">
       <button class="avatar-btn" type="button" :aria-label="t('nav.menu')" data-testid="user-menu">
         <user-avatar :id="me.user_id" :name="me.display_name || me.user_id" :size="size" />
+        <span class="presence-dot my-dot" :class="'p-' + myStatus.status" data-testid="my-presence" :data-status="myStatus.status"></span>
       </button>
       <template #dropdown>
         <div class="user-card">
@@ -50,10 +74,15 @@ export default {
           <div class="user-card-text">
             <div class="user-card-name">{{ me.display_name || me.user_id }}</div>
             <div class="user-card-id">@{{ me.user_id }}</div>
+            <div class="user-card-id" data-testid="my-status-text"><span class="presence-dot inline" :class="'p-' + myStatus.status"></span>{{ t('presence.' + myStatus.status) }}<template v-if="myStatus.text"> · {{ myStatus.text }}</template></div>
           </div>
         </div>
         <el-dropdown-menu>
-          <el-dropdown-item command="notify" :disabled="notif === 'unsupported' || notif === 'blocked'" data-testid="menu-notify">
+          <el-dropdown-item v-for="st in statuses" :key="st" :command="'status:' + st" :data-testid="'status-' + st">
+            <span class="presence-dot inline" :class="'p-' + st"></span>{{ t('presence.' + st) }}<el-icon v-if="myStatus.status === st" class="status-check"><icon-check /></el-icon>
+          </el-dropdown-item>
+          <el-dropdown-item command="statusText" data-testid="status-text">{{ t('status.text') }}…</el-dropdown-item>
+          <el-dropdown-item divided command="notify" :disabled="notif === 'unsupported' || notif === 'blocked'" data-testid="menu-notify">
             {{ t('menu.notifications') }}: {{ notifLabel }}
           </el-dropdown-item>
           <el-dropdown-item command="zh-CN" divided data-testid="menu-lang-zh-CN">{{ t('lang.label') }}: {{ t('lang.zh') }}</el-dropdown-item>

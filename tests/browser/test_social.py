@@ -209,3 +209,60 @@ def test_tags_filter_friends_and_own_status(server: ServerProcess, open_tab: Any
     b.page.wait_for_selector(f"[data-testid=friend][data-user='{erin}'] [data-testid=presence][data-status=away]")
     e.assert_no_console_errors()
     b.assert_no_console_errors()
+
+
+def login_token(server: ServerProcess, user: str) -> str:
+    return http_json("POST", server.base + "/api/v1/auth/login", {"username": user, "password": PASSWORD})["access_token"]
+
+
+def test_friend_approval_switch(server: ServerProcess, open_tab: Any) -> None:
+    alice, bob = new_user(server, "alice"), new_user(server, "bob")
+    a, b = open_tab(alice), open_tab(bob)
+    b.page.click("[data-testid=nav-contacts]")
+    b.page.wait_for_selector("[data-testid=friend-approval].is-checked")  # on by default
+    assert "加我为好友时需要验证" in b.page.locator("[data-testid=friend-approval-row]").inner_text()
+    b.page.click("[data-testid=friend-approval]")
+    b.page.wait_for_selector("[data-testid=friend-approval]:not(.is-checked)")
+    b.page.wait_for_function("() => window.__semot.state.contacts.settings.friend_approval === false")
+    assert http_json("GET", server.base + "/api/v1/me/settings", None, login_token(server, bob))["friend_approval"] is False
+    # A's request makes them friends at once: nothing pending on either side
+    a.page.click("[data-testid=nav-contacts]")
+    a.page.click("[data-testid=add-friend]")
+    a.page.fill("[data-testid=add-friend-user]", bob)
+    a.page.click("[data-testid=add-friend-send]")
+    a.page.wait_for_selector(f"[data-testid=friend][data-user='{bob}']")
+    b.page.wait_for_selector(f"[data-testid=friend][data-user='{alice}']")
+    assert a.page.locator("[data-testid=req-out]").count() == 0
+    assert b.page.locator("[data-testid=req-in]").count() == 0
+    # a change made elsewhere (another device) reaches the switch live (evt contacts, settings)
+    http_json("PATCH", server.base + "/api/v1/me/settings", {"friend_approval": True}, login_token(server, bob))
+    b.page.wait_for_selector("[data-testid=friend-approval].is-checked")
+    a.assert_no_console_errors()
+    b.assert_no_console_errors()
+
+
+def test_group_join_requests_reviewed_in_panel(server: ServerProcess, open_tab: Any) -> None:
+    owner, bob, carol = new_user(server, "owner"), new_user(server, "bob"), new_user(server, "carol")
+    o = open_tab(owner)
+    g = o.js("a => window.__semot.client.createGroup('Review', a)", [bob])
+    conv = g["conv"]
+    gid = conv[2:]
+    base = f"{server.base}/api/v1/groups/{gid}"
+    http_json("PATCH", base, {"settings": {"invite": "approval"}}, login_token(server, owner))
+    o.page.wait_for_selector(f"[data-testid=conv-item][data-conv='{conv}']")
+    o.open_conv(conv)
+    o.page.click("[data-testid=group-info]")
+    o.page.wait_for_selector(f"[data-testid=gp-member][data-user='{bob}']")
+    assert o.page.locator("[data-testid=gp-request]").count() == 0
+    # bob (a member) invites carol: the invitation waits for review, shown live
+    res = http_json("POST", base + "/members", {"user_ids": [carol]}, login_token(server, bob))
+    assert res["pending"] and not res["added"]
+    req = o.page.wait_for_selector(f"[data-testid=gp-request][data-user='{carol}']")
+    assert "入群申请" in o.page.locator("[data-testid=gp-requests]").inner_text()
+    assert f"{bob} 邀请" in req.inner_text()
+    assert o.page.locator(f"[data-testid=gp-member][data-user='{carol}']").count() == 0
+    shot(o.page, "group-panel-requests-zh.png")
+    req.query_selector("[data-testid=gp-request-accept]").click()
+    o.page.wait_for_selector(f"[data-testid=gp-member][data-user='{carol}']")
+    o.page.wait_for_selector("[data-testid=gp-requests]", state="detached")
+    o.assert_no_console_errors()

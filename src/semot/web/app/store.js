@@ -501,6 +501,15 @@ const enc = encodeURIComponent;
 export function requestFriend(userId, message) {
   return client.http("POST", "/api/v1/friends/requests", { user_id: userId, message: message || undefined });
 }
+/** Whether friend requests need my approval (GET / PATCH /api/v1/me/settings). */
+export async function loadMySettings() {
+  const r = await client.http("GET", "/api/v1/me/settings");
+  state.contacts.settings = { ...state.contacts.settings, ...(r || {}) };
+}
+export async function setFriendApproval(on) {
+  const r = await client.http("PATCH", "/api/v1/me/settings", { friend_approval: !!on });
+  state.contacts.settings = { ...state.contacts.settings, ...(r || { friend_approval: !!on }) };
+}
 export function answerRequest(requestId, action) {
   return client.http("POST", `/api/v1/friends/requests/${enc(requestId)}`, { action });
 }

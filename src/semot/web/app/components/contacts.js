@@ -6,7 +6,7 @@ import { computed, ref } from "vue";
 import { ElMessage, ElMessageBox } from "element-plus";
 import { t } from "../i18n.js";
 import {
-  answerRequest, blockUser, client, describeError, displayName, me, removeFriend, requestFriend, setRemark, startDirect, state, unblockUser,
+  answerRequest, blockUser, client, describeError, displayName, loadMySettings, me, removeFriend, requestFriend, setFriendApproval, setRemark, startDirect, state, unblockUser,
 } from "../store.js";
 import { USERNAME_RE } from "../util.js";
 import UserAvatar from "./avatar.js";
@@ -90,6 +90,14 @@ export default {
     const accept = (r) => run(() => answerRequest(r.request_id, "accept"), t("contacts.nowFriends"));
     const decline = (r) => run(() => answerRequest(r.request_id, "decline"));
     const unblock = (u) => run(() => unblockUser(u));
+    const approval = computed(() => !(c.value.settings && c.value.settings.friend_approval === false));
+    const approvalBusy = ref(false);
+    async function toggleApproval(v) {
+      approvalBusy.value = true;
+      await run(() => setFriendApproval(v));
+      approvalBusy.value = false;
+    }
+    if (!c.value.settings || typeof c.value.settings.friend_approval !== "boolean") loadMySettings().catch(() => {});
 
     async function onFriendCmd(cmd, f) {
       if (cmd === "chat") {
@@ -171,7 +179,7 @@ export default {
     return {
       tagFilter, tagOpen, tagEditing, tagName, tagMembers, tagError, currentTag, openTag, saveTag, deleteTag,
       state, t, c, filter, friends, status, presenceLabel, displayName, addOpen, addUser, addMsg, addError, busy,
-      openAdd, submitAdd, accept, decline, unblock, onFriendCmd, blockById,
+      openAdd, submitAdd, accept, decline, unblock, onFriendCmd, blockById, approval, approvalBusy, toggleApproval,
     };
   },
   template: `
@@ -238,6 +246,11 @@ export default {
             </li>
           </ul>
           <p v-if="!friends.length" class="conv-empty-hint ct-empty">{{ filter ? t('list.noResults') : t('contacts.noFriends') }}</p>
+        </section>
+        <section class="ct-section ct-setting" data-testid="friend-approval-row">
+          <label class="ct-setting-label" for="ct-friend-approval">{{ t('contacts.approval') }}</label>
+          <el-switch id="ct-friend-approval" :model-value="approval" :loading="approvalBusy" @change="toggleApproval"
+                     :aria-label="t('contacts.approval')" data-testid="friend-approval" />
         </section>
         <section class="ct-section" data-testid="blacklist">
           <h2 class="ct-title">{{ t('contacts.blacklist') }} <span class="ct-count">{{ c.blacklist.length }}</span>

@@ -25,6 +25,7 @@ export default {
     const editing = ref(false);
     const annDraft = ref("");
     const invite = ref("");
+    const requests = ref([]);
 
     async function load() {
       loading.value = true;
@@ -39,6 +40,11 @@ export default {
           after = page.next;
         }
         members.value = all.sort((a, b) => RANK[b.role] - RANK[a.role] || a.user_id.localeCompare(b.user_id));
+        const role = group.value && group.value.my_role;
+        if ((role === "owner" || role === "admin") && !group.value.dismissed) {
+          const r = await groupApi(props.conv, "GET", "/requests");
+          requests.value = ((r && r.requests) || []).filter((x) => !x.status || x.status === "pending");
+        } else requests.value = [];
       } catch (error) {
         ElMessage.error(describeError(error));
       } finally {
@@ -126,6 +132,10 @@ export default {
         ElMessage.success(res && res.pending && res.pending.length ? t("group.invitePending") : t("group.invited"));
       }
     }
+    async function decide(r, action) {
+      await act(() => groupApi(props.conv, "POST", `/requests/${encodeURIComponent(r.request_id)}`, { action }),
+        action === "accept" ? t("group.requestAccepted") : "");
+    }
     async function leave() {
       if (!(await confirm(t("group.leaveConfirm"), t("group.leave")))) return;
       try {
@@ -148,7 +158,7 @@ export default {
     }
     return {
       state, t, visible, group, members, loading, editing, annDraft, invite, myRole, isManager, muteAll, dismissed, canInvite, canLeave,
-      isMuted, canManage, onMember, startEdit, saveAnn, toggleMuteAll, doInvite, leave, dismiss, roleLabel, muteLeft, displayName, me, MUTES,
+      requests, decide, isMuted, canManage, onMember, startEdit, saveAnn, toggleMuteAll, doInvite, leave, dismiss, roleLabel, muteLeft, displayName, me, MUTES,
     };
   },
   template: `
@@ -180,6 +190,18 @@ export default {
           <div class="gp-invite">
             <el-input v-model="invite" size="small" :placeholder="t('group.invitePlaceholder')" data-testid="gp-invite-input" @keydown.enter="doInvite" />
             <el-button size="small" type="primary" @click="doInvite" data-testid="gp-invite">{{ t('group.inviteBtn') }}</el-button>
+          </div>
+        </section>
+        <section v-if="isManager && !dismissed && requests.length" class="gp-section" data-testid="gp-requests">
+          <div class="gp-title">{{ t('group.requests') }} <span class="ct-count">{{ requests.length }}</span></div>
+          <div v-for="r in requests" :key="r.request_id" class="gp-member" data-testid="gp-request" :data-user="r.user_id" :data-request="r.request_id">
+            <user-avatar :id="r.user_id" :name="displayName(r.user_id)" :size="32" />
+            <div class="ct-body">
+              <div class="ct-name">{{ displayName(r.user_id) }}</div>
+              <div class="ct-sub" data-testid="gp-request-sub">{{ r.inviter ? t('group.invitedBy', { name: displayName(r.inviter) }) : t('group.askedToJoin') }}<template v-if="r.message"> · {{ r.message }}</template></div>
+            </div>
+            <el-button size="small" type="primary" @click="decide(r, 'accept')" data-testid="gp-request-accept">{{ t('contacts.accept') }}</el-button>
+            <el-button size="small" @click="decide(r, 'decline')" data-testid="gp-request-decline">{{ t('contacts.decline') }}</el-button>
           </div>
         </section>
         <section class="gp-section">

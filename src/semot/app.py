@@ -133,6 +133,7 @@ class Node:
             max_burn_s=settings.max_burn_s,
             max_text_chars=settings.max_text_chars,
             batch_max=settings.write_batch_max,
+            read_receipts_max_group=settings.read_receipts_max_group,
         )
         self.groups = GroupService(
             self.storage, self.messages, self.membership, self.bus, max_members=settings.max_group_members

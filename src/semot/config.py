@@ -80,6 +80,9 @@ class Settings(BaseSettings):
 
     # --- groups
     max_group_members: int = Field(10000, ge=2, description="Largest group")
+    read_receipts_max_group: int = Field(
+        500, ge=0, description="Groups larger than this get no read receipts (read positions are still kept)"
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
 

@@ -253,3 +253,37 @@ async def test_department_preset(people: list[Member]) -> None:
     await expect_error("forbidden", carol.api("POST", f"{base}/join", {}))
     assert (await owner.api("POST", f"{base}/members", {"user_ids": [carol.id]}))["added"] == [carol.id]
     await expect_error("bad_request", owner.api("POST", "/api/v1/groups", {"name": "x", "type": "club"}))
+
+
+async def test_large_groups_get_no_read_receipts_but_keep_read_positions(tmp_path: Any) -> None:
+    """Receipts stop above read_receipts_max_group members (500 by default; 2 here)."""
+    srv = ServerProcess(tmp_path / "data", {"SEMOT_READ_RECEIPTS_MAX_GROUP": "2"}).start()
+    members: list[Member] = []
+    try:
+        for name in ("owner", "bob", "carol"):
+            c = SemotClient(srv.base)
+            await c.register(name, "password123")
+            await c.login(name, "password123")
+            await c.connect()
+            members.append(Member(c))
+        owner, bob, carol = members
+        gid, conv = await make_group(owner, [bob])  # 2 members: receipts on
+        ack = await owner.c.send_text(conv, "small group")
+        await bob.c.read(conv, ack["seq"])
+        deadline = time.monotonic() + 5
+        while not any(e.get("evt") == "read" for e in owner.events) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert any(e.get("evt") == "read" and e["user"] == bob.id for e in owner.events)
+
+        await owner.api("POST", f"/api/v1/groups/{gid}/members", {"user_ids": [carol.id]})  # now 3 > 2
+        owner.events.clear()
+        ack = await owner.c.send_text(conv, "bigger group")
+        await bob.c.read(conv, ack["seq"])
+        await asyncio.sleep(0.5)
+        assert not any(e.get("evt") == "read" for e in owner.events)
+        state = {s["conv"]: s for s in await bob.c.sync({})}[conv]
+        assert state["read_seq"] == ack["seq"] and state["unread"] == 0  # still kept per member
+    finally:
+        for m in members:
+            await m.c.close()
+        srv.kill()

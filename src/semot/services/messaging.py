@@ -23,7 +23,6 @@ from semot.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
-READ_RECEIPTS_MAX_GROUP = 500
 
 
 class MessageService:
@@ -38,6 +37,7 @@ class MessageService:
         max_burn_s: int,
         max_text_chars: int,
         batch_max: int,
+        read_receipts_max_group: int = 500,
     ) -> None:
         self._storage = storage
         self._bus = bus
@@ -46,6 +46,7 @@ class MessageService:
         self._recall_window_s = recall_window_s
         self._max_burn_s = max_burn_s
         self._max_text_chars = max_text_chars
+        self._receipts_max = read_receipts_max_group
         self._writer = GroupCommitWriter(storage, self._fan_out, metrics, batch_max=batch_max)
         self._origin: dict[str, str | None] = {}  # mid -> sending session, until fan-out
         self._burner: asyncio.Task[None] | None = None
@@ -183,7 +184,7 @@ class MessageService:
         if result.current == result.previous:
             return
         evt = event("read", conv=conv, seq=seq, user=user_id)
-        if ref.kind == "d" or len(members) <= READ_RECEIPTS_MAX_GROUP:
+        if ref.kind == "d" or len(members) <= self._receipts_max:
             self.push(members, evt, exclude_session=session_id)
         else:
             self.push((user_id,), evt, exclude_session=session_id)

@@ -235,6 +235,22 @@ async def test_group_management_storage(storage: SqlStorage) -> None:
     assert [r.id for r in await storage.group_requests("club")] == ["r2"]
 
 
+async def test_search_groups_by_name_part(storage: SqlStorage) -> None:
+    await storage.create_group(Group("g1", "Rust Club", "a", 1), ["b", "c"], 1)
+    await storage.create_group(Group("g2", "rusty_50%", "a", 2), [], 2)
+    await storage.create_group(Group("g3", "Go Club", "a", 3), [], 3)
+    await storage.create_group(Group("g4", "RUST gone", "a", 4), [], 4)
+    await storage.create_group(Group("g5", "研发 Rust 群", "a", 5), ["b"], 5)
+    await storage.update_group("g4", dismissed_at=9)
+
+    found = await storage.search_groups("rust", offset=0, limit=10)
+    assert [(g.id, n) for g, n in found] == [("g5", 2), ("g2", 1), ("g1", 3)]  # newest first, live only
+    assert [g.id for g, _ in await storage.search_groups("rust", offset=1, limit=1)] == ["g2"]
+    assert [g.id for g, _ in await storage.search_groups("_50%", offset=0, limit=10)] == ["g2"]
+    assert await storage.search_groups("y%5", offset=0, limit=10) == []  # wildcards are literal
+    assert [g.id for g, _ in await storage.search_groups("研发", offset=0, limit=10)] == ["g5"]
+
+
 async def test_profiles_lookup_and_logout_revocation(storage: SqlStorage) -> None:
     for u in ("alice", "bob"):
         await storage.create_user(user(u))

@@ -287,3 +287,55 @@ async def test_large_groups_get_no_read_receipts_but_keep_read_positions(tmp_pat
         for m in members:
             await m.c.close()
         srv.kill()
+
+
+async def test_group_search_finds_what_outsiders_may_join(people: list[Member]) -> None:
+    owner, admin, bob, carol, dave = people
+    tag = uuid.uuid4().hex[:8]
+    public, _ = await make_group(owner, [admin], name=f"Rust {tag} 100%_club")
+    private, _ = await make_group(owner, [], name=f"Rust {tag} private", type="temporary")
+    dept, _ = await make_group(owner, [], name=f"Rust {tag} dept", type="department")
+
+    async def search(who: Member, q: str, **params: Any) -> list[dict[str, Any]]:
+        from urllib.parse import urlencode
+
+        return (await who.api("GET", "/api/v1/groups/search?" + urlencode({"q": q, **params})))["groups"]
+
+    # by name: only searchable groups that take joiners, case-insensitively
+    found = await search(bob, f"rust {tag}")
+    assert [g["group_id"] for g in found] == [public]
+    assert found[0] == {
+        "group_id": public, "conv": f"g:{public}", "name": f"Rust {tag} 100%_club", "type": "project",
+        "member_count": 2, "join": "approval", "my_role": None,
+    }
+    assert (await search(admin, tag))[0]["my_role"] == "member"
+    # LIKE wildcards in the query are literal text
+    assert [g["group_id"] for g in await search(bob, f"{tag} 100%_")] == [public]
+    assert await search(bob, f"{tag} 1%0") == []
+    # by exact id: any group that takes joiners, searchable or not; never a closed one
+    assert [g["group_id"] for g in await search(bob, private)] == [private]
+    assert await search(bob, dept) == []
+
+    # the owner turns search on for the temporary group and off for the project group
+    await owner.api("PATCH", f"/api/v1/groups/{private}", {"settings": {"searchable": True}})
+    await owner.api("PATCH", f"/api/v1/groups/{public}", {"settings": {"searchable": False}})
+    assert [g["group_id"] for g in await search(bob, f"rust {tag}")] == [private]
+    info = await owner.api("GET", f"/api/v1/groups/{public}")
+    assert info["settings"]["searchable"] is False
+    # admins may not change it (a policy), and bad values are refused
+    await owner.api("PUT", f"/api/v1/groups/{public}/members/{admin.id}/role", {"role": "admin"})
+    await expect_error("forbidden", admin.api("PATCH", f"/api/v1/groups/{public}", {"settings": {"searchable": True}}))
+    await expect_error("bad_request", owner.api("PATCH", f"/api/v1/groups/{public}", {"settings": {"searchable": "yes"}}))
+
+    # found -> joined (through the SDK): the temporary group is open
+    assert [g["group_id"] for g in await carol.c.search_groups(private)] == [private]
+    joined = await carol.c.join_group(private, "hello")
+    assert joined == {"joined": True, "request_id": None}
+    assert (await search(carol, private))[0]["my_role"] == "member"
+
+    # dismissed groups vanish; bad queries get clear errors
+    await owner.api("DELETE", f"/api/v1/groups/{private}")
+    assert await search(bob, private) == []
+    await expect_error("bad_request", search(bob, "   "))
+    await expect_error("bad_request", search(bob, "x" * 129))
+    await expect_error("bad_request", search(bob, "rust", limit=51))

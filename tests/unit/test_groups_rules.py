@@ -73,3 +73,13 @@ def test_send_mutes_and_mentions() -> None:
     with pytest.raises(Forbidden):
         rules.check_mention_all("member")
     rules.check_mention_all("owner")
+
+
+def test_findable_by_name_only_when_searchable_and_by_id_unless_closed() -> None:
+    assert rules.findable("project", {}, by_id=False)  # preset: searchable, join by approval
+    assert not rules.findable("temporary", {}, by_id=False) and rules.findable("temporary", {}, by_id=True)
+    assert not rules.findable("department", {"searchable": True}, by_id=True)  # closed: nobody can join
+    assert not rules.findable("project", {"join": "closed"}, by_id=True)
+    # groups stored before `searchable` existed get their type's preset
+    assert rules.effective_settings("project", {"join": "open"})["searchable"] is True
+    assert rules.effective_settings("project", {"searchable": False})["searchable"] is False

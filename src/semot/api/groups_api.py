@@ -46,11 +46,26 @@ class GroupListOut(BaseModel):
     groups: list[GroupOut]
 
 
+class FoundGroupOut(BaseModel):
+    group_id: str
+    conv: str
+    name: str
+    type: str
+    member_count: int
+    join: str = Field(description="open: join at once; approval: a request waits for an admin")
+    my_role: str | None = Field(description="your role if you are already a member")
+
+
+class SearchOut(BaseModel):
+    groups: list[FoundGroupOut]
+
+
 class UpdateGroupIn(_In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     announcement: Annotated[str, StringConstraints(max_length=2000)] | None = None
     settings: dict[str, Any] | None = Field(
-        None, description="invite: member|admin|approval; join: open|approval|closed; member_leave, mute_all: bool"
+        None,
+        description="invite: member|admin|approval; join: open|approval|closed; member_leave, mute_all, searchable: bool",
     )
 
 
@@ -140,6 +155,12 @@ async def list_groups(call: Call) -> dict[str, Any]:
     return {"groups": await call.services.groups.my_groups(call.me.id)}
 
 
+async def search_groups(call: Call) -> dict[str, Any]:
+    limit = call.query_int("limit")
+    q = call.request.query.get("q", "")
+    return {"groups": await call.services.groups.search(call.me.id, q, limit=20 if limit is None else limit)}
+
+
 async def get_group(call: Call) -> dict[str, Any]:
     return await call.services.groups.info(call.me.id, _gid(call))
 
@@ -216,6 +237,14 @@ def routes() -> RouteTable:
     add = t.add
     add(Route("POST", "/api/v1/groups", create_group, "Create a group (you are the owner)", "groups", CreateGroupIn, CreateGroupOut, 201))
     add(Route("GET", "/api/v1/groups", list_groups, "Your groups, with your role in each", "groups", None, GroupListOut))
+    # before /groups/{group_id}, which would otherwise take "search" for an id
+    add(
+        Route(
+            "GET", "/api/v1/groups/search", search_groups,
+            "Find groups to join: by exact group id, or by part of the name (groups set searchable)",
+            "groups", None, SearchOut, query={"q": "1-128 characters", "limit": "1-50, default 20"},
+        )
+    )
     add(Route("GET", g, get_group, "A group's details (non-members see what they need to ask to join)", "groups", None, GroupOut))
     add(Route("PATCH", g, update_group, "Rename, set the announcement, change settings (owner/admins)", "groups", UpdateGroupIn, GroupOut))
     add(Route("DELETE", g, dismiss_group, "Dismiss the group (owner)", "groups", None, StatusOut))

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -143,6 +144,15 @@ class SemotClient:
         return await self.http("POST", "/api/v1/groups", {"name": name, "members": members})
 
     # --- handlers
+    async def search_groups(self, q: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Groups to join: by exact group id, or by part of the name (searchable groups)."""
+        data = await self.http("GET", "/api/v1/groups/search?" + urlencode({"q": q, "limit": limit}))
+        return list(data["groups"])
+
+    async def join_group(self, group_id: str, message: str = "") -> dict[str, Any]:
+        """Join an open group at once, or ask to join: {"joined": bool, "request_id": str | None}."""
+        return dict(await self.http("POST", f"/api/v1/groups/{quote(group_id, safe='')}/join", {"message": message}))
+
     def on_message(self, handler: MessageHandler) -> None:
         """Called once per message, in seq order per conversation (own sends included).
 

@@ -17,10 +17,12 @@ RANK: dict[str, int] = {"owner": 3, "admin": 2, "member": 1}
 #         with "approval", a member's invitation waits for an admin)
 # join: how outsiders get in by themselves ("open", "approval", "closed")
 # member_leave: whether members may leave on their own (departments follow the org tree)
+# searchable: whether group search finds it by name (an exact group id finds any group
+#         that takes joiners: sharing the id is sharing an invitation)
 PRESETS: dict[str, dict[str, Any]] = {
-    "department": {"invite": "admin", "join": "closed", "member_leave": False, "mute_all": False},
-    "project": {"invite": "member", "join": "approval", "member_leave": True, "mute_all": False},
-    "temporary": {"invite": "member", "join": "open", "member_leave": True, "mute_all": False},
+    "department": {"invite": "admin", "join": "closed", "member_leave": False, "mute_all": False, "searchable": False},
+    "project": {"invite": "member", "join": "approval", "member_leave": True, "mute_all": False, "searchable": True},
+    "temporary": {"invite": "member", "join": "open", "member_leave": True, "mute_all": False, "searchable": False},
 }
 GROUP_KINDS = tuple(PRESETS)
 SETTING_VALUES: dict[str, tuple[Any, ...]] = {
@@ -28,7 +30,9 @@ SETTING_VALUES: dict[str, tuple[Any, ...]] = {
     "join": ("open", "approval", "closed"),
     "member_leave": (True, False),
     "mute_all": (True, False),
+    "searchable": (True, False),
 }
+MAX_SEARCH_RESULTS = 50
 
 
 def is_manager(role: str | None) -> bool:
@@ -39,6 +43,21 @@ def default_settings(kind: str) -> dict[str, Any]:
     if kind not in PRESETS:
         raise BadRequest(f"type must be one of {', '.join(GROUP_KINDS)}")
     return dict(PRESETS[kind])
+
+
+def effective_settings(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Stored settings over the type's preset: groups made before a setting existed get
+    its preset value instead of a missing key."""
+    return {**PRESETS.get(kind, PRESETS["project"]), **settings}
+
+
+def findable(kind: str, settings: dict[str, Any], *, by_id: bool) -> bool:
+    """Whether group search shows this group: never when it takes no joiners; by name
+    only when it is searchable; by its exact id always (the id works as an invitation)."""
+    eff = effective_settings(kind, settings)
+    if eff["join"] == "closed":
+        return False
+    return by_id or bool(eff["searchable"])
 
 
 def merge_settings(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from semot.domain.groups import effective_settings
 from semot.domain.messages import Message
 
 
@@ -93,7 +94,7 @@ class Group:
             "name": self.name,
             "owner": self.owner_id,
             "type": self.kind,
-            "settings": self.settings,
+            "settings": effective_settings(self.kind, self.settings),
             "announcement": self.announcement,
             "created_at": self.created_at,
             "dismissed": self.dismissed_at is not None,

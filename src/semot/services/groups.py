@@ -113,11 +113,57 @@ class GroupService:
         out = {**state.group.to_wire(), "member_count": len(state.members), "my_role": role}
         if role is None:
             out["announcement"] = None
-            out["settings"] = {"join": state.group.settings.get("join")}
+            out["settings"] = {"join": rules.effective_settings(state.group.kind, state.group.settings)["join"]}
         return out
 
     async def my_groups(self, user_id: str) -> list[dict[str, Any]]:
         return [{**g.to_wire(), "my_role": role} for g, role in await self._storage.user_groups(user_id)]
+
+    async def search(self, user_id: str, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Groups an outsider can ask to join: by exact group id (any group that takes
+        joiners), or by part of the name (searchable groups only)."""
+        text = query.strip()
+        if not 1 <= len(text) <= 128:
+            raise BadRequest("q: 1-128 characters")
+        if not 1 <= limit <= rules.MAX_SEARCH_RESULTS:
+            raise BadRequest(f"limit: 1 to {rules.MAX_SEARCH_RESULTS}")
+        found: dict[str, tuple[Group, int]] = {}
+        if is_valid_id(text):
+            try:
+                state: GroupState | None = await self._membership.state(text)
+            except NotFound:
+                state = None
+            if state is not None and state.group.dismissed_at is None:
+                if rules.findable(state.group.kind, state.group.settings, by_id=True):
+                    found[text] = (state.group, len(state.members))
+        # Unsearchable groups are filtered here, not in SQL (settings are a JSON column):
+        # scan a bounded number of name matches so a crowd of private groups can't hide
+        # the public ones, nor make a search expensive.
+        offset, page = 0, 200
+        while len(found) < limit and offset < 2000:
+            rows = await self._storage.search_groups(text, offset=offset, limit=page)
+            for group, count in rows:
+                if group.id not in found and rules.findable(group.kind, group.settings, by_id=False):
+                    found[group.id] = (group, count)
+            if len(rows) < page:
+                break
+            offset += page
+        mine = {g.id: role for g, role in await self._storage.user_groups(user_id)} if found else {}
+        out = []
+        for group, count in list(found.values())[:limit]:
+            eff = rules.effective_settings(group.kind, group.settings)
+            out.append(
+                {
+                    "group_id": group.id,
+                    "conv": group_conv(group.id),
+                    "name": group.name,
+                    "type": group.kind,
+                    "member_count": count,
+                    "join": eff["join"],
+                    "my_role": mine.get(group.id),
+                }
+            )
+        return out
 
     async def members(self, user_id: str, group_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
         state = await self._state(group_id, live=False)
@@ -282,10 +328,11 @@ class GroupService:
         if settings:
             if set(settings) - {"mute_all"} and role != "owner":
                 raise Forbidden("only the owner can change the group's policies")
-            merged = rules.merge_settings(state.group.settings, settings)
-            if merged != state.group.settings:
+            current = rules.effective_settings(state.group.kind, state.group.settings)
+            merged = rules.merge_settings(current, settings)
+            if merged != current:
                 values["settings"] = merged
-                changed = {k: v for k, v in merged.items() if state.group.settings.get(k) != v}
+                changed = {k: v for k, v in merged.items() if current.get(k) != v}
                 changes.append({"type": "settings_changed", "settings": changed})
         if values:
             await self._storage.update_group(group_id, **values)

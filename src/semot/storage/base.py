@@ -131,6 +131,11 @@ class Storage(ContactsStorage, abc.ABC):
         """The groups a user is in, with the user's role in each."""
 
     @abc.abstractmethod
+    async def search_groups(self, name_part: str, *, offset: int, limit: int) -> list[tuple[Group, int]]:
+        """Live groups whose name contains `name_part` (case-insensitive), newest first,
+        with their member counts."""
+
+    @abc.abstractmethod
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
         """Members ordered by user id, after the cursor `after`."""
 

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, update
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, or_, select, text, update
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -531,6 +531,24 @@ class SqlStorage(SqlContacts, Storage):
                     out.append((_row_to_group(r), roles[r.id]))
         out.sort(key=lambda gr: gr[0].created_at)
         return out
+
+    async def search_groups(self, name_part: str, *, offset: int, limit: int) -> list[tuple[Group, int]]:
+        g, cm = s.groups, s.conv_members
+        pattern = "%" + name_part.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        counts = (
+            select(func.count())
+            .where(cm.c.conv == literal("g:", String) + g.c.id)
+            .scalar_subquery()
+        )
+        q = (
+            select(g, counts.label("member_count"))
+            .where(and_(g.c.dismissed_at.is_(None), func.lower(g.c.name).like(pattern, escape="\\")))
+            .order_by(g.c.created_at.desc(), g.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        async with self._engines.read.connect() as conn:
+            return [(_row_to_group(r), r.member_count) for r in await conn.execute(q)]
 
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
         cm = s.conv_members

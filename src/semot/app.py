@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from semot.api.http import SERVICES, error_middleware, mount
 from semot.api.routing import RouteTable
 from semot.bus.base import Bus, Delivery, Disconnect, Invalidate
 from semot.bus.local import LocalBus
+from semot.bus.local_presence import LocalPresence
+from semot.bus.presence import PresenceRegistry
 from semot.config import Settings
 from semot.gateway.handler import Gateway
 from semot.gateway.hub import Hub
@@ -62,13 +65,24 @@ def make_storage(settings: Settings) -> Storage:
     return SqlStorage(engines, schema=settings.database_schema)
 
 
-def make_bus(settings: Settings) -> Bus:
+def make_bus(settings: Settings, node_id: str) -> Bus:
     """In-process on one node; Redis pub/sub when SEMOT_REDIS_URL joins several."""
     if settings.redis_url:
         from semot.bus.redis import RedisBus
 
-        return RedisBus(settings.redis_url)
+        return RedisBus(settings.redis_url, node_id=node_id, namespace=settings.redis_namespace)
     return LocalBus()
+
+
+def make_presence_registry(settings: Settings, node_id: str) -> PresenceRegistry:
+    """In memory on one node; in Redis, shared, when several nodes serve the same users."""
+    if settings.redis_url:
+        from semot.bus.redis_presence import RedisPresence
+
+        return RedisPresence(
+            settings.redis_url, node_id, namespace=settings.redis_namespace, node_timeout_s=settings.node_timeout_s
+        )
+    return LocalPresence()
 
 
 def client_config(settings: Settings) -> dict[str, Any]:
@@ -113,7 +127,8 @@ class Node:
         self.settings = settings
         self.metrics = Metrics()
         self.storage = storage or make_storage(settings)
-        self.bus = bus or make_bus(settings)
+        self.node_id = secrets.token_hex(6)
+        self.bus = bus or make_bus(settings, self.node_id)
         self.hub = Hub(self.metrics, heartbeat_s=settings.heartbeat_s)
         signer = TokenSigner(settings.resolved_secret(), settings.access_token_ttl_s)
         self.accounts = AccountService(
@@ -142,7 +157,9 @@ class Node:
             self.storage, self.messages, self.bus, direct_policy=settings.direct_message_policy
         )
         self.messages.direct_check = self.contacts.check_direct
-        self.presence = PresenceService(self.storage, self.contacts, self.messages)
+        self.presence = PresenceService(
+            self.storage, self.contacts, self.messages, make_presence_registry(settings, self.node_id)
+        )
         # the directory shares the SQL storage's connection pools
         self.org = OrgService(self.storage, SqlOrgStorage(self.storage.engines))  # type: ignore[attr-defined]
         self.contacts.colleague_check = self.org.are_colleagues
@@ -166,7 +183,7 @@ class Node:
         await self.storage.migrate()
         await self.bus.start(NodeReceiver(self.hub, self.membership, self.contacts))
         self.messages.start()
-        self.presence.start()
+        await self.presence.start()
         self.hub.start()
 
     async def stop(self) -> None:

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connection pool size")
     redis_url: str | None = Field(None, description="Redis URL: set it (with PostgreSQL) to run several nodes behind a load balancer")
+    redis_namespace: str = Field(
+        "semot", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Prefix of this deployment's Redis keys and channels"
+    )
+    node_timeout_s: float = Field(
+        15.0, ge=1, le=600, description="A node silent this long is taken as dead: its users' sessions stop counting"
+    )
 
     # --- security
     secret_key: str | None = Field(

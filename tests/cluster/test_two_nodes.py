@@ -48,6 +48,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
         "SEMOT_SECRET_KEY": secrets.token_urlsafe(40),
         "SEMOT_RATE_PER_S": "1000",
         "SEMOT_RATE_BURST": "1000",
+        "SEMOT_REDIS_NAMESPACE": schema,  # this run's own keys and channel
+        "SEMOT_NODE_TIMEOUT_S": "2",
+        "SEMOT_MAX_DEVICES_PER_USER": "2",
     }
     root = tmp_path_factory.mktemp("cluster")
     a = ServerProcess(root / "a", env)
@@ -195,3 +198,109 @@ async def test_group_changes_on_one_node_reach_the_other_nodes_cache(
     finally:
         await owner.close()
         await bob.close()
+
+
+class PresenceLog:
+    """The presence pushes one client receives, per user."""
+
+    def __init__(self, client: SemotClient) -> None:
+        self.events: list[dict[str, object]] = []
+        client.on_event(lambda e: self.events.append(e) if e.get("evt") == "presence" else None)
+
+    def of(self, user: str) -> list[tuple[object, object]]:
+        return [(e["status"], e["text"]) for e in self.events if e["user"] == user]
+
+    async def until(self, user: str, status: str, timeout: float = 8.0) -> None:
+        for _ in range(int(timeout / 0.05)):
+            got = self.of(user)
+            if got and got[-1][0] == status:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {status!r} for {user}: {self.of(user)}")
+
+
+async def _befriend(watcher: SemotClient, other: SemotClient, other_name: str) -> None:
+    await watcher.http("PATCH", "/api/v1/me/settings", {"friend_approval": False})
+    await other.http("POST", "/api/v1/friends/requests", {"user_id": watcher.user_id})
+
+
+async def test_presence_counts_devices_on_every_node_and_pushes_each_change_once(
+    nodes: tuple[ServerProcess, ServerProcess], names: list[str]
+) -> None:
+    a, b = nodes
+    alice = await _client(a, names[0])
+    seen = PresenceLog(alice)
+    phone = SemotClient(a.base, device_id="phone")
+    await phone.register(names[1], "password123")
+    await phone.login(names[1], "password123")
+    await _befriend(alice, phone, names[1])  # friends first: each change of bob's reaches alice
+    await phone.connect()
+    laptop = await _client(b, names[1], device="laptop", register=False)
+    try:
+        await seen.until(names[1], "online")
+        await phone.close()  # bob is still online on node B
+        await asyncio.sleep(1.5)
+        assert seen.of(names[1]) == [("online", "")]
+        await laptop.request("presence", status="busy", text="on node B")
+        await seen.until(names[1], "busy")
+        # anyone asking either node gets the cluster-wide status
+        for node_client in (alice,):
+            got = await node_client.http("GET", f"/api/v1/presence?users={names[1]}")
+            assert got["users"] == [{"user": names[1], "status": "busy", "text": "on node B"}]
+        await laptop.close()
+        await seen.until(names[1], "offline")
+        await asyncio.sleep(1.2)
+        # each change pushed once (not once per node), versions in order
+        assert seen.of(names[1]) == [("online", ""), ("busy", "on node B"), ("offline", "")]
+        versions = [e["v"] for e in seen.events if e["user"] == names[1]]
+        assert versions == sorted(versions) and len(set(versions)) == 3
+    finally:
+        await alice.close()
+        await phone.close()
+        await laptop.close()
+
+
+async def test_device_limit_counts_devices_on_every_node(
+    nodes: tuple[ServerProcess, ServerProcess], names: list[str]
+) -> None:
+    a, b = nodes
+    one = await _client(a, names[2], device="one")
+    two = await _client(b, names[2], device="two", register=False)
+    third = SemotClient(a.base, device_id="three")
+    third.reconnect = False
+    await third.login(names[2], "password123")
+    try:
+        with pytest.raises(SemotAPIError) as info:
+            await third.connect()
+        assert info.value.code == "forbidden" and "2 devices" in str(info.value)
+        # the same device moving to the other node replaces itself: not a third device
+        again = await _client(b, names[2], device="one", register=False)
+        assert await again.ping() > 0
+        await again.close()
+    finally:
+        for c in (one, two, third):
+            await c.close()
+
+
+async def test_a_crashed_node_users_go_offline_on_the_others(
+    nodes: tuple[ServerProcess, ServerProcess], names: list[str], tmp_path: Path
+) -> None:
+    a, _ = nodes
+    c = ServerProcess(tmp_path / "c", {k: v for k, v in a.env.items() if k.startswith("SEMOT_")}).start()
+    try:
+        watcher = await _client(a, names[3])
+        seen = PresenceLog(watcher)
+        doomed = SemotClient(c.base, device_id="desk")
+        doomed.reconnect = False
+        await doomed.register(names[0], "password123")
+        await doomed.login(names[0], "password123")
+        await _befriend(watcher, doomed, names[0])
+        await doomed.connect()
+        await seen.until(names[0], "online")
+        c.proc.kill()  # SIGKILL: no goodbye, no cleanup  # type: ignore[union-attr]
+        c.proc.wait(10)  # type: ignore[union-attr]
+        await seen.until(names[0], "offline", timeout=10)  # node timeout 2 s + one beat + one flush
+        await watcher.close()
+        await doomed.close()
+    finally:
+        c.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -69,7 +70,8 @@ async def two_nodes(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, 
         await a.stop()
         return
     await _redis_or_skip()
-    a, b = RedisBus(REDIS_URL), RedisBus(REDIS_URL)
+    ns = f"test{uuid.uuid4().hex[:8]}"  # this run's own channel
+    a, b = RedisBus(REDIS_URL, namespace=ns), RedisBus(REDIS_URL, namespace=ns)
     await a.start(ra)
     await b.start(rb)
     await asyncio.sleep(0.05)  # let both subscriptions settle

@@ -19,7 +19,6 @@ from semot.bus.base import Bus, Delivery, Disconnect, Envelope, Invalidate, Rece
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "semot:bus:v1"
 _SEP = b"\n"
 
 
@@ -52,9 +51,10 @@ def decode(raw: bytes) -> tuple[str, Envelope]:
 
 
 class RedisBus(Bus):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, node_id: str | None = None, namespace: str = "semot") -> None:
         self._url = url
-        self.node_id = secrets.token_hex(6)
+        self.node_id = node_id or secrets.token_hex(6)
+        self._channel = f"{namespace}:bus:v1"
         self._redis: aioredis.Redis | None = None
         self._receiver: Receiver | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -66,7 +66,7 @@ class RedisBus(Bus):
         self._redis = aioredis.from_url(self._url)
         await self._redis.ping()
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self._channel)
         self._reader = asyncio.create_task(self._read(pubsub), name="semot-redis-bus-read")
         self._writer = asyncio.create_task(self._write(), name="semot-redis-bus-write")
 
@@ -100,7 +100,7 @@ class RedisBus(Bus):
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for raw in batch:
-                        pipe.publish(CHANNEL, raw)
+                        pipe.publish(self._channel, raw)
                     await pipe.execute()
             except Exception:
                 log.exception("publishing %d envelopes to redis failed", len(batch))
@@ -121,6 +121,6 @@ class RedisBus(Bus):
                 log.exception("redis bus subscription failed; resubscribing")
                 await asyncio.sleep(1)
                 try:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self._channel)
                 except Exception:
                     log.warning("redis resubscribe failed", exc_info=True)

@@ -96,7 +96,7 @@ class Gateway:
             conn.closed = True
             if conn.user_id:
                 self._hub.unregister(conn)
-                self._presence.disconnected(conn.user_id)
+                self._presence.disconnected(conn.user_id, conn.session_id)
         return ws
 
     async def _run(self, conn: Connection, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
@@ -191,9 +191,8 @@ class Gateway:
             user = await self._accounts.authenticate(req.token)
         except SemotError as exc:
             return await self._apply(conn, ws, conn.proto.auth_failed(req.rid, exc.message))
-        if self._hub.devices(user.id) >= self._s.max_devices_per_user and not self._hub.has_device(
-            user.id, req.device.id
-        ):
+        # counted cluster-wide; the device now connecting replaces its own older session
+        if await self._presence.device_count(user.id, besides=req.device.id) >= self._s.max_devices_per_user:
             conn.send(replies.error(req.rid, "forbidden", f"at most {self._s.max_devices_per_user} devices at once"))
             await ws.close(code=CLOSE_POLICY, message=b"too many devices")
             return False
@@ -202,9 +201,11 @@ class Gateway:
         conn.platform = req.device.platform
         conn.session_id = new_session_id()
         conn.proto.auth_succeeded()
+        await self._presence.connected(user.id, conn.session_id, conn.device_id)
+        # No await from here to the reply: a push must never reach the client before it
+        # (the presence write above may wait on Redis, while pushes for this user flow).
         self._hub.register(conn)
         self._accounts.device_connected(user.id, conn.device_id, conn.session_id)
-        await self._presence.connected(user.id)
         conn.send(
             replies.ok(
                 req.rid,

@@ -29,12 +29,6 @@ class Hub:
     def user_online(self, user_id: str) -> bool:
         return user_id in self._users
 
-    def devices(self, user_id: str) -> int:
-        return len(self._users.get(user_id, ()))
-
-    def has_device(self, user_id: str, device_id: str) -> bool:
-        return any(c.device_id == device_id for c in self._users.get(user_id, ()))
-
     def register(self, conn: Connection) -> None:
         """Add a connection; an older one with the same device id is replaced (4409)."""
         conns = self._users.setdefault(conn.user_id, [])

@@ -3,8 +3,9 @@
 Pushed only to those who may see it (friends, and colleagues or others who subscribed
 to it and are allowed to), never broadcast: presence fan-out is what overloads large
 Synapse and Rocket.Chat installs. Changes are coalesced: a flush each `coalesce_s`
-sends a user's latest status once, however often their devices came and went.
-Counts are per node: several nodes need a shared presence store (not built yet).
+settles each changed user's status once, however often their devices came and went.
+Who is online, on which node, lives in a PresenceRegistry (memory on one node, Redis
+for several), which also makes sure exactly one node pushes each change.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
+from semot.bus.presence import PresenceRegistry, Seen
 from semot.domain import presence as rules
 from semot.protocol.replies import event
 from semot.services.contacts import ContactsService
@@ -24,74 +26,95 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 500
 
 
+def _status(seen: Seen | None) -> tuple[str, str]:
+    if seen is None:
+        return "offline", ""
+    manual, text = seen.manual or ("online", "")
+    status = rules.aggregate(seen.devices, manual)
+    return status, (text if status != "offline" else "")
+
+
 class PresenceService:
     def __init__(
-        self, storage: Storage, contacts: ContactsService, messages: MessageService, *, coalesce_s: float = 1.0
+        self,
+        storage: Storage,
+        contacts: ContactsService,
+        messages: MessageService,
+        registry: PresenceRegistry,
+        *,
+        coalesce_s: float = 1.0,
     ) -> None:
         self._storage = storage
         self._contacts = contacts
         self._messages = messages
+        self._registry = registry
         self._coalesce_s = coalesce_s
-        self._devices: dict[str, int] = {}
-        self._manual: dict[str, tuple[str, str]] = {}  # user -> (chosen status, text), while online
-        self._pushed: dict[str, tuple[str, str]] = {}
         self._dirty: set[str] = set()
         self._chosen: set[str] = set()  # users who changed their status by hand since the last flush
-        self._subscribers: dict[str, set[str]] = {}  # target -> viewers
-        self._subscriptions: dict[str, set[str]] = {}  # viewer -> targets
+        self._pending: set[asyncio.Task[None]] = set()  # session removals in flight
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        await self._registry.start(self._mark_dirty)
         self._task = asyncio.create_task(self._flush_loop(), name="semot-presence")
+
+    def _mark_dirty(self, users: set[str]) -> None:
+        self._dirty |= users  # not a bound `update`: flush swaps the set out
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._registry.stop()
 
     # --- devices
-    async def connected(self, user_id: str) -> None:
-        self._devices[user_id] = self._devices.get(user_id, 0) + 1
-        if user_id not in self._manual:
+    async def device_count(self, user_id: str, *, besides: str) -> int:
+        """Devices the user has online on any node, not counting `besides` (the device
+        now connecting, which replaces its own older session)."""
+        return len((await self._registry.devices(user_id)) - {besides})
+
+    async def connected(self, user_id: str, session_id: str, device_id: str) -> None:
+        await self._registry.session_up(user_id, session_id, device_id)
+        seen = (await self._registry.lookup([user_id]))[user_id]
+        if seen.manual is None:
             stored = await self._storage.user_settings(user_id)
-            self._manual[user_id] = (stored.get("presence", "online"), stored.get("status_text", ""))
+            await self._registry.set_manual(
+                user_id, stored.get("presence", "online"), stored.get("status_text", ""), only_if_unset=True
+            )
         self._dirty.add(user_id)
 
-    def disconnected(self, user_id: str) -> None:
-        n = self._devices.get(user_id, 0) - 1
-        if n > 0:
-            self._devices[user_id] = n
-            return
-        self._devices.pop(user_id, None)
-        self._manual.pop(user_id, None)
-        self._dirty.add(user_id)
-        for target in self._subscriptions.pop(user_id, ()):
-            viewers = self._subscribers.get(target)
-            if viewers is not None:
-                viewers.discard(user_id)
-                if not viewers:
-                    del self._subscribers[target]
+    def disconnected(self, user_id: str, session_id: str) -> None:
+        """Called from a connection's cleanup (which must not wait): the registry write
+        runs as its own task. Sessions are unique, so it cannot overtake its own `up`."""
 
-    def status(self, user_id: str) -> tuple[str, str]:
-        devices = self._devices.get(user_id, 0)
-        manual, text = self._manual.get(user_id, ("online", ""))
-        status = rules.aggregate(devices, manual)
-        return status, (text if status != "offline" else "")
+        async def down() -> None:
+            try:
+                await self._registry.session_down(user_id, session_id)
+            except Exception:
+                log.warning("presence: could not record %s going offline", user_id, exc_info=True)
+            self._dirty.add(user_id)
+
+        task = asyncio.get_running_loop().create_task(down())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def status(self, user_id: str) -> tuple[str, str]:
+        return _status((await self._registry.lookup([user_id])).get(user_id))
 
     async def set_manual(self, user_id: str, status: str, text: str | None) -> dict[str, Any]:
         rules.check_manual(status, text)
-        current_text = self._manual.get(user_id, ("online", ""))[1]
-        new_text = current_text if text is None else text
         stored = await self._storage.user_settings(user_id)
+        new_text = stored.get("status_text", "") if text is None else text
         await self._storage.set_user_settings(user_id, {**stored, "presence": status, "status_text": new_text})
-        if user_id in self._devices:
-            self._manual[user_id] = (status, new_text)
-            self._dirty.add(user_id)
-            self._chosen.add(user_id)
-        return self._wire(user_id)
+        await self._registry.set_manual(user_id, status, new_text)
+        self._dirty.add(user_id)
+        self._chosen.add(user_id)
+        return await self._wire(user_id)
 
-    def _wire(self, user_id: str) -> dict[str, Any]:
-        status, text = self.status(user_id)
+    async def _wire(self, user_id: str) -> dict[str, Any]:
+        status, text = await self.status(user_id)
         return {"user": user_id, "status": status, "text": text}
 
     # --- who may see whom
@@ -106,24 +129,29 @@ class PresenceService:
         return c.colleague_check is not None and await c.colleague_check(viewer, target)
 
     async def query(self, viewer: str, users: list[str]) -> list[dict[str, Any]]:
-        return [self._wire(u) for u in dict.fromkeys(users) if await self.visible(viewer, u)]
+        visible = [u for u in dict.fromkeys(users) if await self.visible(viewer, u)]
+        return self._wires(visible, await self._registry.lookup(visible))
+
+    @staticmethod
+    def _wires(users: list[str], seen: dict[str, Seen]) -> list[dict[str, Any]]:
+        out = []
+        for u in users:
+            status, text = _status(seen.get(u))
+            out.append({"user": u, "status": status, "text": text})
+        return out
 
     async def subscribe(self, viewer: str, users: list[str]) -> list[dict[str, Any]]:
         """Follow these users' presence (replacing the previous list); returns their status now."""
-        for target in self._subscriptions.pop(viewer, ()):
-            self._subscribers.get(target, set()).discard(viewer)
         visible = [u for u in dict.fromkeys(users[:MAX_SUBSCRIPTIONS]) if await self.visible(viewer, u)]
-        self._subscriptions[viewer] = set(visible)
-        for target in visible:
-            self._subscribers.setdefault(target, set()).add(viewer)
-        return [self._wire(u) for u in visible]
+        await self._registry.subscribe(viewer, set(visible))
+        return self._wires(visible, await self._registry.lookup(visible))
 
     # --- pushing
     async def _recipients(self, user_id: str, *, with_self: bool) -> set[str]:
         out = {user_id} if with_self else set()  # a status chosen on one device shows on the others
         for friend in await self._contacts.friend_set(user_id):
             out.add(friend)
-        out.update(self._subscribers.get(user_id, ()))
+        out.update(await self._registry.subscribers(user_id))
         blocked_by_me = await self._contacts.blocked_set(user_id)
         return {
             u
@@ -134,19 +162,22 @@ class PresenceService:
     async def flush(self) -> int:
         dirty, self._dirty = self._dirty, set()
         chosen, self._chosen = self._chosen, set()
-        pushed = 0
-        for user_id in dirty:
-            now = self.status(user_id)
-            if self._pushed.get(user_id, ("offline", "")) == now:
-                continue
-            if now[0] == "offline":
-                self._pushed.pop(user_id, None)
-            else:
-                self._pushed[user_id] = now
+        if not dirty:
+            return 0
+        try:
+            settled = await self._registry.settle(dirty)
+        except Exception:
+            self._dirty |= dirty  # try again on the next flush
+            self._chosen |= chosen
+            raise
+        for user_id, now in settled.items():
+            if now.status == "offline":
+                await self._registry.drop_viewer(user_id)
             recipients = await self._recipients(user_id, with_self=user_id in chosen)
-            self._messages.push(recipients, event("presence", user=user_id, status=now[0], text=now[1]))
-            pushed += 1
-        return pushed
+            self._messages.push(
+                recipients, event("presence", user=user_id, status=now.status, text=now.text, v=now.version)
+            )
+        return len(settled)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -1,0 +1,78 @@
+"""Where presence lives: which sessions each user has open, on any node, the status they
+chose, the status last pushed for them, and who follows whose presence.
+
+One node keeps this in memory; several nodes keep it in Redis, so a user with a phone on
+one node and a laptop on another is online until both are gone, a device limit counts
+devices cluster-wide, and exactly one node pushes each change. A node that dies without
+saying goodbye is noticed by the others (its heartbeat stops) and its users' sessions stop
+counting; `on_lost` tells the service whose status may have changed.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, frozen=True)
+class Seen:
+    """A user's presence as stored: live devices and the chosen (manual) status."""
+
+    devices: int
+    manual: tuple[str, str] | None  # (status, text); None: never loaded since the registry started
+
+
+@dataclass(slots=True, frozen=True)
+class Settled:
+    """A status change that this node won the right to push. `version` grows with every
+    change of the user's status, so a client can drop a push that arrives late."""
+
+    status: str
+    text: str
+    version: int
+
+
+LostHandler = Callable[[set[str]], None]
+
+
+class PresenceRegistry(abc.ABC):
+    @abc.abstractmethod
+    async def start(self, on_lost: LostHandler) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def session_up(self, user_id: str, session_id: str, device_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def session_down(self, user_id: str, session_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def devices(self, user_id: str) -> set[str]:
+        """Device ids with an open session on any live node."""
+
+    @abc.abstractmethod
+    async def lookup(self, user_ids: Iterable[str]) -> dict[str, Seen]: ...
+
+    @abc.abstractmethod
+    async def set_manual(self, user_id: str, status: str, text: str, *, only_if_unset: bool = False) -> None:
+        """Record the status a user chose (kept while they are offline too)."""
+
+    @abc.abstractmethod
+    async def settle(self, user_ids: Iterable[str]) -> dict[str, Settled]:
+        """For each user, atomically: work out the status now, compare it with the last
+        one pushed (cluster-wide) and, if it differs, record it as pushed. Returns only
+        the users whose status changed: the caller pushes those, and nobody else will."""
+
+    @abc.abstractmethod
+    async def subscribe(self, viewer: str, targets: set[str]) -> None:
+        """Replace the set of users whose presence `viewer` follows."""
+
+    @abc.abstractmethod
+    async def subscribers(self, target: str) -> set[str]: ...
+
+    @abc.abstractmethod
+    async def drop_viewer(self, viewer: str) -> None:
+        """Forget what `viewer` follows (they went offline)."""

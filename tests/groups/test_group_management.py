@@ -231,8 +231,17 @@ async def test_announcement_transfer_and_dismiss(people: list[Member]) -> None:
     await owner.api("POST", f"{base}/leave")  # the former owner may leave now
 
     await expect_error("forbidden", admin.api("DELETE", base))
+    # a device reloading the group the moment the event arrives must see it dismissed:
+    # the event goes out only after the dismissal is stored
+    reloaded: list[asyncio.Task[Any]] = []
+    admin.c.on_event(
+        lambda e: reloaded.append(asyncio.get_running_loop().create_task(admin.api("GET", base)))
+        if e.get("evt") == "group" and e["change"]["type"] == "dismissed"
+        else None
+    )
     await bob.api("DELETE", base)
     assert (await admin.changes("dismissed"))[0]["by"] == bob.id
+    assert reloaded and (await reloaded[0])["dismissed"] is True
     await admin.notices(conv, "group_dismissed")
     await expect_error("forbidden", admin.c.send_text(conv, "anyone?"))
     await expect_error("forbidden", bob.api("POST", f"{base}/members", {"user_ids": [owner.id]}))

@@ -295,9 +295,13 @@ class GroupService:
     async def dismiss(self, actor: str, group_id: str) -> None:
         state = await self._state(group_id)
         rules.require_role(self._role(state, actor), at_least="owner", action="dismiss the group")
-        await self._changed(group_id, actor, {"type": "dismissed"})  # recorded while sends still work
+        conv = group_conv(group_id)
+        body = {"type": "group_dismissed", "by": actor}
+        await self._messages.store_system(conv, actor, f"sys.{secrets.token_hex(12)}", body)  # while sends still work
         await self._storage.update_group(group_id, dismissed_at=now_ms())
-        self._bus.publish(Invalidate(group_conv(group_id)))
+        # the event goes out once the group is dismissed in storage: a device that reloads
+        # the group on it must already see `dismissed: true`
+        await self._changed(group_id, actor, {"type": "dismissed"}, notice=False)
 
     async def update(
         self,

@@ -96,18 +96,23 @@ async def test_build_browse_page_and_search(admin: SemotClient, people: dict[str
     assert again["added"] is False
     await admin.http("PUT", f"/api/admin/v1/departments/{sales}/members/{zw.user_id}", {"title": "顾问"})  # two departments
 
-    # browse: the whole tree, as any user
+    # browse: the whole tree, as any user: flat, in tree order, with parent ids and depths
     tree = (await zw.http("GET", "/api/v1/directory/departments"))["departments"]
-    top = next(n for n in tree if n["department_id"] == hq)
-    assert [c["name"] for c in top["children"]] == ["销售部", "研发部"]  # by sort_order
-    rd_node = top["children"][1]
-    be_node = rd_node["children"][0]
+    i = next(k for k, n in enumerate(tree) if n["department_id"] == hq)
+    mine = tree[i : i + 5]
+    assert [(n["name"], n["depth"], n["child_count"]) for n in mine] == [
+        (f"总部{tag}", 0, 2), ("销售部", 1, 0), ("研发部", 1, 1), ("后端组", 2, 1), ("基础设施", 3, 0)
+    ]  # siblings by sort_order, each department right after its parent
+    assert [n["parent_id"] for n in mine] == [None, hq, hq, rd, backend]
+    be_node = mine[3]
     assert be_node["department_id"] == backend and be_node["member_count"] == 4
-    assert be_node["children"][0]["department_id"] == infra and be_node["child_count"] == 1
+    assert all("children" not in n for n in tree)
 
     level = await zw.http("GET", f"/api/v1/directory/departments?parent={hq}")
     assert level["parent"]["department_id"] == hq
-    assert [(n["name"], n["member_count"], n["child_count"]) for n in level["departments"]] == [("销售部", 1, 0), ("研发部", 0, 1)]
+    assert [(n["name"], n["member_count"], n["child_count"], n["depth"]) for n in level["departments"]] == [
+        ("销售部", 1, 0, 1), ("研发部", 0, 1, 1)
+    ]
     roots = await zw.http("GET", "/api/v1/directory/departments?parent=root")
     assert roots["parent"] is None and hq in [n["department_id"] for n in roots["departments"]]
 
@@ -150,6 +155,55 @@ async def test_build_browse_page_and_search(admin: SemotClient, people: dict[str
     await expect("not_found", 404, admin.http("DELETE", f"/api/admin/v1/departments/{sales}/members/{zw.user_id}"))
     await admin.http("DELETE", f"/api/admin/v1/departments/{sales}")
     await expect("not_found", 404, zw.http("GET", f"/api/v1/directory/departments/{sales}"))
+
+
+async def test_a_tree_of_any_depth(admin: SemotClient, people: dict[str, SemotClient]) -> None:
+    """300 levels (past the nesting limits of JSON encoders, and the old 50-level cap):
+    created one under another, listed whole and level by level, described with its full
+    path, moved about with the cycle check still working at the bottom, and deleted."""
+    zw = people["zw"]
+    tag = uuid.uuid4().hex[:6]
+    base = "/api/admin/v1/departments"
+    chain = [await mkdept(admin, f"L0-{tag}")]
+    for level in range(1, 300):
+        chain.append(await mkdept(admin, f"L{level}", chain[-1]))
+    bottom = chain[-1]
+    await admin.http("PUT", f"{base}/{bottom}/members/{zw.user_id}", {"title": "深处"})
+
+    for who in (zw, admin):  # the directory API and the admin API list the same flat tree
+        path = "/api/v1/directory/departments" if who is zw else base
+        tree = (await who.http("GET", path))["departments"]
+        start = next(k for k, n in enumerate(tree) if n["department_id"] == chain[0])
+        mine = tree[start : start + 300]
+        assert [n["department_id"] for n in mine] == chain
+        assert [n["depth"] for n in mine] == list(range(300))
+        assert [n["parent_id"] for n in mine] == [None, *chain[:-1]]
+        assert mine[-1]["child_count"] == 0 and mine[-1]["member_count"] == 1
+
+    level = await zw.http("GET", f"/api/v1/directory/departments?parent={chain[-2]}")
+    assert [(n["department_id"], n["depth"]) for n in level["departments"]] == [(bottom, 299)]
+    assert level["parent"]["department_id"] == chain[-2] and len(level["parent"]["path"]) == 299
+    detail = await zw.http("GET", f"/api/v1/directory/departments/{bottom}")
+    assert [p["department_id"] for p in detail["path"]] == chain
+    found = (await zw.http("GET", f"/api/v1/directory/departments/{bottom}/members"))["members"]
+    assert [(m["user_id"], m["title"]) for m in found] == [(zw.user_id, "深处")]
+
+    # deeper still: a new department under the bottom, and a subtree moved under it
+    extra = await mkdept(admin, "L300", bottom)
+    side = await mkdept(admin, f"side{tag}")
+    await mkdept(admin, "leaf", side)
+    moved = await admin.http("PATCH", f"{base}/{side}", {"parent_id": extra})
+    assert len(moved["path"]) == 302
+    # cycles are still refused however far apart the two ends are
+    err = await expect("bad_request", 400, admin.http("PATCH", f"{base}/{chain[0]}", {"parent_id": side}))
+    assert "sub-department" in err.message
+    # and the chain can be taken apart again
+    await admin.http("PATCH", f"{base}/{side}", {"parent_id": None})
+    await admin.http("DELETE", f"{base}/{extra}")
+    await admin.http("DELETE", f"{base}/{bottom}/members/{zw.user_id}")
+    for dept in reversed(chain):
+        await admin.http("DELETE", f"{base}/{dept}")
+    await expect("not_found", 404, zw.http("GET", f"/api/v1/directory/departments/{chain[0]}"))
 
 
 async def test_search_by_username(admin: SemotClient, server: ServerProcess) -> None:
@@ -203,6 +257,7 @@ async def test_moves_and_bad_input(admin: SemotClient, people: dict[str, SemotCl
     await expect("bad_request", 400, zw.http("GET", "/api/v1/directory/search?q=x&limit=0"))
     await expect("bad_request", 400, zw.http("GET", f"/api/v1/directory/departments/{a}/members?limit=abc"))
     await expect("bad_request", 400, zw.http("GET", f"/api/v1/directory/departments/{a}/members?limit=1000"))
+    await expect("bad_request", 400, zw.http("GET", f"/api/v1/directory/departments/{a}/members?offset=-1"))
     await expect("not_found", 404, zw.http("GET", "/api/v1/directory/departments?parent=dep_nope"))
     await expect("not_found", 404, zw.http("GET", "/api/v1/directory/departments/dep_nope/members"))
 
@@ -233,7 +288,7 @@ def test_openapi_documents_the_directory(server: ServerProcess) -> None:
     ):
         assert p in paths, p
     assert "CreateDepartmentIn" in doc["components"]["schemas"]
-    assert "SearchOut" in doc["components"]["schemas"]
+    assert "DirectorySearchOut" in doc["components"]["schemas"]
 
 
 async def test_import_org_cli(server: ServerProcess, admin: SemotClient, tmp_path: Path) -> None:
@@ -272,6 +327,19 @@ async def test_import_org_cli(server: ServerProcess, admin: SemotClient, tmp_pat
         out = semot("import-org", str(json_file), "--data-dir", str(server.data_dir))
         assert out.returncode == 0, out.stderr
         assert "0 departments created, 0 memberships added, 1 updated, 0 skipped" in out.stdout
+
+    # a path of any length: 121 levels, past the old 50-level cap
+    deep_file = tmp_path / "deep.csv"
+    deep_path = "/".join([f"深{tag}", *(f"层{i}" for i in range(120))])
+    deep_file.write_text(f"{deep_path},imp1{tag},潜水员\n", encoding="utf-8")
+    out = semot("import-org", str(deep_file), "--data-dir", str(server.data_dir))
+    assert out.returncode == 0, out.stderr
+    assert "1 rows: 121 departments created, 1 memberships added" in out.stdout
+    zm = (await admin.http("GET", f"/api/v1/directory/search?q=imp1{tag}"))["results"][0]
+    deepest = next(d for d in zm["departments"] if d["name"] == "层119")
+    assert deepest["title"] == "潜水员"
+    detail = await admin.http("GET", f"/api/v1/directory/departments/{deepest['department_id']}")
+    assert len(detail["path"]) == 121 and detail["path"][0]["name"] == f"深{tag}"
 
     bad = semot("import-org", str(tmp_path / "missing.csv"), "--data-dir", str(server.data_dir))
     assert bad.returncode == 2 and "cannot read" in bad.stderr

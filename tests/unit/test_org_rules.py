@@ -39,36 +39,47 @@ def test_moves_never_make_cycles() -> None:
     with pytest.raises(BadRequest):
         rules.check_move("rd", "missing", parents)
     assert rules.ancestors("be", parents) == ["rd", "hq"]
-    assert rules.height("hq", parents) == 3 and rules.height("be", parents) == 1
     # a corrupted (cyclic) map must not hang
     assert rules.ancestors("a", {"a": "b", "b": "a"}) == ["b"]
 
 
-def test_depth_is_capped() -> None:
-    chain = {f"c{i}": (f"c{i-1}" if i else None) for i in range(rules.MAX_DEPTH)}
-    rules.check_depth(f"c{rules.MAX_DEPTH - 2}", chain)  # becomes level MAX_DEPTH
-    with pytest.raises(BadRequest):
-        rules.check_depth(f"c{rules.MAX_DEPTH - 1}", chain)
+def test_depth_is_not_limited() -> None:
+    """Any depth: a chain of 5000 levels takes more levels and moves under its bottom,
+    while the cycle check still holds at the far end."""
+    n = 5000
+    chain = {f"c{i}": (f"c{i-1}" if i else None) for i in range(n)}
     chain["x"], chain["y"] = None, "x"
+    rules.check_move("x", f"c{n - 1}", chain)  # a 2-level subtree under level 5000
+    rules.check_move(f"c{n - 1}", "y", chain)
     with pytest.raises(BadRequest):
-        rules.check_move("x", f"c{rules.MAX_DEPTH - 2}", chain)  # x has 2 levels
-    rules.check_move("y", f"c{rules.MAX_DEPTH - 2}", chain)
+        rules.check_move("c0", f"c{n - 1}", chain)  # the top under its own bottom
+    assert len(rules.ancestors(f"c{n - 1}", chain)) == n - 1
 
 
-def test_tree_is_nested_and_ordered_at_any_depth() -> None:
+def test_tree_is_flat_in_tree_order_at_any_depth() -> None:
     depts = [d("hq", None), d("b", "hq", "B", 2), d("a", "hq", "A", 1), d("a1", "a"), d("z", None, "Z", -1)]
     depts += [d(f"n{i}", f"n{i-1}" if i else "a1") for i in range(2000)]  # built without recursion
-    tree = rules.build_tree(depts, {"a": 3})
-    assert [n["department_id"] for n in tree] == ["z", "hq"]
-    hq = tree[1]
-    assert [n["department_id"] for n in hq["children"]] == ["a", "b"]
-    assert hq["child_count"] == 2 and hq["children"][0]["member_count"] == 3
-    depth, cur = 0, hq
-    while cur["children"]:
-        cur, depth = cur["children"][0], depth + 1
-    assert depth == 2002
+    flat = rules.flat_tree(depts, {"a": 3})
+    order = [n["department_id"] for n in flat]
+    assert order[:5] == ["z", "hq", "a", "a1", "n0"] and order[-1] == "b"  # each right after its parent
+    assert len(order) == len(depts) == len(set(order))
+    by_id = {n["department_id"]: n for n in flat}
+    assert "children" not in by_id["hq"]  # never nested
+    assert (by_id["hq"]["child_count"], by_id["hq"]["depth"], by_id["hq"]["parent_id"]) == (2, 0, None)
+    assert (by_id["a"]["member_count"], by_id["b"]["member_count"], by_id["a"]["depth"]) == (3, 0, 1)
+    assert by_id["n1999"]["depth"] == 2002 and by_id["n1999"]["child_count"] == 0
+    assert by_id["n1999"]["parent_id"] == "n1998"
+    # every department comes after its parent
+    seen: set[str] = set()
+    for n in flat:
+        assert n["parent_id"] is None or n["parent_id"] in seen
+        seen.add(n["department_id"])
     path = rules.path_of("a1", {x.id: x for x in depts})
     assert [p.id for p in path] == ["hq", "a", "a1"]
+    assert [p.id for p in rules.path_of("n1999", {x.id: x for x in depts})][:3] == ["hq", "a", "a1"]
+    # an orphan (its parent missing) is listed at the top rather than lost; a cycle ends
+    odd = rules.flat_tree([d("o", "gone"), d("p", "q"), d("q", "p")], {})
+    assert [n["department_id"] for n in odd] == ["o"]
 
 
 def test_sort_keys() -> None:

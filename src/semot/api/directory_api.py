@@ -16,13 +16,16 @@ from .routing import Route, RouteTable
 
 
 class DepartmentOut(BaseModel):
+    """One department of a listing. Never nested: a tree of any depth is a flat list
+    (build it from `parent_id`, or indent by `depth`)."""
+
     department_id: str
-    parent_id: str | None
+    parent_id: str | None = Field(description="null for a top-level department")
     name: str
     sort_order: int
+    depth: int = Field(description="levels above it: 0 for a top-level department")
     member_count: int = Field(description="people directly in this department")
-    child_count: int
-    children: list["DepartmentOut"] = Field(description="sub-departments in order (empty when listing one level)")
+    child_count: int = Field(description="its direct sub-departments (0: a leaf)")
 
 
 class PathItem(BaseModel):
@@ -43,7 +46,10 @@ class DepartmentDetailOut(BaseModel):
 
 class TreeOut(BaseModel):
     parent: DepartmentDetailOut | None = Field(None, description="the department whose level this is (?parent=ID)")
-    departments: list[DepartmentOut]
+    departments: list[DepartmentOut] = Field(
+        description="the whole tree flat, in tree order (each department right after its parent, then its "
+        "sub-departments, siblings in order); with ?parent= only that department's children, in order"
+    )
 
 
 class MemberOut(BaseModel):
@@ -75,7 +81,7 @@ class PersonOut(BaseModel):
     departments: list[PersonDepartment]
 
 
-class SearchOut(BaseModel):
+class DirectorySearchOut(BaseModel):
     results: list[PersonOut]
 
 
@@ -118,9 +124,10 @@ def routes() -> RouteTable:
     t.add(
         Route(
             "GET", base, browse,
-            "The whole department tree with member counts; with ?parent=ID (or ?parent=root for the top "
-            "level) only the children of that department, each with its counts",
-            tag, None, TreeOut,
+            "The whole department tree as a flat list in tree order (parent_id, depth, member and "
+            "sub-department counts), of any depth; with ?parent=ID (or ?parent=root for the top level) "
+            "only the children of that department, for lazy browsing",
+            tag, None, TreeOut, query={"parent": "a department id, or root: list only its children"},
         )
     )
     t.add(Route("GET", base + "/{department_id}", department, "A department, its path from the top and its counts", tag, None, DepartmentDetailOut))
@@ -135,7 +142,7 @@ def routes() -> RouteTable:
             "GET", "/api/v1/directory/search", search,
             "Search people in the directory by ?q= (name, username, full pinyin or pinyin initials: "
             "张伟 is found by 张伟, zhangwei, zhang, wei and zw); best matches first",
-            tag, None, SearchOut, query={"limit": "1-100, default 20"},
+            tag, None, DirectorySearchOut, query={"limit": "1-100, default 20"},
         )
     )
     return t

@@ -112,7 +112,7 @@ def routes() -> RouteTable:
     def add(method: str, path: str, handler: Any, summary: str, body: Any, reply: Any, status: int = 200, **kw: Any) -> None:
         t.add(Route(method, path, handler, summary, tag, body, reply, status, auth="admin", **kw))
 
-    add("GET", base, admin_tree, "The whole department tree with member counts", None, TreeOut)
+    add("GET", base, admin_tree, "The whole department tree, flat in tree order (as the directory API)", None, TreeOut)
     add("POST", base, create_department, "Create a department (under parent_id, or at the top)", CreateDepartmentIn, DepartmentDetailOut, 201)
     add("GET", one, get_department, "A department, its path from the top and its counts", None, DepartmentDetailOut)
     add(

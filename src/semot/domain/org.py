@@ -1,8 +1,9 @@
 """The organisation directory's rules (pure): department names, tree shape, ordering,
 people-search keys (pinyin) and the import file format.
 
-A department tree is any depth; a move must never put a department under itself or
-one of its descendants. People are found by display name, username, full pinyin and
+A department tree is any depth: nothing here recurses, and the wire form of a tree is a
+flat list in tree order with parent ids (`flat_tree`), so no JSON nesting limit applies.
+A move must never put a department under itself or one of its descendants. People are found by display name, username, full pinyin and
 pinyin initials, so 张伟 is found by "张伟", "zhangwei", "zhang", "wei" and "zw".
 """
 
@@ -23,7 +24,6 @@ MAX_NAME = 128
 MAX_TITLE = 128
 MAX_QUERY = 64
 MAX_ORDER = 1_000_000_000
-MAX_DEPTH = 50  # levels; deep enough for any company, shallow enough to nest in JSON
 PATH_SEP = "/"
 ROOT = "root"  # the `?parent=` value naming the top level
 
@@ -139,37 +139,17 @@ def ancestors(dept_id: str, parents: Mapping[str, str | None]) -> list[str]:
     return out
 
 
-def height(dept_id: str, parents: Mapping[str, str | None]) -> int:
-    """Levels in the subtree rooted at `dept_id` (1 for a leaf)."""
-    children: dict[str | None, list[str]] = {}
-    for child, parent in parents.items():
-        children.setdefault(parent, []).append(child)
-    level, levels, seen = [dept_id], 0, {dept_id}
-    while level:
-        levels += 1
-        level = [c for p in level for c in children.get(p, []) if c not in seen]
-        seen.update(level)
-    return levels
-
-
-def check_depth(new_parent: str | None, parents: Mapping[str, str | None], subtree_height: int = 1) -> None:
-    """A (sub)tree placed under `new_parent` must stay within MAX_DEPTH levels."""
-    above = 0 if new_parent is None else len(ancestors(new_parent, parents)) + 1
-    if above + subtree_height > MAX_DEPTH:
-        raise BadRequest(f"the department tree is at most {MAX_DEPTH} levels deep")
-
-
 def check_move(dept_id: str, new_parent: str | None, parents: Mapping[str, str | None]) -> None:
-    """Refuse moves that would make a cycle (under itself or under a descendant) or
-    make the tree too deep."""
-    if new_parent is not None:
-        if new_parent == dept_id:
-            raise BadRequest("a department cannot be its own parent")
-        if new_parent not in parents:
-            raise BadRequest(f"no such parent department {new_parent!r}")
-        if dept_id in ancestors(new_parent, parents):
-            raise BadRequest("cannot move a department under one of its own sub-departments")
-    check_depth(new_parent, parents, height(dept_id, parents))
+    """Refuse moves that would make a cycle: under itself or under one of its descendants.
+    Depth is not limited (the tree is never nested on the wire)."""
+    if new_parent is None:
+        return
+    if new_parent == dept_id:
+        raise BadRequest("a department cannot be its own parent")
+    if new_parent not in parents:
+        raise BadRequest(f"no such parent department {new_parent!r}")
+    if dept_id in ancestors(new_parent, parents):
+        raise BadRequest("cannot move a department under one of its own sub-departments")
 
 
 def path_of(dept_id: str, depts: Mapping[str, Department]) -> list[Department]:
@@ -179,28 +159,47 @@ def path_of(dept_id: str, depts: Mapping[str, Department]) -> list[Department]:
     return [depts[i] for i in reversed(chain) if i in depts]
 
 
-def build_tree(depts: Iterable[Department], counts: Mapping[str, int]) -> list[dict[str, Any]]:
-    """Nested wire form, siblings ordered; built without recursion so depth is unbounded."""
+def flat_tree(
+    depts: Iterable[Department], member_counts: Mapping[str, int], depth0: int = 0, root: str | None = None
+) -> list[dict[str, Any]]:
+    """The (sub)tree under `root` (None: everything) as a flat list in tree order: each
+    department right after its parent, siblings ordered, `depth` levels below the top.
+
+    Flat, because a nested form of a deep chain would pass JSON encoders' nesting limits
+    (orjson stops at 255) and recursive readers' stacks; built with an explicit stack,
+    so depth is unbounded here too. Departments whose parent is missing (which storage
+    never allows) are listed as top-level ones rather than dropped; a corrupted cycle,
+    unreachable from the top, is left out instead of looping."""
     ordered = sorted(depts, key=dept_sort_key)
-    nodes = {d.id: node(d, counts.get(d.id, 0)) for d in ordered}
-    roots: list[dict[str, Any]] = []
+    ids = {d.id for d in ordered}
+    children: dict[str | None, list[Department]] = {}
     for d in ordered:
-        parent = nodes.get(d.parent_id) if d.parent_id is not None else None
-        (parent["children"] if parent is not None else roots).append(nodes[d.id])
-    for n in nodes.values():
-        n["child_count"] = len(n["children"])
-    return roots
+        parent = d.parent_id if d.parent_id in ids else None
+        children.setdefault(parent, []).append(d)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    stack = [(d, depth0) for d in reversed(children.get(root, []))]
+    while stack:
+        d, depth = stack.pop()
+        if d.id in seen:  # a corrupted (cyclic) table must not loop
+            continue
+        seen.add(d.id)
+        kids = children.get(d.id, [])
+        out.append(node(d, member_counts.get(d.id, 0), len(kids), depth))
+        stack.extend((k, depth + 1) for k in reversed(kids))
+    return out
 
 
-def node(d: Department, member_count: int, child_count: int = 0) -> dict[str, Any]:
+def node(d: Department, member_count: int, child_count: int = 0, depth: int = 0) -> dict[str, Any]:
+    """One department as the directory API shows it (no nested children: see flat_tree)."""
     return {
         "department_id": d.id,
         "parent_id": d.parent_id,
         "name": d.name,
         "sort_order": d.sort_order,
+        "depth": depth,
         "member_count": member_count,
         "child_count": child_count,
-        "children": [],
     }
 
 

@@ -154,22 +154,28 @@ class OrgService:
 
     # --- reading (every user)
     async def tree(self) -> list[dict[str, Any]]:
+        """Every department, flat in tree order with parent ids and depths (any depth:
+        nothing is nested, see rules.flat_tree)."""
         depts = await self._org.all_departments()
-        return rules.build_tree(depts, await self._org.member_counts())
+        return rules.flat_tree(depts, await self._org.member_counts())
 
     async def level(self, parent_id: str | None) -> dict[str, Any]:
-        """One level: the children of `parent_id` (None: the top level) with their counts."""
+        """One level: the children of `parent_id` (None: the top level) with their counts,
+        for clients that load a big tree lazily, one expanded department at a time."""
         parent = await self.describe(parent_id) if parent_id is not None else None
+        depth = len(parent["path"]) if parent is not None else 0
         children = await self._org.child_departments(parent_id)
         ids = [d.id for d in children]
         members = await self._org.member_counts(ids) if ids else {}
         subs = await self._org.child_counts(ids) if ids else {}
-        nodes = [rules.node(d, members.get(d.id, 0), subs.get(d.id, 0)) for d in children]
+        nodes = [rules.node(d, members.get(d.id, 0), subs.get(d.id, 0), depth) for d in children]
         return {"parent": parent, "departments": nodes}
 
     async def members(self, dept_id: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit: 1-{MAX_PAGE}")
+        if offset < 0:
+            raise BadRequest("offset: 0 or more")
         await self._department(dept_id)
         page, total = await self._org.department_members(dept_id, offset=offset, limit=limit)
         return {

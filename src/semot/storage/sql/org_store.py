@@ -70,10 +70,9 @@ class SqlOrgStorage(OrgStorage):
         async with self._engines.write.begin() as conn:
             await self._lock_tree(conn)
             if dept.parent_id is not None:
-                parents = await self._parents(conn)
-                if dept.parent_id not in parents:
+                found = await conn.execute(select(_d.c.id).where(_d.c.id == dept.parent_id))
+                if found.first() is None:
                     raise NotFound(f"no such parent department {dept.parent_id!r}")
-                rules.check_depth(dept.parent_id, parents)
             if await self._sibling_named(conn, dept.parent_id, dept.name, None):
                 raise Conflict(f"a department named {dept.name!r} already exists there")
             await conn.execute(

@@ -120,14 +120,17 @@ def test_group_panel_mute_kick_announcement(server: ServerProcess, open_tab: Any
     assert o.page.locator("[data-testid=gp-name]").inner_text() == "Team <i>x</i>"
     o.page.wait_for_selector(f"[data-testid=gp-member][data-user='{owner}'][data-role=owner]")
     assert o.page.locator("[data-testid=gp-member]").count() == 3
-    # mute bob for 10 minutes: his send fails with the muted error
-    member_cmd(o.page, bob, "gp-mute-m10")
-    o.page.wait_for_selector(f"[data-testid=gp-member][data-user='{bob}'][data-muted=true]")
+    # mute bob for 10 minutes: his composer says so (live), and the server refuses a send
     b.page.wait_for_selector(f"[data-testid=conv-item][data-conv='{conv}']")
     b.open_conv(conv)
-    b.send("may I speak")
-    failed = b.page.wait_for_selector("[data-testid=st-failed]")
-    assert "禁言" in failed.inner_text()
+    b.page.wait_for_selector("[data-testid=composer]")
+    member_cmd(o.page, bob, "gp-mute-m10")
+    o.page.wait_for_selector(f"[data-testid=gp-member][data-user='{bob}'][data-muted=true]")
+    gate = b.page.wait_for_selector("[data-testid=composer-gate][data-reason='chat.gateMuted']")
+    assert "禁言" in gate.inner_text()
+    assert b.page.locator("[data-testid=composer]").count() == 0
+    refused = b.js("c => window.__semot.client.sendText(c, 'may I speak').then(() => 'sent', (e) => e.code)", conv)
+    assert refused == "muted"
     # bob opens the panel: a plain member sees no management actions
     b.page.click("[data-testid=group-info]")
     b.page.wait_for_selector("[data-testid=gp-member]")

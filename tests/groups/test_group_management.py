@@ -129,6 +129,8 @@ async def test_mute_one_and_mute_all(people: list[Member]) -> None:
     await admin.api("PUT", f"{base}/members/{bob.id}/mute", {"until": until})
     err = await expect_error("muted", bob.c.send_text(conv, "hello?"))
     assert "muted" in err.message
+    assert (await bob.api("GET", base))["my_muted_until"] == until  # a client can say so before a send
+    assert (await carol.api("GET", base))["my_muted_until"] is None
     await carol.c.send_text(conv, "I can talk")
     await expect_error("forbidden", bob.api("PUT", f"{base}/members/{carol.id}/mute", {"until": until}))
     await expect_error("bad_request", admin.api("PUT", f"{base}/members/{carol.id}/mute", {"until": 5}))

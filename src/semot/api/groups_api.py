@@ -40,6 +40,7 @@ class GroupOut(BaseModel):
     dismissed: bool
     member_count: int | None = None
     my_role: str | None = None
+    my_muted_until: int | None = Field(None, description="members only: until when you are muted (ms), or null")
 
 
 class GroupListOut(BaseModel):

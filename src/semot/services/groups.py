@@ -111,7 +111,9 @@ class GroupService:
         state = await self._state(group_id, live=False)
         role = self._role(state, user_id)
         out = {**state.group.to_wire(), "member_count": len(state.members), "my_role": role}
-        if role is None:
+        if role is not None:
+            out["my_muted_until"] = state.members[user_id].muted_until  # the composer says so up front
+        else:
             out["announcement"] = None
             out["settings"] = {"join": rules.effective_settings(state.group.kind, state.group.settings)["join"]}
         return out

@@ -1,9 +1,11 @@
 // The composer: text with Enter to send (Shift+Enter: new line; never while an input
 // method is composing), emoji, burn after reading, location, contact card and @ mentions.
-import { computed, nextTick, ref } from "vue";
+// In a group where the user cannot speak (muted, everyone muted, dismissed, no longer a
+// member) it says so in place of the input, instead of letting a send fail.
+import { computed, nextTick, onBeforeUnmount, ref, watch } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../i18n.js";
-import { client, me, sendMessage, state, typing, ui } from "../store.js";
+import { client, groupApi, me, sendMessage, state, typing, ui } from "../store.js";
 import { EMOJI, insertAt } from "../util.js";
 import UserAvatar from "./avatar.js";
 import { AtGlyph, FireGlyph, SmileGlyph } from "./glyphs.js";
@@ -26,6 +28,39 @@ export default {
     const tooLong = computed(() => props.conv.draft.length > maxChars.value);
     const canSend = computed(() => props.conv.draft.trim().length > 0 && !tooLong.value);
     const isGroup = computed(() => props.conv.type === "group");
+
+    // why this user cannot send in this group now: null, or {key, until?}
+    const gate = ref(null);
+    let gateSeq = 0;
+    let gateTimer = null;
+    async function checkGate() {
+      clearTimeout(gateTimer);
+      const mine = ++gateSeq;
+      if (!isGroup.value) {
+        gate.value = null;
+        return;
+      }
+      let g;
+      try {
+        g = await groupApi(props.conv, "GET");
+      } catch {
+        return; // offline or gone: a send would still say why
+      }
+      if (mine !== gateSeq) return;
+      const manager = g.my_role === "owner" || g.my_role === "admin";
+      const mutedUntil = g.my_muted_until || 0;
+      if (g.dismissed) gate.value = { key: "chat.gateDismissed" };
+      else if (!g.my_role) gate.value = { key: "chat.gateNotMember" };
+      else if (manager) gate.value = null;
+      else if (mutedUntil > Date.now()) {
+        gate.value = { key: "chat.gateMuted", until: new Date(mutedUntil).toLocaleString() };
+        gateTimer = setTimeout(checkGate, Math.min(mutedUntil - Date.now() + 500, 2 ** 31 - 1)); // speak again on time
+      } else if (g.settings && g.settings.mute_all) gate.value = { key: "chat.gateMuteAll" };
+      else gate.value = null;
+    }
+    // every evt group bumps groupVersion: a mute, an unmute or mute-all shows at once
+    watch(() => [props.conv.id, state.groupVersion[props.conv.id]], checkGate, { immediate: true });
+    onBeforeUnmount(() => clearTimeout(gateTimer));
 
     const candidates = computed(() => {
       if (!isGroup.value) return [];
@@ -156,11 +191,14 @@ export default {
 
     return {
       input, emojiOpen, EMOJI, pickEmoji, burnOn, burnS, BURN_CHOICES, toggleBurn, send, onKeydown, onInput, canSend, tooLong,
-      maxChars, mention, candidates, choose, startMention, isGroup, openDialog, state, t,
+      maxChars, mention, candidates, choose, startMention, isGroup, openDialog, gate, state, t,
     };
   },
   template: `
-    <div class="composer" :class="{ 'burn-on': burnOn }">
+    <div v-if="gate" class="composer composer-gate" role="status" data-testid="composer-gate" :data-reason="gate.key">
+      {{ t(gate.key, { until: gate.until }) }}
+    </div>
+    <div v-else class="composer" :class="{ 'burn-on': burnOn }">
       <div class="composer-tools" role="toolbar" :aria-label="t('chat.composer')">
         <el-popover v-model:visible="emojiOpen" trigger="click" placement="top-start" :width="320" popper-class="emoji-popper">
           <template #reference>

@@ -71,3 +71,67 @@ def test_find_a_colleague_by_pinyin_and_start_a_chat(server: ServerProcess, open
     a.wait_texts(["你好张伟"])
     page.wait_for_selector("[data-testid=st-failed]", state="detached")
     a.assert_no_console_errors()
+
+
+def test_a_deep_tree_opens_level_by_level_and_big_departments_page(server: ServerProcess, open_tab: Any) -> None:
+    """A chain deeper than the old 50-level cap opens one level per click (each level
+    fetched when expanded: `?parent=`), and a department of more members than one page
+    shows them all through "load more"."""
+    tag = uuid.uuid4().hex[:6]
+    me = f"deep{tag}"
+    http_json("POST", server.base + "/api/v1/auth/register", {"username": me, "password": PASSWORD, "display_name": "Deep Diver"})
+    token = http_json("POST", server.base + "/api/v1/auth/login", {"username": ADMIN, "password": ADMIN_PW})["access_token"]
+    chain: list[str] = []
+    for level in range(55):
+        body: dict[str, Any] = {"name": f"D{level}-{tag}" if level == 0 else f"D{level}"}
+        if chain:
+            body["parent_id"] = chain[-1]
+        chain.append(http_json("POST", server.base + "/api/admin/v1/departments", body, token)["department_id"])
+    bottom = chain[-1]
+    http_json("PUT", f"{server.base}/api/admin/v1/departments/{bottom}/members/{me}", {"title": "潜水员"}, token)
+    # a big department: more members than one page (50)
+    big = http_json("POST", server.base + "/api/admin/v1/departments", {"name": f"大部门{tag}"}, token)["department_id"]
+    people = []
+    for i in range(57):
+        name = f"p{i:02d}{tag}"
+        http_json("POST", server.base + "/api/v1/auth/register", {"username": name, "password": PASSWORD, "display_name": f"成员{i:02d}"})
+        http_json("PUT", f"{server.base}/api/admin/v1/departments/{big}/members/{name}", {"sort_order": i}, token)
+        people.append(name)
+
+    a = open_tab(me)
+    page = a.page
+    levels: list[str] = []
+    page.on("request", lambda r: "/api/v1/directory/departments?parent=" in r.url and levels.append(r.url.split("parent=")[1]))
+    page.click("[data-testid=nav-directory]")
+    for dept in chain[:-1]:  # a few levels expand in place, then the view moves down
+        row = f"[data-testid=dir-tree] .el-tree-node__content:has([data-testid=dir-dept][data-dept='{dept}'])"
+        page.click(f"{row} .el-tree-node__expand-icon")
+    page.click(f"[data-testid=dir-dept][data-dept='{bottom}']")
+    row = page.wait_for_selector(f"[data-testid=dir-member][data-user='{me}']")
+    assert "潜水员" in row.inner_text()
+    assert page.get_attribute(f"[data-testid=dir-dept][data-dept='{bottom}']", "data-depth") == "54"
+    assert levels[0] == "root" and levels[1:] == chain[:-1], "each level fetched once, when expanded"
+    # the path above: the last levels, "…" one further up, and the top
+    crumbs = page.eval_on_selector_all("[data-testid=dir-crumb]", "els => els.map(e => e.dataset.dept)")
+    assert crumbs == chain[-4:-1]
+    shot(page, "directory-deep-zh.png")
+    page.click("[data-testid=dir-crumb-up]")
+    page.wait_for_selector(f"[data-testid=dir-tree] [data-testid=dir-dept][data-dept='{chain[-4]}']")
+    page.click(f"[data-testid=dir-crumb][data-dept='{chain[-5]}']")  # the department shown as the top
+    page.wait_for_selector(f"[data-testid=dir-members] h2:has-text('D50')")
+    page.click("[data-testid=dir-crumb-top]")
+    page.wait_for_selector(f"[data-testid=dir-tree] [data-testid=dir-dept][data-dept='{chain[0]}']")
+    assert page.locator("[data-testid=dir-crumbs]").count() == 0
+
+    page.click(f"[data-testid=dir-dept][data-dept='{big}']")
+    page.wait_for_selector(f"[data-testid=dir-member][data-user='{people[49]}']")
+    assert page.locator("[data-testid=dir-member]").count() == 50
+    assert page.locator("[data-testid=dir-total]").inner_text() == "57"
+    more = page.locator("[data-testid=dir-more]")
+    assert "7" in more.inner_text()
+    more.click()
+    page.wait_for_selector(f"[data-testid=dir-member][data-user='{people[56]}']")
+    assert page.locator("[data-testid=dir-more]").count() == 0
+    shown = page.eval_on_selector_all("[data-testid=dir-member]", "els => els.map(e => e.dataset.user)")
+    assert shown == people  # in order, each once
+    a.assert_no_console_errors()

@@ -160,9 +160,15 @@ export function convTitle(c) {
   return displayName(c.peer);
 }
 
+/** The name to show for a user: mine, a friend's remark or name, or the public profile's
+ * display name (fetched in the background for anyone else: the view re-renders when it
+ * arrives); the user id until then. */
 export function displayName(userId) {
   if (userId && userId === me()) return state.me ? state.me.display_name || userId : userId;
-  return (userId && state.names[userId]) || userId || "";
+  if (!userId) return "";
+  const name = state.names[userId];
+  if (!name) wantProfile(userId);
+  return name || userId;
 }
 
 function addMember(c, userId) {
@@ -233,7 +239,7 @@ export function summary(m) {
     case "location":
       return t("msg.location", { title: m.body.title || m.body.address || `${m.body.lat}, ${m.body.lng}` });
     case "card":
-      return t("msg.card", { name: m.body.user_id });
+      return t("msg.card", { name: displayName(m.body.user_id) });
     case "image":
       return t("msg.image");
     case "voice":
@@ -315,6 +321,7 @@ export async function enterApp() {
   state.loginNotice = "";
   state.convs = {};
   state.names = {};
+  forgetProfiles();
   state.activeId = null;
   loadUserFacts();
   restorePending();
@@ -336,8 +343,10 @@ function onStartError(error) {
   }
 }
 
+/** Sign out: the SDK ends the login on the server too (best effort: an unreachable
+ * server delays this by at most a few seconds, and the tab signs out all the same). */
 export async function logout() {
-  await client.logout();
+  await client.logout({ timeout: 3000 });
   state.phase = "login";
   state.me = null;
   state.convs = {};
@@ -415,7 +424,69 @@ async function refreshContacts() {
   }
 }
 
-const knownNames = {}; // user_id -> display name seen elsewhere (the directory)
+const knownNames = {}; // user_id -> display name seen elsewhere (the directory, profiles)
+
+// Public profiles of users who are not friends (group members, senders, the peer of a
+// direct chat, requesters), fetched in batches: displayName() asks for an unknown id,
+// the ids asked for within a short while go out together (client.users splits them to
+// the server's limit per call), and each id is asked for once per session.
+const PROFILE_DELAY = 60; // ms to gather ids into one batch
+const PROFILE_WAIT_CONTACTS = 1500; // ms to wait for the contacts snapshot (friends need no fetch)
+const profileQueue = new Set(); // ids waiting for the next batch
+const profileAsked = new Set(); // ids queued, in flight or answered (found or not)
+const profileFailed = new Set(); // ids whose batch failed (offline): asked again on reconnect
+let profileTimer = null;
+let profileSince = 0;
+
+function wantProfile(userId) {
+  if (profileAsked.has(userId) || !client.userId || state.phase !== "app") return;
+  profileAsked.add(userId);
+  profileQueue.add(userId);
+  if (!profileTimer) {
+    profileSince = Date.now();
+    profileTimer = setTimeout(flushProfiles, PROFILE_DELAY);
+  }
+}
+
+async function flushProfiles() {
+  profileTimer = null;
+  if (!state.contacts.loaded && Date.now() - profileSince < PROFILE_WAIT_CONTACTS) {
+    profileTimer = setTimeout(flushProfiles, 150); // friends' names come with the snapshot
+    return;
+  }
+  const ids = [...profileQueue].filter((id) => !state.names[id]);
+  profileQueue.clear();
+  if (!ids.length) return;
+  const session = client.userId;
+  try {
+    const users = await client.users(ids);
+    if (client.userId !== session) return; // signed out meanwhile
+    for (const u of users) rememberName(u.user_id, u.display_name);
+  } catch {
+    // offline or refused: ask again when the connection is back (onOpen)
+    if (client.userId === session) for (const id of ids) profileFailed.add(id);
+  }
+}
+
+/** Ask again for the names that could not be fetched (after a reconnect). */
+function retryProfiles() {
+  const ids = [...profileFailed];
+  profileFailed.clear();
+  for (const id of ids) {
+    profileAsked.delete(id);
+    wantProfile(id);
+  }
+}
+
+function forgetProfiles() {
+  clearTimeout(profileTimer);
+  profileTimer = null;
+  profileQueue.clear();
+  profileAsked.clear();
+  profileFailed.clear();
+  for (const k of Object.keys(knownNames)) delete knownNames[k];
+}
+
 /** Remember a display name seen outside the contacts (a friend's remark still wins). */
 export function rememberName(userId, name) {
   if (!userId || !name || name === userId) return;
@@ -551,6 +622,7 @@ function refreshContactsSoon() {
 async function onOpen() {
   refreshGroups();
   refreshContacts();
+  retryProfiles();
   try {
     const states = await client.sync({});
     for (const st of states) applySyncState(st);
@@ -567,8 +639,29 @@ async function onOpen() {
   }
 }
 
+/** How far the other party of a direct chat has read: from `evt read`, and from sync's
+ * `peer_read_seq`, so read marks are right on a new device or after storage was cleared. */
+function setPeerRead(c, seq) {
+  if (c.type !== "direct" || !Number.isInteger(seq) || seq <= c.peerRead) return;
+  c.peerRead = seq;
+  peerReads[c.id] = seq;
+  save(`peerread:${me()}`, peerReads);
+  markReadByOthers(c, seq);
+}
+
+/** My burn-after-reading messages start their countdown when someone reads them. */
+function markReadByOthers(c, seq) {
+  for (const m of c.messages) {
+    if (m.from === me() && m.seq <= seq) {
+      m.readSeen = true;
+      startBurn(c, m);
+    }
+  }
+}
+
 function applySyncState(st) {
   const c = ensureConv(st.conv);
+  if (typeof st.peer_read_seq === "number") setPeerRead(c, st.peer_read_seq);
   if (st.max_seq >= c.maxSeq) {
     c.maxSeq = st.max_seq;
     c.unread = st.unread;
@@ -656,18 +749,9 @@ client.on("event", (e) => {
         startBurns(c);
         updateTitle();
       } else {
-        if (c.type === "direct" && e.seq > c.peerRead) {
-          c.peerRead = e.seq;
-          peerReads[c.id] = e.seq;
-          save(`peerread:${me()}`, peerReads);
-        }
-        // my burn-after-reading messages start their countdown when someone reads them
-        for (const m of c.messages) {
-          if (m.from === me() && m.seq <= e.seq) {
-            m.readSeen = true;
-            startBurn(c, m);
-          }
-        }
+        // live, or from sync (source "sync": the SDK saw peer_read_seq move)
+        if (c.type === "direct") setPeerRead(c, e.seq);
+        else markReadByOthers(c, e.seq);
       }
       break;
     case "recall":
@@ -680,7 +764,11 @@ client.on("event", (e) => {
       if (e.conv || e.group_id) {
         const g = ensureConv(e.conv || `g:${e.group_id}`);
         if (e.change && e.change.name) setGroupName(g, e.change.name);
-        if (e.change && e.change.by) addMember(g, e.change.by);
+        const ch = e.change || {};
+        if (ch.type === "member_left" || ch.type === "member_removed") removeMember(g, ch.user);
+        else if (ch.by && ch.type !== "requests_pending") addMember(g, ch.by); // whoever acted is a member (askers are not)
+        if (ch.type === "member_joined") addMember(g, ch.user);
+        for (const u of ch.users || []) addMember(g, u);
         refreshGroupsSoon();
         if (state.activeId === g.id) refreshMembers(g);
         state.groupVersion[g.id] = (state.groupVersion[g.id] || 0) + 1;
@@ -689,9 +777,14 @@ client.on("event", (e) => {
     case "contacts":
       applyContactsChange(e.change);
       break;
-    case "presence":
-      if (e.user) state.presence[e.user] = { status: e.status, text: e.text || "" };
+    case "presence": {
+      // `v` orders the pushes of one user: one sent by another node may arrive late
+      const seen = e.user && state.presence[e.user];
+      if (e.user && !(seen && typeof e.v === "number" && typeof seen.v === "number" && e.v < seen.v)) {
+        state.presence[e.user] = { status: e.status, text: e.text || "", v: e.v };
+      }
       break;
+    }
     default:
       break;
   }
@@ -829,6 +922,25 @@ export async function createGroup(name, members) {
   if (!c.lastTs) c.lastTs = Date.now();
   await openConv(g.conv);
   return g;
+}
+
+/** Groups an outsider may join: by exact id, or by part of a searchable group's name. */
+export function searchGroups(q) {
+  return client.searchGroups(q, 20);
+}
+
+/** Join a found group (open: at once, and open it) or ask to (approval: an admin decides). */
+export async function joinGroup(g, message = "") {
+  const r = await client.joinGroup(g.group_id, message);
+  if (r.joined) {
+    const c = ensureConv(g.conv);
+    setGroupName(c, g.name);
+    addMember(c, me());
+    if (!c.lastTs) c.lastTs = Date.now();
+    refreshGroupsSoon();
+    await openConv(g.conv);
+  }
+  return r;
 }
 
 // ------------------------------------------------------------------ reading

@@ -15,6 +15,13 @@ export const VERSION = "0.1.0";
 /** Close codes after which reconnecting cannot help (account disabled / replaced). */
 export const TERMINAL_CLOSE_CODES = new Set([1008, 4409]);
 
+/** Most ids `GET /api/v1/users?ids=` takes per call (users() splits longer lists). */
+export const MAX_PROFILE_IDS = 200;
+// ...and the longest ids list per call, in characters: the server reads request lines
+// of up to 8 KiB, and 200 ids of 64 characters would not fit in one.
+const MAX_PROFILE_QUERY = 4000;
+const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /** An error reply (WebSocket or HTTP) with the server's error code. */
 export class SemotAPIError extends Error {
   constructor(code, message, status = null, details = null) {
@@ -212,6 +219,7 @@ export class SemotClient extends Emitter {
     this.serverConfig = {};
     this.heartbeatS = null;
     this.lastSeq = {};
+    this.peerReads = {}; // direct conv -> how far the other party has read (sync + evt read)
     this.state = "idle";
     this.closeCode = null;
     this.reconnects = 0;
@@ -273,6 +281,7 @@ export class SemotClient extends Emitter {
     this.lastSeq = clean;
     const ob = this._loadJSON("outbox", true, true);
     this._outbox = Array.isArray(ob) ? ob.map((it) => ({ ...it, inflight: false })) : [];
+    this.peerReads = {};
   }
   /** Write {conv: last_seq} to the storage (done after each catch-up and on close). */
   saveState() {
@@ -291,10 +300,11 @@ export class SemotClient extends Emitter {
 
   // ---------------------------------------------------------------- HTTP
   /** Call the HTTP API; throws SemotAPIError with the server's code. */
-  async http(method, path, body = undefined, { auth = true, retry = true } = {}) {
+  async http(method, path, body = undefined, { auth = true, retry = true, token = undefined } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (auth && this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`;
+    const bearer = token || this.accessToken;
+    if (auth && bearer) headers.Authorization = `Bearer ${bearer}`;
     let resp;
     try {
       resp = await this._fetch(this.baseUrl + path, {
@@ -316,7 +326,7 @@ export class SemotClient extends Emitter {
     }
     if (resp.status >= 400) {
       const err = (data && data.error) || {};
-      if (resp.status === 401 && auth && retry && this.refreshToken) {
+      if (resp.status === 401 && auth && retry && !token && this.refreshToken) {
         await this.refresh();
         return this.http(method, path, body, { auth, retry: false });
       }
@@ -431,20 +441,63 @@ export class SemotClient extends Emitter {
   }
 
   /**
-   * Forget the tokens (and the persisted session) and close the connection. Messages
-   * still in the outbox are dropped (their send() promises reject with ClientClosed).
+   * Log out: close the connection, end this login on the server (its refresh token
+   * chain is revoked, so a copy of the token left in storage or stolen is useless), and
+   * forget the tokens (and the persisted session). Messages still in the outbox are
+   * dropped (their send() promises reject with ClientClosed).
+   *
+   * The server call is best effort: if the server cannot be reached, or does not answer
+   * within `timeout` ms, the client is logged out locally all the same. Resolves with
+   * whether the server confirmed the revocation.
    */
-  async logout() {
+  async logout({ timeout = 5000 } = {}) {
     const dropped = this._outbox.map((it) => it.cid);
     this._outbox = [];
     await this.close(); // also saves last_seq and the (now empty) outbox
-    for (const cid of dropped) this._settle(cid, null, new ClientClosed("logged out"));
+    if (this._refreshTimer) clearTimeout(this._refreshTimer);
+    let revoked = false;
+    let tokens = { access: this.accessToken, refresh: this.refreshToken };
+    if (this.persistSession) {
+      // another tab sharing the storage may have rotated the pair: revoke the live one
+      const s = this._loadJSON("session");
+      if (s && s.user_id === this.userId && s.refresh_token && s.access_token) tokens = { access: s.access_token, refresh: s.refresh_token };
+    }
+    if (tokens.refresh) {
+      let timer;
+      const giveUp = new Promise((r) => (timer = setTimeout(() => r(false), timeout)));
+      revoked = await Promise.race([this._revoke(tokens).catch(() => false), giveUp]);
+      clearTimeout(timer);
+    }
     if (this.persistSession) this._saveJSON("session", null);
     if (this._refreshTimer) clearTimeout(this._refreshTimer);
     this.accessToken = this.refreshToken = null;
     this._session = null;
     this.userId = null;
     this.lastSeq = {};
+    this.peerReads = {};
+    // last, so that whoever awaits logout() can still handle these rejections
+    for (const cid of dropped) this._settle(cid, null, new ClientClosed("logged out"));
+    return revoked;
+  }
+
+  /**
+   * `POST /api/v1/auth/logout` for this pair of tokens; true once revoked. Works on the
+   * given tokens only, never on the client's, which logout() forgets meanwhile.
+   */
+  async _revoke({ access, refresh }) {
+    const logout = (bearer, token) => this.http("POST", "/api/v1/auth/logout", { refresh_token: token }, { token: bearer, retry: false });
+    try {
+      await logout(access, refresh);
+      return true;
+    } catch (error) {
+      if (!(error instanceof SemotAPIError && error.status === 401)) throw error;
+    }
+    // The access token has expired: trade the refresh token for a fresh pair (quietly,
+    // not through refresh(): no "tokens" or "session_expired" events while leaving) and
+    // revoke that pair's chain, which is the same login.
+    const data = await this.http("POST", "/api/v1/auth/refresh", { refresh_token: refresh }, { auth: false });
+    await logout(data.access_token, data.refresh_token);
+    return true;
   }
 
   /** The current user ({user_id, username, display_name, ...}). */
@@ -452,9 +505,54 @@ export class SemotClient extends Emitter {
     return this.http("GET", "/api/v1/me");
   }
 
+  /**
+   * Public profiles ({user_id, username, display_name}) of any number of users, for
+   * showing names of people who are not friends. Ids are de-duplicated and asked for in
+   * as few `GET /api/v1/users?ids=` calls as the server's limits allow (at most
+   * MAX_PROFILE_IDS ids, and a request line it accepts, per call). Unknown and invalid
+   * ids are left out of the result.
+   */
+  async users(ids) {
+    const wanted = [...new Set(ids || [])].filter((id) => typeof id === "string" && ID_RE.test(id));
+    const batches = [];
+    let batch = [];
+    let chars = 0;
+    for (const id of wanted) {
+      if (batch.length && (batch.length >= MAX_PROFILE_IDS || chars + id.length + 1 > MAX_PROFILE_QUERY)) {
+        batches.push(batch);
+        batch = [];
+        chars = 0;
+      }
+      batch.push(id);
+      chars += id.length + 1;
+    }
+    if (batch.length) batches.push(batch);
+    const out = [];
+    for (const b of batches) {
+      const r = await this.http("GET", `/api/v1/users?ids=${b.join(",")}`); // ids need no escaping
+      out.push(...((r && r.users) || []));
+    }
+    return out;
+  }
+
   /** Create a group; returns {group_id, conv}. */
   createGroup(name, members) {
     return this.http("POST", "/api/v1/groups", { name, members });
+  }
+
+  /**
+   * Find groups to join: an exact group id finds any group that takes joiners, part of
+   * a name finds groups set searchable. Returns [{group_id, name, type, member_count,
+   * join: "open"|"approval", my_role}].
+   */
+  async searchGroups(q, limit = 20) {
+    const qs = new URLSearchParams({ q, limit: String(limit) });
+    return (await this.http("GET", `/api/v1/groups/search?${qs}`)).groups;
+  }
+
+  /** Join (open groups) or ask to join (approval); returns {joined, request_id}. */
+  joinGroup(groupId, message = "") {
+    return this.http("POST", `/api/v1/groups/${encodeURIComponent(groupId)}/join`, { message });
   }
 
   // ---------------------------------------------------------------- connection
@@ -866,6 +964,9 @@ export class SemotClient extends Emitter {
     } else if (frame.t === "msg") {
       this._ingest(frame).catch((e) => this._report(e, "ingest"));
     } else if (frame.t === "evt") {
+      if (frame.evt === "read" && frame.conv && frame.user !== this.userId && Number.isInteger(frame.seq)) {
+        this._peerRead(frame.conv, frame.seq, false);
+      }
       this._emit("event", frame);
     }
   }
@@ -921,8 +1022,26 @@ export class SemotClient extends Emitter {
     return this.request("history", f);
   }
 
+  /** The `sync` request; also learns the peers' read positions (`peer_read_seq`). */
   async sync(convs = {}) {
-    return (await this.request("sync", { convs })).convs;
+    const states = (await this.request("sync", { convs })).convs;
+    for (const st of states) {
+      if (Number.isInteger(st.peer_read_seq)) this._peerRead(st.conv, st.peer_read_seq, true);
+    }
+    return states;
+  }
+
+  /**
+   * The other party of a direct chat read up to `seq`. A position learnt from `sync`
+   * (a device that was offline, or new) that moves it is announced like a live read:
+   * as an "event" {t:"evt", evt:"read", conv, seq, user, source:"sync"}, so an app that
+   * keeps read marks from `evt read` needs nothing else.
+   */
+  _peerRead(conv, seq, fromSync) {
+    const peer = peerOf(conv, this.userId);
+    if (!peer || !(seq > (this.peerReads[conv] || 0))) return;
+    this.peerReads[conv] = seq;
+    if (fromSync) this._emit("event", { t: "evt", evt: "read", conv, seq, user: peer, source: "sync" });
   }
 
   read(conv, seq) {

@@ -47,6 +47,7 @@ export default {
             <el-dropdown-menu>
               <el-dropdown-item command="newChat" data-testid="new-chat"><el-icon><icon-user /></el-icon>{{ t('list.newChat') }}</el-dropdown-item>
               <el-dropdown-item command="newGroup" data-testid="new-group"><el-icon><icon-user-filled /></el-icon>{{ t('list.newGroup') }}</el-dropdown-item>
+              <el-dropdown-item command="findGroup" data-testid="find-group"><el-icon><icon-search /></el-icon>{{ t('list.findGroup') }}</el-dropdown-item>
             </el-dropdown-menu>
           </template>
         </el-dropdown>

@@ -1,8 +1,9 @@
-// Dialogs: new direct chat, new group, send a location, send a contact card, about.
+// Dialogs: new direct chat, new group, find a group to join, send a location, send a contact card, about.
 import { computed, reactive, ref, watch } from "vue";
+import { ElMessage } from "element-plus";
 import { SemotAPIError } from "semot";
 import { t } from "../i18n.js";
-import { active, client, createGroup, describeError, me, sendMessage, startDirect, state, ui } from "../store.js";
+import { active, client, createGroup, describeError, joinGroup, me, openConv, searchGroups, sendMessage, startDirect, state, ui } from "../store.js";
 import { USERNAME_RE } from "../util.js";
 
 function useDialog(name) {
@@ -129,6 +130,94 @@ export const NewGroupDialog = {
       <template #footer>
         <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
         <el-button type="primary" :loading="busy" @click="submit" data-testid="new-group-create">{{ t('newGroup.create') }}</el-button>
+      </template>
+    </el-dialog>`,
+};
+
+export const FindGroupDialog = {
+  name: "FindGroupDialog",
+  setup() {
+    const visible = useDialog("findGroup");
+    const query = ref("");
+    const results = ref(null); // null: not searched yet
+    const error = ref("");
+    const busy = ref(false);
+    const asking = ref(null); // the group whose request message is being written
+    const message = ref("");
+    const done = reactive({}); // group_id -> "sent"
+    watch(visible, (v) => {
+      if (v) {
+        query.value = message.value = error.value = "";
+        results.value = asking.value = null;
+        for (const k of Object.keys(done)) delete done[k];
+      }
+    });
+    async function search() {
+      const q = query.value.trim();
+      if (!q) return;
+      busy.value = true;
+      error.value = "";
+      try {
+        results.value = await searchGroups(q);
+      } catch (e) {
+        error.value = describeError(e);
+      } finally {
+        busy.value = false;
+      }
+    }
+    async function join(g) {
+      if (g.join === "approval" && asking.value !== g.group_id) {
+        asking.value = g.group_id; // first click: let them say why
+        message.value = "";
+        return;
+      }
+      error.value = "";
+      try {
+        const r = await joinGroup(g, g.join === "approval" ? message.value.trim().slice(0, 500) : "");
+        if (r.joined) {
+          ui.dialog = null;
+          ElMessage.success(t("findGroup.joined"));
+        } else {
+          done[g.group_id] = "sent";
+          asking.value = null;
+        }
+      } catch (e) {
+        error.value = describeError(e);
+      }
+    }
+    function enter(g) {
+      ui.dialog = null;
+      openConv(g.conv);
+    }
+    return { visible, query, results, error, busy, asking, message, done, search, join, enter, t, state };
+  },
+  template: `
+    <el-dialog v-model="visible" :title="t('findGroup.title')" ${dialogProps} data-testid="dlg-find-group">
+      <el-form label-position="top" @submit.prevent="search">
+        <el-form-item :label="t('findGroup.query')" :error="error" for="findgroup-q">
+          <div class="form-row search-row">
+            <el-input id="findgroup-q" v-model="query" maxlength="128" clearable autofocus :placeholder="t('findGroup.hint')" data-testid="find-group-q" @keyup.enter="search" />
+            <el-button type="primary" :loading="busy" @click="search" data-testid="find-group-search">{{ t('findGroup.search') }}</el-button>
+          </div>
+        </el-form-item>
+      </el-form>
+      <p v-if="results && !results.length" class="form-hint" data-testid="find-group-none">{{ t('findGroup.none') }}</p>
+      <ul v-if="results && results.length" class="found-groups">
+        <li v-for="g in results" :key="g.group_id" class="found-group" data-testid="found-group" :data-group="g.group_id">
+          <div class="found-main">
+            <div class="found-name">{{ g.name }}</div>
+            <div class="form-hint">{{ t('findGroup.type.' + g.type) }} · {{ t('findGroup.members', { n: g.member_count }) }} · {{ g.join === 'open' ? t('findGroup.open') : t('findGroup.approval') }}</div>
+            <el-input v-if="asking === g.group_id" v-model="message" maxlength="500" :placeholder="t('findGroup.message')" data-testid="find-group-message" @keyup.enter="join(g)" />
+            <div v-if="done[g.group_id]" class="form-hint" data-testid="find-group-sent">{{ t('findGroup.sent') }}</div>
+          </div>
+          <el-button v-if="g.my_role" size="small" @click="enter(g)" data-testid="find-group-enter">{{ t('findGroup.enter') }}</el-button>
+          <el-button v-else-if="!done[g.group_id]" size="small" type="primary" @click="join(g)" data-testid="find-group-join">
+            {{ g.join === 'open' ? t('findGroup.join') : t('findGroup.ask') }}
+          </el-button>
+        </li>
+      </ul>
+      <template #footer>
+        <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
       </template>
     </el-dialog>`,
 };

@@ -1,48 +1,115 @@
 // The organisation directory tab: the department tree, the members of the chosen
 // department, and people search (name, username, pinyin, initials). Choosing a person
 // starts a direct chat. APIs: docs/org-directory.md, "Directory API".
-import { computed, onMounted, ref, watch } from "vue";
+//
+// The tree may be of any depth and size, so it is loaded lazily, one level per expanded
+// department (`?parent=`), never as a whole; members come a page at a time. Past a few
+// levels the view moves down instead of indenting further: the expanded department
+// becomes the top of the tree, with its path above it as breadcrumbs to go back up.
+import { computed, ref, watch } from "vue";
 import { t } from "../i18n.js";
 import { client, describeError, displayName, me, rememberName, startDirect, state } from "../store.js";
 import UserAvatar from "./avatar.js";
+
+const MEMBERS_PAGE = 50;
+const FOCUS_LEVEL = 6; // expanding a department this many levels down moves the view to it
+const CRUMBS_SHOWN = 3; // the last few of a long path; "…" goes one further up
+const enc = encodeURIComponent;
 
 export default {
   name: "DirectoryView",
   components: { UserAvatar },
   setup() {
-    const tree = ref([]);
+    const treeKey = ref(0); // bumped to load the tree afresh (retry, or another top)
+    const rootState = ref("loading"); // "loading" | "ready" | "empty" | "error"
+    const focus = ref(null); // the department id shown as the top of the tree (null: the real top)
+    const crumbs = ref([]); // the path down to `focus`: [{department_id, name}]
     const treeError = ref("");
     const dept = ref(null); // the chosen department node
     const members = ref([]);
+    const membersTotal = ref(0);
     const membersMore = ref(false);
+    const membersLoading = ref(false);
+    const membersError = ref("");
     const q = ref("");
     const results = ref([]);
     const searching = ref(false);
     const searchError = ref("");
 
-    async function loadTree() {
+    /** el-tree's lazy loader: the top level first, then each department when expanded. */
+    async function loadLevel(node, resolve, reject) {
+      const top = node.level === 0;
+      if (!top && node.level >= FOCUS_LEVEL) {
+        reject(); // not expanded here: the view moves down to it instead
+        setFocus(node.data.department_id);
+        return;
+      }
+      const parent = top ? focus.value || "root" : node.data.department_id;
       try {
-        const r = await client.http("GET", "/api/v1/directory/departments");
-        tree.value = r.departments || [];
+        const r = await client.http("GET", `/api/v1/directory/departments?parent=${enc(parent)}`);
+        const list = r.departments || [];
+        if (top) {
+          rootState.value = list.length ? "ready" : "empty";
+          crumbs.value = (r.parent && r.parent.path) || [];
+        }
         treeError.value = "";
+        resolve(list);
       } catch (error) {
         treeError.value = describeError(error);
+        if (top) rootState.value = "error";
+        reject(); // not loaded: expanding again retries
       }
     }
-    onMounted(loadTree);
+    function reloadTree() {
+      rootState.value = "loading";
+      treeError.value = "";
+      treeKey.value += 1;
+    }
+    /** Show the tree from this department down (null: from the top). */
+    function setFocus(deptId) {
+      focus.value = deptId;
+      if (!deptId) crumbs.value = [];
+      reloadTree();
+    }
+    const shownCrumbs = computed(() => crumbs.value.slice(-CRUMBS_SHOWN));
+    const hiddenCrumb = computed(() => {
+      const n = crumbs.value.length - CRUMBS_SHOWN;
+      return n > 0 ? crumbs.value[n - 1] : null; // "…": the level just above those shown
+    });
 
-    async function choose(node) {
+    /** The next page of the chosen department's members (the first when `fresh`). */
+    async function loadMembers(node, fresh) {
+      if (membersLoading.value && !fresh) return;
+      membersLoading.value = true;
+      membersError.value = "";
+      const offset = fresh ? 0 : members.value.length;
+      try {
+        const r = await client.http(
+          "GET", `/api/v1/directory/departments/${enc(node.department_id)}/members?offset=${offset}&limit=${MEMBERS_PAGE}`,
+        );
+        if (dept.value !== node) return; // another department was chosen meanwhile
+        const known = new Set(fresh ? [] : members.value.map((m) => m.user_id));
+        const page = (r.members || []).filter((m) => !known.has(m.user_id));
+        members.value = fresh ? page : [...members.value, ...page];
+        membersTotal.value = typeof r.total === "number" ? r.total : members.value.length;
+        membersMore.value = !!r.more;
+        for (const m of page) rememberName(m.user_id, m.display_name);
+      } catch (error) {
+        if (dept.value === node) membersError.value = describeError(error);
+      } finally {
+        if (dept.value === node) membersLoading.value = false;
+      }
+    }
+
+    function choose(node) {
       dept.value = node;
       members.value = [];
-      try {
-        const r = await client.http("GET", `/api/v1/directory/departments/${encodeURIComponent(node.department_id)}/members?offset=0&limit=200`);
-        if (dept.value !== node) return;
-        members.value = r.members || [];
-        membersMore.value = !!r.more;
-        for (const m of members.value) rememberName(m.user_id, m.display_name);
-      } catch (error) {
-        treeError.value = describeError(error);
-      }
+      membersTotal.value = node.member_count || 0;
+      membersMore.value = false;
+      loadMembers(node, true);
+    }
+    function loadMore() {
+      if (dept.value && membersMore.value) loadMembers(dept.value, false);
     }
 
     let timer = null;
@@ -59,7 +126,7 @@ export default {
       timer = setTimeout(async () => {
         const mine = ++seq;
         try {
-          const r = await client.http("GET", `/api/v1/directory/search?q=${encodeURIComponent(query.slice(0, 64))}&limit=30`);
+          const r = await client.http("GET", `/api/v1/directory/search?q=${enc(query.slice(0, 64))}&limit=30`);
           if (mine !== seq) return;
           results.value = r.results || [];
           searchError.value = "";
@@ -81,11 +148,12 @@ export default {
     function deptLine(p) {
       return (p.departments || []).map((d) => (d.title ? `${d.name} · ${d.title}` : d.name)).join(t("common.listSep"));
     }
-    const treeProps = { label: "name", children: "children" };
+    const treeProps = { label: "name", isLeaf: (data) => !data.child_count };
     const searchingNow = computed(() => q.value.trim().length > 0);
+    const remaining = computed(() => Math.max(0, membersTotal.value - members.value.length));
     return {
-      state, t, tree, treeError, dept, members, membersMore, q, results, searching, searchError, searchingNow, treeProps,
-      choose, chat, deptLine, displayName, me,
+      state, t, treeKey, rootState, treeError, focus, shownCrumbs, hiddenCrumb, setFocus, dept, members, membersTotal, membersMore, membersLoading, membersError, remaining,
+      q, results, searching, searchError, searchingNow, treeProps, loadLevel, reloadTree, choose, loadMore, chat, deptLine, displayName, me,
     };
   },
   template: `
@@ -109,17 +177,29 @@ export default {
             </div>
           </div>
         </template>
-        <template v-else>
-          <p v-if="treeError" class="ct-empty">{{ treeError }}</p>
-          <p v-else-if="!tree.length" class="ct-empty">{{ t('dir.empty') }}</p>
-          <el-tree v-else :data="tree" :props="treeProps" node-key="department_id" highlight-current :expand-on-click-node="false"
+        <div v-show="!searchingNow">
+          <nav v-if="focus" class="ct-empty dir-crumbs" :aria-label="t('dir.path')" data-testid="dir-crumbs">
+            <el-button link type="primary" @click="setFocus(null)" data-testid="dir-crumb-top">{{ t('dir.top') }}</el-button>
+            <template v-if="hiddenCrumb"> / <el-button link type="primary" :aria-label="t('dir.up')" :title="t('dir.up')" @click="setFocus(hiddenCrumb.department_id)" data-testid="dir-crumb-up">…</el-button></template>
+            <template v-for="(c, i) in shownCrumbs" :key="c.department_id"> /
+              <el-button v-if="i < shownCrumbs.length - 1" link type="primary" @click="setFocus(c.department_id)" data-testid="dir-crumb" :data-dept="c.department_id">{{ c.name }}</el-button>
+              <el-button v-else link @click="choose(c)" data-testid="dir-crumb" :data-dept="c.department_id"><strong>{{ c.name }}</strong></el-button>
+            </template>
+          </nav>
+          <p v-if="rootState === 'error'" class="ct-empty" data-testid="dir-error">
+            {{ treeError }} <el-button link type="primary" @click="reloadTree" data-testid="dir-retry">{{ t('dir.retry') }}</el-button>
+          </p>
+          <p v-else-if="rootState === 'empty'" class="ct-empty">{{ t('dir.empty') }}</p>
+          <p v-else-if="treeError" class="ct-empty" role="alert">{{ treeError }}</p>
+          <el-tree v-show="rootState === 'ready' || rootState === 'loading'" :key="treeKey" lazy :load="loadLevel" :props="treeProps"
+                   node-key="department_id" highlight-current :expand-on-click-node="false" empty-text=" "
                    class="dir-tree" data-testid="dir-tree" @node-click="choose">
             <template #default="{ data }">
-              <span class="dir-node" :data-dept="data.department_id" data-testid="dir-dept">{{ data.name }}<span class="ct-count"> {{ data.member_count }}</span></span>
+              <span class="dir-node" :data-dept="data.department_id" :data-depth="data.depth" data-testid="dir-dept">{{ data.name }}<span class="ct-count"> {{ data.member_count }}</span></span>
             </template>
           </el-tree>
           <section v-if="dept" class="ct-section" data-testid="dir-members">
-            <h2 class="ct-title">{{ dept.name }} <span class="ct-count">{{ members.length }}</span></h2>
+            <h2 class="ct-title">{{ dept.name }} <span class="ct-count" data-testid="dir-total">{{ membersTotal }}</span></h2>
             <div v-for="p in members" :key="p.user_id" class="ct-row ct-friend" role="button" tabindex="0" data-testid="dir-member" :data-user="p.user_id"
                  @click="chat(p)" @keydown.enter="chat(p)">
               <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
@@ -128,9 +208,13 @@ export default {
                 <div class="ct-sub">{{ p.title || '@' + p.username }}</div>
               </div>
             </div>
-            <p v-if="membersMore" class="ct-empty">{{ t('dir.more') }}</p>
+            <p v-if="membersError" class="ct-empty" role="alert">{{ membersError }}</p>
+            <div v-if="membersMore" class="ct-empty">
+              <el-button :loading="membersLoading" @click="loadMore" data-testid="dir-more">{{ t('dir.loadMore', { n: remaining }) }}</el-button>
+            </div>
+            <p v-else-if="membersLoading && !members.length" class="ct-empty">{{ t('chat.loading') }}</p>
           </section>
-        </template>
+        </div>
       </div>
     </div>`,
 };

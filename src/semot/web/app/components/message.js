@@ -25,6 +25,7 @@ export default {
     const system = computed(() => kind.value === "system");
     const showName = computed(() => props.conv.type === "group" && !mine.value);
     const name = computed(() => displayName(props.msg.from));
+    const cardName = computed(() => (kind.value === "card" ? displayName(props.msg.body.user_id) : ""));
     const text = computed(() => (kind.value === "text" ? props.msg.body.text : ""));
     const segs = computed(() => {
       if (kind.value !== "text") return [];
@@ -97,7 +98,7 @@ export default {
     }
 
     return {
-      menu, mine, kind, tombstone, system, showName, name, segs, mentionsMe, burnS, burnLeft, noticeText, status,
+      menu, mine, kind, tombstone, system, showName, name, cardName, segs, mentionsMe, burnS, burnLeft, noticeText, status,
       canRecall, canCopy, hasMenu, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
     };
   },
@@ -125,9 +126,9 @@ export default {
             </a>
             <div v-else-if="kind === 'card'" class="contact-card" data-testid="card">
               <div class="contact-top">
-                <user-avatar :id="msg.body.user_id" :name="msg.body.user_id" :size="40" />
+                <user-avatar :id="msg.body.user_id" :name="cardName" :size="40" />
                 <div class="contact-text">
-                  <span class="contact-name">{{ msg.body.user_id }}</span>
+                  <span class="contact-name" data-testid="card-name">{{ cardName }}</span>
                   <span class="contact-id">@{{ msg.body.user_id }}</span>
                 </div>
               </div>

@@ -10,11 +10,11 @@ import ConvList from "./conv-list.js";
 import ContactsView from "./contacts.js";
 import DirectoryView from "./directory.js";
 import ChatView from "./chat.js";
-import { AboutDialog, CardDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
+import { AboutDialog, CardDialog, FindGroupDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
 
 export default {
   name: "ShellView",
-  components: { UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, LocationDialog, CardDialog, AboutDialog },
+  components: { UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, FindGroupDialog, LocationDialog, CardDialog, AboutDialog },
   setup() {
     const unread = computed(() => totalUnread());
     const activeConv = computed(() => (state.activeId ? state.convs[state.activeId] : null));
@@ -78,6 +78,7 @@ export default {
       </div>
       <new-chat-dialog />
       <new-group-dialog />
+      <find-group-dialog />
       <location-dialog />
       <card-dialog />
       <about-dialog />

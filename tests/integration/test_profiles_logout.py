@@ -61,3 +61,27 @@ async def test_sync_reports_peer_read_and_does_not_count_recalls(server: ServerP
     finally:
         await a.close()
         await b.close()
+
+
+async def test_python_sdk_profiles_in_batches_and_logout(server: ServerProcess) -> None:
+    tag = uuid.uuid4().hex[:6]
+    a = await _user(server, f"a{tag}", "小明")
+    b = await _user(server, f"b{tag}", "Bob")
+    try:
+        ghosts = [f"ghost{tag}{i:03d}" for i in range(450)]  # three batches of ids
+        got = await a.users([b.user_id, *ghosts, a.user_id, b.user_id])
+        assert [u["display_name"] for u in got] == ["Bob", "小明"]
+        stale = a.refresh_token
+        await a.connect()
+        await a.logout()
+        assert a.access_token is None and not a.connected
+        again = SemotClient(server.base_url)
+        again.refresh_token = stale
+        with pytest.raises(SemotAPIError) as info:
+            await again.refresh()  # the login is over on the server too
+        assert info.value.status == 401
+        await again.close()
+        await b.refresh()
+    finally:
+        await a.close()
+        await b.close()

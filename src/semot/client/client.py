@@ -29,6 +29,8 @@ EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 # Close codes after which reconnecting cannot help.
 TERMINAL_CLOSE_CODES = {1008, 4409}
+PROFILE_BATCH = 200  # ids per GET /api/v1/users
+PROFILE_QUERY_CHARS = 4000
 
 
 class SemotAPIError(Exception):
@@ -140,10 +142,46 @@ class SemotClient:
         self.refresh_token = data.get("refresh_token")
         self.user_id = data["user_id"]
 
+    async def logout(self) -> None:
+        """End this login on the server (its refresh token chain is revoked), then close.
+        Local state is forgotten even if the server cannot be reached."""
+        token = self.refresh_token
+        try:
+            if token and self.access_token:
+                await asyncio.wait_for(self.http("POST", "/api/v1/auth/logout", {"refresh_token": token}), 5)
+        except (SemotAPIError, aiohttp.ClientError, asyncio.TimeoutError):
+            log.info("logout could not reach the server; forgetting the tokens locally")
+        finally:
+            self.access_token = self.refresh_token = None
+            await self.close()
+
+    async def users(self, user_ids: list[str]) -> list[dict[str, Any]]:
+        """Public profiles ({user_id, username, display_name}) of these users; unknown
+        ids are left out. Any number of ids: asked in batches the server accepts."""
+        wanted = list(dict.fromkeys(u for u in user_ids if u))
+        out: list[dict[str, Any]] = []
+        batch: list[str] = []
+        size = 0
+
+        async def ask() -> None:
+            if batch:
+                data = await self.http("GET", "/api/v1/users?" + urlencode({"ids": ",".join(batch)}))
+                out.extend(data["users"])
+
+        for u in wanted:
+            encoded = len(quote(u, safe="")) + 3
+            # at most 200 ids, and a request line well under the server's 8 KiB
+            if len(batch) == PROFILE_BATCH or size + encoded > PROFILE_QUERY_CHARS:
+                await ask()
+                batch, size = [], 0
+            batch.append(u)
+            size += encoded
+        await ask()
+        return out
+
     async def create_group(self, name: str, members: list[str]) -> dict[str, Any]:
         return await self.http("POST", "/api/v1/groups", {"name": name, "members": members})
 
-    # --- handlers
     async def search_groups(self, q: str, limit: int = 20) -> list[dict[str, Any]]:
         """Groups to join: by exact group id, or by part of the name (searchable groups)."""
         data = await self.http("GET", "/api/v1/groups/search?" + urlencode({"q": q, "limit": limit}))
@@ -153,6 +191,7 @@ class SemotClient:
         """Join an open group at once, or ask to join: {"joined": bool, "request_id": str | None}."""
         return dict(await self.http("POST", f"/api/v1/groups/{quote(group_id, safe='')}/join", {"message": message}))
 
+    # --- handlers
     def on_message(self, handler: MessageHandler) -> None:
         """Called once per message, in seq order per conversation (own sends included).
 
@@ -282,6 +321,7 @@ class SemotClient:
             await asyncio.gather(self._runner, return_exceptions=True)
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
+        self._connected.clear()
         self._fail_pending()
         if self._dispatcher is not None:
             self._dispatcher.cancel()

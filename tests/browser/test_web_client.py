@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Any
 
-from tests.browser.conftest import direct, http_json, new_user, server_history
+from tests.browser.conftest import PASSWORD, direct, http_json, new_user, server_history
 from tests.support.server import ServerProcess
 
 
@@ -472,5 +473,32 @@ def test_hidden_tab_counts_in_the_title_and_notifies(server: ServerProcess, open
         }"""
     )
     a.page.wait_for_function("document.title === 'Semot'")
+    a.assert_no_console_errors()
+    b.assert_no_console_errors()
+
+
+def test_mentions_are_written_by_display_name(server: ServerProcess, open_tab: Any) -> None:
+    alice = new_user(server, "alice")
+    bob = f"bob{uuid.uuid4().hex[:8]}"
+    http_json("POST", server.base + "/api/v1/auth/register", {"username": bob, "password": PASSWORD, "display_name": "王小明"})
+    a, b = open_tab(alice), open_tab(bob)
+    g = a.js("m => window.__semot.client.createGroup('提及', m)", [bob])
+    conv = g["conv"]
+    a.page.wait_for_selector(f"[data-testid=conv-item][data-conv='{conv}']")
+    a.open_conv(conv)
+    b.page.wait_for_selector(f"[data-testid=conv-item][data-conv='{conv}']")
+    b.open_conv(conv)
+    page = a.page
+    page.fill("[data-testid=composer]", "")
+    page.type("[data-testid=composer]", "@小明")  # found by part of the name, not only the id
+    option = page.wait_for_selector("[data-testid=mention-option]:has-text('王小明')")
+    assert bob in option.inner_text()  # the id is shown beside the name
+    option.click()
+    page.type("[data-testid=composer]", "看一下")
+    page.press("[data-testid=composer]", "Enter")
+    b.wait_texts(["@王小明 看一下"])
+    assert b.page.locator(".msg-row.mentions-me .mention").inner_text() == "@王小明"
+    stored = server_history(server, alice, conv)
+    assert stored[-1]["body"]["mentions"] == [bob]
     a.assert_no_console_errors()
     b.assert_no_console_errors()

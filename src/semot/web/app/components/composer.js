@@ -5,7 +5,7 @@
 import { computed, nextTick, onBeforeUnmount, ref, watch } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../i18n.js";
-import { client, groupApi, me, sendMessage, state, typing, ui } from "../store.js";
+import { client, displayName, groupApi, me, sendMessage, state, typing, ui } from "../store.js";
 import { EMOJI, insertAt } from "../util.js";
 import UserAvatar from "./avatar.js";
 import { AtGlyph, FireGlyph, SmileGlyph } from "./glyphs.js";
@@ -22,7 +22,7 @@ export default {
     const burnOn = ref(false);
     const burnS = ref(10);
     const mention = ref({ open: false, query: "", start: -1, index: 0 });
-    const picked = new Set();
+    const picked = new Map(); // user id ("*": everyone) -> the name inserted after "@"
 
     const maxChars = computed(() => (client.serverConfig && client.serverConfig.max_text_chars) || 5000);
     const tooLong = computed(() => props.conv.draft.length > maxChars.value);
@@ -65,9 +65,13 @@ export default {
     const candidates = computed(() => {
       if (!isGroup.value) return [];
       const q = mention.value.query.toLowerCase();
-      const list = props.conv.members.filter((u) => u !== me() && u.toLowerCase().includes(q));
+      // people are picked by name or user id, and mentioned by name, as people say them
+      const list = props.conv.members
+        .filter((u) => u !== me())
+        .map((u) => ({ id: u, label: displayName(u) }))
+        .filter((c) => c.id.toLowerCase().includes(q) || c.label.toLowerCase().includes(q));
       const all = t("chat.mentionAll");
-      const out = list.slice(0, 8).map((u) => ({ id: u, label: u }));
+      const out = list.slice(0, 8);
       if (!q || all.toLowerCase().includes(q) || "all".includes(q)) out.unshift({ id: "*", label: all });
       return out;
     });
@@ -103,9 +107,10 @@ export default {
       }
       const body = { text: raw };
       if (isGroup.value) {
-        const mentions = [...picked].filter((u) => u !== "*" && raw.includes(`@${u}`));
+        // only the picks still in the text (the user may have deleted some)
+        const mentions = [...picked].filter(([u, label]) => u !== "*" && raw.includes(`@${label}`)).map(([u]) => u);
         if (mentions.length) body.mentions = mentions;
-        if (raw.includes(`@${t("chat.mentionAll")}`) && picked.has("*")) body.mention_all = true;
+        if (picked.has("*") && raw.includes(`@${picked.get("*")}`)) body.mention_all = true;
       }
       sendMessage(props.conv, "text", body, burnOn.value ? { burn_s: burnS.value } : undefined);
       props.conv.draft = "";
@@ -157,10 +162,10 @@ export default {
       const el = textarea();
       const caret = el ? el.selectionStart : props.conv.draft.length;
       const start = mention.value.start;
-      const label = c.id === "*" ? t("chat.mentionAll") : c.id;
+      const label = c.id === "*" ? t("chat.mentionAll") : c.label || c.id;
       const text = props.conv.draft;
       props.conv.draft = `${text.slice(0, start)}@${label} ${text.slice(caret)}`;
-      picked.add(c.id);
+      picked.set(c.id, label);
       mention.value.open = false;
       const pos = start + label.length + 2;
       nextTick(() => {
@@ -224,6 +229,7 @@ export default {
             <user-avatar v-if="c.id !== '*'" :id="c.id" :name="c.label" :size="24" />
             <span v-else class="mention-all-icon" aria-hidden="true">@</span>
             <span>{{ c.label }}</span>
+            <span v-if="c.id !== '*' && c.label !== c.id" class="mention-id">{{ c.id }}</span>
           </li>
         </ul>
         <el-input ref="input" v-model="conv.draft" type="textarea" resize="none" :autosize="{ minRows: state.narrow ? 1 : 3, maxRows: 8 }"

@@ -29,7 +29,9 @@ export default {
     const text = computed(() => (kind.value === "text" ? props.msg.body.text : ""));
     const segs = computed(() => {
       if (kind.value !== "text") return [];
-      const names = [...props.conv.members, me(), t("chat.mentionAll")];
+      // mentions are written by name (older clients wrote the user id): highlight both
+      const named = (props.msg.body.mentions || []).map((u) => displayName(u));
+      const names = [...props.conv.members, me(), displayName(me()), ...named, t("chat.mentionAll")];
       return segments(text.value, names);
     });
     const mentionsMe = computed(() => kind.value === "text" && !mine.value

@@ -82,3 +82,17 @@ test("create a group over HTTP; unknown members are not_found", async () => {
   assert.equal(g.conv, `g:${g.group_id}`);
   await assert.rejects(a.createGroup("Nope", ["no-such-user-xyz"]), (e) => e.code === "not_found" && e.status === 404);
 });
+
+test("find a group by name or id, then join or ask to join", async () => {
+  const owner = await user(server, uniq("go"));
+  const outsider = await user(server, uniq("gx"));
+  const name = uniq("Findable");
+  const g = await owner.createGroup(name, []);
+  const found = await outsider.searchGroups(name.toLowerCase());
+  assert.deepEqual(found.map((x) => [x.group_id, x.join, x.my_role, x.member_count]), [[g.group_id, "approval", null, 1]]);
+  assert.deepEqual((await outsider.searchGroups(g.group_id)).map((x) => x.group_id), [g.group_id]);
+  const asked = await outsider.joinGroup(g.group_id, "let me in");
+  assert.equal(asked.joined, false);
+  assert.ok(asked.request_id);
+  await assert.rejects(outsider.searchGroups(" "), (e) => e.code === "bad_request" && e.status === 400);
+});

@@ -190,8 +190,8 @@ class Node:
         """Stop taking work, commit what was accepted, say 1001 to every client, close."""
         self.gateway.accepting = False
         await self.messages.stop()
-        await self.presence.stop()
         await self.hub.stop(CLOSE_GOING_AWAY, "server shutting down")
+        await self.presence.stop()  # after the hub: the closed sessions are removed first
         await self.bus.stop()
         await self.storage.close()
 

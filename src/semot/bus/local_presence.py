@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from semot.bus.presence import LostHandler, PresenceRegistry, Seen, Settled
 from semot.domain.presence import aggregate
 
 
+def next_version(previous: int) -> int:
+    """Versions start from the clock (ms), so they keep growing across restarts."""
+    return max(previous + 1, int(time.time() * 1000))
+
+
 class LocalPresence(PresenceRegistry):
     def __init__(self) -> None:
         self._sessions: dict[str, dict[str, str]] = {}  # user -> session -> device
         self._manual: dict[str, tuple[str, str]] = {}
-        self._pushed: dict[str, tuple[str, str]] = {}
-        self._versions: dict[str, int] = {}
-        self._follows: dict[str, set[str]] = {}  # viewer -> targets
-        self._followers: dict[str, set[str]] = {}  # target -> viewers
+        self._pushed: dict[str, tuple[str, str, int]] = {}  # user -> (status, text, version)
+        self._follows: dict[str, tuple[str, set[str]]] = {}  # session -> (viewer, targets)
+        self._followers: dict[str, dict[str, str]] = {}  # target -> session -> viewer
 
     async def start(self, on_lost: LostHandler) -> None:
         pass  # a single node never loses a peer
@@ -23,8 +28,12 @@ class LocalPresence(PresenceRegistry):
     async def stop(self) -> None:
         pass
 
-    async def session_up(self, user_id: str, session_id: str, device_id: str) -> None:
+    async def session_up(self, user_id: str, session_id: str, device_id: str, *, max_devices: int = 0) -> bool:
+        sessions = self._sessions.get(user_id, {})
+        if max_devices and len(set(sessions.values()) - {device_id}) >= max_devices:
+            return False
         self._sessions.setdefault(user_id, {})[session_id] = device_id
+        return True
 
     async def session_down(self, user_id: str, session_id: str) -> None:
         sessions = self._sessions.get(user_id)
@@ -53,32 +62,30 @@ class LocalPresence(PresenceRegistry):
             seen = self._seen(user_id)
             manual, text = seen.manual or ("online", "")
             status = aggregate(seen.devices, manual)
-            now = (status, text if status != "offline" else "")
-            if self._pushed.get(user_id, ("offline", "")) == now:
+            text = text if status != "offline" else ""
+            last_status, last_text, last_version = self._pushed.get(user_id, ("offline", "", 0))
+            if (last_status, last_text) == (status, text):
                 continue
-            if status == "offline":
-                self._pushed.pop(user_id, None)
-            else:
-                self._pushed[user_id] = now
-            version = self._versions.get(user_id, 0) + 1
-            self._versions[user_id] = version
-            out[user_id] = Settled(now[0], now[1], version)
+            version = next_version(last_version)
+            self._pushed[user_id] = (status, text, version)
+            out[user_id] = Settled(status, text, version)
         return out
 
-    async def subscribe(self, viewer: str, targets: set[str]) -> None:
-        await self.drop_viewer(viewer)
+    async def subscribe(self, viewer: str, session_id: str, targets: set[str]) -> None:
+        await self.unsubscribe(viewer, session_id)
         if targets:
-            self._follows[viewer] = set(targets)
+            self._follows[session_id] = (viewer, set(targets))
             for target in targets:
-                self._followers.setdefault(target, set()).add(viewer)
+                self._followers.setdefault(target, {})[session_id] = viewer
 
     async def subscribers(self, target: str) -> set[str]:
-        return set(self._followers.get(target, ()))
+        return set(self._followers.get(target, {}).values())
 
-    async def drop_viewer(self, viewer: str) -> None:
-        for target in self._follows.pop(viewer, ()):
-            viewers = self._followers.get(target)
-            if viewers is not None:
-                viewers.discard(viewer)
-                if not viewers:
+    async def unsubscribe(self, viewer: str, session_id: str) -> None:
+        _, targets = self._follows.pop(session_id, (viewer, set()))
+        for target in targets:
+            sessions = self._followers.get(target)
+            if sessions is not None:
+                sessions.pop(session_id, None)
+                if not sessions:
                     del self._followers[target]

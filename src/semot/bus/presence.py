@@ -44,10 +44,14 @@ class PresenceRegistry(abc.ABC):
     async def stop(self) -> None: ...
 
     @abc.abstractmethod
-    async def session_up(self, user_id: str, session_id: str, device_id: str) -> None: ...
+    async def session_up(self, user_id: str, session_id: str, device_id: str, *, max_devices: int = 0) -> bool:
+        """Record an open session, unless the user already has `max_devices` other
+        devices online on any node (0: no limit): checked and written atomically.
+        A session of the same device id replaces its predecessor, so it is not counted."""
 
     @abc.abstractmethod
-    async def session_down(self, user_id: str, session_id: str) -> None: ...
+    async def session_down(self, user_id: str, session_id: str) -> None:
+        """Forget a session; if the store cannot be reached now, it is retried later."""
 
     @abc.abstractmethod
     async def devices(self, user_id: str) -> set[str]:
@@ -64,15 +68,17 @@ class PresenceRegistry(abc.ABC):
     async def settle(self, user_ids: Iterable[str]) -> dict[str, Settled]:
         """For each user, atomically: work out the status now, compare it with the last
         one pushed (cluster-wide) and, if it differs, record it as pushed. Returns only
-        the users whose status changed: the caller pushes those, and nobody else will."""
+        the users whose status changed: the caller pushes those, and nobody else will.
+        Versions grow and start from the clock, so they keep growing across restarts."""
 
     @abc.abstractmethod
-    async def subscribe(self, viewer: str, targets: set[str]) -> None:
-        """Replace the set of users whose presence `viewer` follows."""
+    async def subscribe(self, viewer: str, session_id: str, targets: set[str]) -> None:
+        """Replace the set of users whose presence this session of `viewer` follows."""
 
     @abc.abstractmethod
-    async def subscribers(self, target: str) -> set[str]: ...
+    async def subscribers(self, target: str) -> set[str]:
+        """Users with a session that follows `target`."""
 
     @abc.abstractmethod
-    async def drop_viewer(self, viewer: str) -> None:
-        """Forget what `viewer` follows (they went offline)."""
+    async def unsubscribe(self, viewer: str, session_id: str) -> None:
+        """Forget what this session follows (it closed)."""

@@ -4,20 +4,28 @@ Keys (under the namespace `ns`):
 - `ns:pres:u:<user>`  hash: `s:<node>:<session>` -> device id for each open session,
   `m` -> chosen status, `p` -> status last pushed, `v` -> version of that push;
 - `ns:pres:nodes`     sorted set: node -> last heartbeat (Redis clock, ms);
-- `ns:pres:n:<node>`  set: users with sessions on that node (for reaping a dead node);
-- `ns:pres:f:<viewer>` / `ns:pres:fb:<target>`: who follows whose presence (with a TTL).
+- `ns:pres:n:<node>`  set: users with sessions on that node (for reaping it);
+- `ns:pres:f:<session>` set: the users a session follows; `ns:pres:fb:<user>` hash:
+  session -> viewer, the sessions following a user; `ns:pres:fn:<node>` set: the
+  following sessions of a node, as `viewer \\x1f session` (for reaping it).
 
-A session stops counting as soon as its node's heartbeat is seen stale, so a crashed
-node's users go offline without anyone deleting anything; the first node to notice the silence reaps the
-dead node's keys and reports its users, whose offline status it then pushes. Settling a
-status (compare with the last push, record the new one) is one Lua script: atomic, so
-when two nodes flush the same user at once exactly one of them pushes.
+A node whose heartbeat is seen stale on two successful beats in a row is dead: its
+sessions stop counting, and the first node to notice reaps its keys and reports its
+users, whose offline status is then pushed. A node that cannot reach Redis itself
+reaps nobody until it has seen the cluster again, so a Redis outage does not make the
+nodes reap each other. A node that was only stalled finds itself reaped at its next
+beat and writes its sessions again. Every few beats each node also reconciles its own
+sessions with Redis, which repairs writes lost to a failure.
+
+Settling a status and admitting a device under the device limit are Lua scripts:
+atomic, so when two nodes act on the same user at once the outcome is still right.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,29 +37,64 @@ from semot.domain.presence import MANUAL
 log = logging.getLogger(__name__)
 
 SEP = "\x1f"
-FOLLOW_TTL_S = 86400
+RECONCILE_EVERY = 12  # beats
+CHUNK = 500
 
-# Mirrors semot.domain.presence.aggregate: no live device -> offline; otherwise the
-# chosen status if it is one of MANUAL, else online. The contract tests hold both
-# registries to the same expectations.
-_SETTLE = """
+# The live devices of a user, as both scripts count them: distinct device ids of
+# sessions on nodes not in the dead list (ARGV from `first_dead` on).
+_COUNT = """
+local function live_devices(h, dead, except)
+  local seen, n = {}, 0
+  for i = 1, #h, 2 do
+    local f, v = h[i], h[i + 1]
+    if string.sub(f, 1, 2) == 's:' then
+      local node = string.match(f, '^s:([^:]+):')
+      if node and not dead[node] and v ~= except and not seen[v] then seen[v] = true; n = n + 1 end
+    end
+  end
+  return n
+end
+local function dead_set(first)
+  local dead = {}
+  for i = first, #ARGV do dead[ARGV[i]] = true end
+  return dead
+end
+"""
+
+# KEYS: user hash, node's user set. ARGV: field, device, max devices (0: none), user, dead...
+_ADMIT = (
+    _COUNT
+    + """
+local max = tonumber(ARGV[3])
+if max > 0 then
+  local h = redis.call('HGETALL', KEYS[1])
+  if live_devices(h, dead_set(5), ARGV[2]) >= max then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1
+"""
+)
+
+# KEYS: user hash. ARGV: dead nodes. Mirrors semot.domain.presence.aggregate: no live
+# device -> offline; otherwise the chosen status if it is one of MANUAL, else online.
+# The contract tests hold both registries to the same expectations.
+_SETTLE = (
+    _COUNT
+    + """
 local h = redis.call('HGETALL', KEYS[1])
-local dead = {}
-for i = 1, #ARGV do dead[ARGV[i]] = true end
-local seen, n, manual, pushed = {}, 0, nil, nil
+local n = live_devices(h, dead_set(1), nil)
+local manual, pushed, version = nil, nil, 0
 for i = 1, #h, 2 do
-  local f, v = h[i], h[i + 1]
-  if string.sub(f, 1, 2) == 's:' then
-    local node = string.match(f, '^s:([^:]+):')
-    if node and not dead[node] and not seen[v] then seen[v] = true; n = n + 1 end
-  elseif f == 'm' then manual = v
-  elseif f == 'p' then pushed = v end
+  if h[i] == 'm' then manual = h[i + 1]
+  elseif h[i] == 'p' then pushed = h[i + 1]
+  elseif h[i] == 'v' then version = tonumber(h[i + 1]) or 0 end
 end
 local status, text = 'offline', ''
 if n > 0 then
   status = 'online'
-  if manual then
-    local at = string.find(manual, '\\31', 1, true)
+  local at = manual and string.find(manual, '\\31', 1, true)
+  if at then
     local chosen = string.sub(manual, 1, at - 1)
     text = string.sub(manual, at + 1)
     if chosen == 'busy' or chosen == 'away' then status = chosen end
@@ -59,10 +102,14 @@ if n > 0 then
 end
 local now = status .. '\\31' .. text
 if (pushed or 'offline\\31') == now then return false end
-if status == 'offline' then redis.call('HDEL', KEYS[1], 'p') else redis.call('HSET', KEYS[1], 'p', now) end
-local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'p', now)
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+version = math.max(version + 1, clock)
+redis.call('HSET', KEYS[1], 'v', version)
 return {status, text, version}
 """
+)
 assert set(MANUAL) == {"online", "busy", "away"}, "update the Lua aggregation above"
 
 
@@ -71,14 +118,16 @@ class RedisPresence(PresenceRegistry):
         self._url = url
         self.node_id = node_id
         self._ns = f"{namespace}:pres"
-        self._timeout_ms = int(node_timeout_s * 1000)
+        self._timeout_s = node_timeout_s
         self._beat_s = node_timeout_s / 3
         self._redis: aioredis.Redis | None = None
-        self._settle: Any = None
-        # nodes whose heartbeat went stale: their sessions stop counting at once, before
-        # anyone reaps them (a node not known at all is alive: it may have just started)
-        self._dead: set[str] = set()
+        self._scripts: dict[str, Any] = {}
+        self._dead: set[str] = set()  # confirmed dead: their sessions do not count
+        self._stale: set[str] = set()  # stale at the last beat: dead if still stale at the next
+        self._last_ok: float | None = None  # monotonic time of the last successful beat
         self._mine: dict[str, dict[str, str]] = {}  # this node's sessions: user -> session -> device
+        self._my_follows: dict[str, str] = {}  # this node's following sessions: session -> viewer
+        self._retry: set[tuple[str, str, str]] = set()  # ("down" | "unfollow", user, session)
         self._beats = 0
         self._on_lost: LostHandler = lambda _users: None
         self._task: asyncio.Task[None] | None = None
@@ -90,6 +139,9 @@ class RedisPresence(PresenceRegistry):
     def _node(self, node_id: str) -> str:
         return f"{self._ns}:n:{node_id}"
 
+    def _field(self, session_id: str) -> str:
+        return f"s:{self.node_id}:{session_id}"
+
     @property
     def _r(self) -> aioredis.Redis:
         if self._redis is None:
@@ -100,7 +152,7 @@ class RedisPresence(PresenceRegistry):
     async def start(self, on_lost: LostHandler) -> None:
         self._on_lost = on_lost
         self._redis = aioredis.from_url(self._url, decode_responses=True)
-        self._settle = self._redis.register_script(_SETTLE)
+        self._scripts = {"admit": self._redis.register_script(_ADMIT), "settle": self._redis.register_script(_SETTLE)}
         await self.beat()
         self._task = asyncio.create_task(self._beat_loop(), name="semot-presence-heartbeat")
 
@@ -110,8 +162,8 @@ class RedisPresence(PresenceRegistry):
             await asyncio.gather(self._task, return_exceptions=True)
         if self._redis is not None:
             try:
-                # Mark this node dead at once: the others reap its sessions on their next
-                # beat and push its users' new status.
+                # Mark this node stale at once: the others reap its sessions within two
+                # beats and push its users' new status.
                 await self._redis.zadd(f"{self._ns}:nodes", {self.node_id: 0})
             except Exception:
                 log.warning("could not mark this node gone in redis", exc_info=True)
@@ -129,62 +181,139 @@ class RedisPresence(PresenceRegistry):
                 log.warning("presence heartbeat failed", exc_info=True)
 
     async def beat(self) -> None:
-        """Say this node is alive, refresh the live set, and reap nodes gone silent."""
+        """Say this node is alive, work out which nodes are dead, reap them, and repair
+        this node's own state in Redis when something was lost."""
         r = self._r
         seconds, micros = await r.time()
-        now = seconds * 1000 + micros // 1000
+        now_ms = seconds * 1000 + micros // 1000
         nodes = f"{self._ns}:nodes"
-        if await r.zadd(nodes, {self.node_id: now}) and self._beats:
-            await self._rejoin()  # we were taken for dead (a long stall) and reaped
+        if await r.zadd(nodes, {self.node_id: now_ms}) and self._beats:
+            await self._write_mine()  # we were taken for dead (a long stall) and reaped
+            if self._mine:
+                self._on_lost(set(self._mine))  # their status was pushed as offline: settle again
+        stale = set(await r.zrangebyscore(nodes, "-inf", f"({now_ms - int(self._timeout_s * 1000)}"))
+        stale.discard(self.node_id)
+        # Only a node that has watched the cluster without a gap may declare others dead.
+        watching = self._last_ok is not None and time.monotonic() - self._last_ok <= self._timeout_s
+        self._dead = (stale & self._stale) if watching else set()
+        self._stale = stale
+        self._last_ok = time.monotonic()
         self._beats += 1
-        stale = set(await r.zrangebyscore(nodes, "-inf", f"({now - self._timeout_ms}")) - {self.node_id}
-        self._dead = stale
-        for dead in stale:
+        for dead in self._dead:
             await self._reap(dead)
+        await self._drain_retries()
+        if self._beats % RECONCILE_EVERY == 0:
+            await self._reconcile()
 
-    async def _rejoin(self) -> None:
-        log.warning("this node was taken for dead by the others; registering its sessions again")
+    async def _write_mine(self) -> None:
+        snapshot = {u: dict(s) for u, s in self._mine.items()}
         async with self._r.pipeline(transaction=False) as pipe:
-            for user_id, sessions in self._mine.items():
+            for user_id, sessions in snapshot.items():
                 for session_id, device_id in sessions.items():
-                    pipe.hset(self._user(user_id), f"s:{self.node_id}:{session_id}", device_id)
+                    pipe.hset(self._user(user_id), self._field(session_id), device_id)
                 pipe.sadd(self._node(self.node_id), user_id)
             await pipe.execute()
-        if self._mine:
-            self._on_lost(set(self._mine))  # their status was pushed as offline: settle again
+        # a session that closed while we wrote must not come back as a ghost
+        for user_id, sessions in snapshot.items():
+            for session_id in sessions:
+                if session_id not in self._mine.get(user_id, {}):
+                    self._retry.add(("down", user_id, session_id))
 
     async def _reap(self, dead: str) -> None:
         r = self._r
-        if not await r.set(f"{self._ns}:reap:{dead}", self.node_id, nx=True, ex=60):
+        lock = f"{self._ns}:reap:{dead}"
+        if not await r.set(lock, self.node_id, nx=True, ex=60):
             return  # another node is on it
-        users = set(await r.smembers(self._node(dead)))
+        users = list(await r.smembers(self._node(dead)))
         prefix = f"s:{dead}:"
-        for user_id in users:
-            fields = [f for f in await r.hkeys(self._user(user_id)) if f.startswith(prefix)]
-            if fields:
-                await r.hdel(self._user(user_id), *fields)
-        await r.delete(self._node(dead))
+        for i in range(0, len(users), CHUNK):
+            chunk = users[i : i + CHUNK]
+            async with r.pipeline(transaction=False) as pipe:
+                for user_id in chunk:
+                    pipe.hkeys(self._user(user_id))
+                keys = await pipe.execute()
+            async with r.pipeline(transaction=False) as pipe:
+                for user_id, fields in zip(chunk, keys, strict=True):
+                    gone = [f for f in fields if f.startswith(prefix)]
+                    if gone:
+                        pipe.hdel(self._user(user_id), *gone)
+                await pipe.execute()
+        followers = list(await r.smembers(f"{self._ns}:fn:{dead}"))
+        for entry in followers:
+            viewer, _, session_id = entry.partition(SEP)
+            await self._drop_follows(viewer, session_id)
+        await r.delete(self._node(dead), f"{self._ns}:fn:{dead}")
         await r.zrem(f"{self._ns}:nodes", dead)
+        await r.delete(lock)
         log.info("reaped presence of silent node %s (%d users)", dead, len(users))
         if users:
-            self._on_lost(users)
+            self._on_lost(set(users))
+
+    async def _drain_retries(self) -> None:
+        for op in list(self._retry):
+            kind, user_id, session_id = op
+            try:
+                if kind == "down":
+                    if session_id not in self._mine.get(user_id, {}):
+                        await self._r.hdel(self._user(user_id), self._field(session_id))
+                else:
+                    await self._drop_follows(user_id, session_id)
+            except Exception:
+                return  # still unreachable: keep them for the next beat
+            self._retry.discard(op)
+
+    async def _reconcile(self) -> None:
+        """Make Redis hold exactly this node's open sessions (a write may have been lost
+        to a failure or a cancellation), and stop listing users who left this node."""
+        r = self._r
+        listed = set(await r.smembers(self._node(self.node_id)))
+        users = list(listed | set(self._mine))
+        prefix = f"s:{self.node_id}:"
+        for i in range(0, len(users), CHUNK):
+            chunk = users[i : i + CHUNK]
+            async with r.pipeline(transaction=False) as pipe:
+                for user_id in chunk:
+                    pipe.hgetall(self._user(user_id))
+                rows = await pipe.execute()
+            async with r.pipeline(transaction=False) as pipe:
+                for user_id, fields in zip(chunk, rows, strict=True):
+                    want = {self._field(s): d for s, d in self._mine.get(user_id, {}).items()}
+                    have = {f: v for f, v in fields.items() if f.startswith(prefix)}
+                    extra = [f for f in have if f not in want]
+                    if extra:
+                        pipe.hdel(self._user(user_id), *extra)
+                    for f, d in want.items():
+                        if have.get(f) != d:
+                            pipe.hset(self._user(user_id), f, d)
+                    if not want and user_id in listed:
+                        pipe.srem(self._node(self.node_id), user_id)
+                await pipe.execute()
 
     # --- sessions
-    async def session_up(self, user_id: str, session_id: str, device_id: str) -> None:
-        self._mine.setdefault(user_id, {})[session_id] = device_id
-        async with self._r.pipeline(transaction=False) as pipe:
-            pipe.hset(self._user(user_id), f"s:{self.node_id}:{session_id}", device_id)
-            pipe.sadd(self._node(self.node_id), user_id)
-            await pipe.execute()
+    async def session_up(self, user_id: str, session_id: str, device_id: str, *, max_devices: int = 0) -> bool:
+        self._mine.setdefault(user_id, {})[session_id] = device_id  # reconcile writes it if Redis fails now
+        admitted = await self._scripts["admit"](
+            keys=[self._user(user_id), self._node(self.node_id)],
+            args=[self._field(session_id), device_id, max_devices, user_id, *self._dead],
+        )
+        if not admitted:
+            self._forget(user_id, session_id)
+        return bool(admitted)
 
-    async def session_down(self, user_id: str, session_id: str) -> None:
+    def _forget(self, user_id: str, session_id: str) -> None:
         sessions = self._mine.get(user_id)
         if sessions is not None:
             sessions.pop(session_id, None)
             if not sessions:
                 del self._mine[user_id]
-        # The user stays in this node's reap set: harmless, and cheaper than counting.
-        await self._r.hdel(self._user(user_id), f"s:{self.node_id}:{session_id}")
+
+    async def session_down(self, user_id: str, session_id: str) -> None:
+        self._forget(user_id, session_id)
+        try:
+            await self._r.hdel(self._user(user_id), self._field(session_id))
+        except Exception:
+            self._retry.add(("down", user_id, session_id))
+            raise
 
     def _parse(self, fields: dict[str, str]) -> tuple[set[str], tuple[str, str] | None]:
         dead = self._dead
@@ -224,28 +353,43 @@ class RedisPresence(PresenceRegistry):
         dead = list(self._dead)
         async with self._r.pipeline(transaction=False) as pipe:
             for u in users:
-                await self._settle(keys=[self._user(u)], args=dead, client=pipe)
+                await self._scripts["settle"](keys=[self._user(u)], args=dead, client=pipe)
             results = await pipe.execute()
         return {u: Settled(r[0], r[1], int(r[2])) for u, r in zip(users, results, strict=True) if r}
 
     # --- follows
-    async def subscribe(self, viewer: str, targets: set[str]) -> None:
-        follows = f"{self._ns}:f:{viewer}"
-        old = await self._r.smembers(follows)
-        async with self._r.pipeline(transaction=False) as pipe:
-            for t in old:
-                pipe.srem(f"{self._ns}:fb:{t}", viewer)
+    async def _drop_follows(self, viewer: str, session_id: str) -> None:
+        r = self._r
+        follows = f"{self._ns}:f:{session_id}"
+        targets = await r.smembers(follows)
+        async with r.pipeline(transaction=False) as pipe:
+            for t in targets:
+                pipe.hdel(f"{self._ns}:fb:{t}", session_id)
             pipe.delete(follows)
-            if targets:
-                pipe.sadd(follows, *targets)
-                pipe.expire(follows, FOLLOW_TTL_S)
-                for t in targets:
-                    pipe.sadd(f"{self._ns}:fb:{t}", viewer)
-                    pipe.expire(f"{self._ns}:fb:{t}", FOLLOW_TTL_S)
+            pipe.srem(f"{self._ns}:fn:{self.node_id}", f"{viewer}{SEP}{session_id}")
+            await pipe.execute()
+
+    async def subscribe(self, viewer: str, session_id: str, targets: set[str]) -> None:
+        await self._drop_follows(viewer, session_id)
+        if not targets:
+            self._my_follows.pop(session_id, None)
+            return
+        self._my_follows[session_id] = viewer
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.sadd(f"{self._ns}:f:{session_id}", *targets)
+            for t in targets:
+                pipe.hset(f"{self._ns}:fb:{t}", session_id, viewer)
+            pipe.sadd(f"{self._ns}:fn:{self.node_id}", f"{viewer}{SEP}{session_id}")
             await pipe.execute()
 
     async def subscribers(self, target: str) -> set[str]:
-        return set(await self._r.smembers(f"{self._ns}:fb:{target}"))
+        return set(await self._r.hvals(f"{self._ns}:fb:{target}"))
 
-    async def drop_viewer(self, viewer: str) -> None:
-        await self.subscribe(viewer, set())
+    async def unsubscribe(self, viewer: str, session_id: str) -> None:
+        if self._my_follows.pop(session_id, None) is None:
+            return  # this session never followed anyone: nothing to delete
+        try:
+            await self._drop_follows(viewer, session_id)
+        except Exception:
+            self._retry.add(("unfollow", viewer, session_id))
+            raise

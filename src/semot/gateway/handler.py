@@ -191,17 +191,20 @@ class Gateway:
             user = await self._accounts.authenticate(req.token)
         except SemotError as exc:
             return await self._apply(conn, ws, conn.proto.auth_failed(req.rid, exc.message))
-        # counted cluster-wide; the device now connecting replaces its own older session
-        if await self._presence.device_count(user.id, besides=req.device.id) >= self._s.max_devices_per_user:
-            conn.send(replies.error(req.rid, "forbidden", f"at most {self._s.max_devices_per_user} devices at once"))
-            await ws.close(code=CLOSE_POLICY, message=b"too many devices")
-            return False
+        # set first: if this task is cancelled inside `connected`, cleanup still removes
+        # the session it may have recorded
         conn.user_id = user.id
         conn.device_id = req.device.id
         conn.platform = req.device.platform
         conn.session_id = new_session_id()
+        # counted on every node, checked and recorded at once; the device now connecting
+        # replaces its own older session, so it does not count against itself
+        limit = self._s.max_devices_per_user
+        if not await self._presence.connected(user.id, conn.session_id, conn.device_id, max_devices=limit):
+            conn.send(replies.error(req.rid, "forbidden", f"at most {limit} devices at once"))
+            await ws.close(code=CLOSE_POLICY, message=b"too many devices")
+            return False
         conn.proto.auth_succeeded()
-        await self._presence.connected(user.id, conn.session_id, conn.device_id)
         # No await from here to the reply: a push must never reach the client before it
         # (the presence write above may wait on Redis, while pushes for this user flow).
         self._hub.register(conn)
@@ -256,7 +259,7 @@ class Gateway:
             elif isinstance(req, frames.SetPresence):
                 data = await self._presence.set_manual(uid, req.status, req.text)
             elif isinstance(req, frames.PresenceSub):
-                data = {"users": await self._presence.subscribe(uid, req.users)}
+                data = {"users": await self._presence.subscribe(uid, conn.session_id, req.users)}
             else:  # pragma: no cover - the session only dispatches known frames
                 raise AssertionError(t)
         except SemotError as exc:

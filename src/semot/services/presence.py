@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from semot.bus.presence import PresenceRegistry, Seen
+from semot.bus.presence import PresenceRegistry, Seen, Settled
 from semot.domain import presence as rules
 from semot.protocol.replies import event
 from semot.services.contacts import ContactsService
@@ -51,49 +51,60 @@ class PresenceService:
         self._coalesce_s = coalesce_s
         self._dirty: set[str] = set()
         self._chosen: set[str] = set()  # users who changed their status by hand since the last flush
+        self._unsent: dict[str, tuple[Settled, bool]] = {}  # settled, not pushed yet (a failure)
         self._pending: set[asyncio.Task[None]] = set()  # session removals in flight
         self._task: asyncio.Task[None] | None = None
+        self._running = False
 
     async def start(self) -> None:
         await self._registry.start(self._mark_dirty)
+        self._running = True
         self._task = asyncio.create_task(self._flush_loop(), name="semot-presence")
 
     def _mark_dirty(self, users: set[str]) -> None:
         self._dirty |= users  # not a bound `update`: flush swaps the set out
 
     async def stop(self) -> None:
+        """After the hub has closed every connection: their removals are in flight."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        self._running = False
         await self._registry.stop()
 
     # --- devices
-    async def device_count(self, user_id: str, *, besides: str) -> int:
-        """Devices the user has online on any node, not counting `besides` (the device
-        now connecting, which replaces its own older session)."""
-        return len((await self._registry.devices(user_id)) - {besides})
-
-    async def connected(self, user_id: str, session_id: str, device_id: str) -> None:
-        await self._registry.session_up(user_id, session_id, device_id)
-        seen = (await self._registry.lookup([user_id]))[user_id]
-        if seen.manual is None:
-            stored = await self._storage.user_settings(user_id)
-            await self._registry.set_manual(
-                user_id, stored.get("presence", "online"), stored.get("status_text", ""), only_if_unset=True
-            )
+    async def connected(self, user_id: str, session_id: str, device_id: str, *, max_devices: int = 0) -> bool:
+        """Record a new session; False if the user already has `max_devices` other devices
+        online (on any node). If the presence store cannot be reached, the user is let in
+        (unchecked): chat must not depend on presence; the session is written later."""
+        try:
+            if not await self._registry.session_up(user_id, session_id, device_id, max_devices=max_devices):
+                return False
+            seen = (await self._registry.lookup([user_id]))[user_id]
+            if seen.manual is None:
+                stored = await self._storage.user_settings(user_id)
+                await self._registry.set_manual(
+                    user_id, stored.get("presence", "online"), stored.get("status_text", ""), only_if_unset=True
+                )
+        except Exception:
+            log.warning("presence store unreachable; %s connects unchecked", user_id, exc_info=True)
         self._dirty.add(user_id)
+        return True
 
     def disconnected(self, user_id: str, session_id: str) -> None:
-        """Called from a connection's cleanup (which must not wait): the registry write
-        runs as its own task. Sessions are unique, so it cannot overtake its own `up`."""
+        """Called from a connection's cleanup (which must not wait): the registry writes
+        run as their own task. Sessions are unique, so it cannot overtake its own `up`."""
+        if not self._running:
+            return
 
         async def down() -> None:
-            try:
-                await self._registry.session_down(user_id, session_id)
-            except Exception:
-                log.warning("presence: could not record %s going offline", user_id, exc_info=True)
+            for forget in (self._registry.session_down, self._registry.unsubscribe):
+                try:
+                    await forget(user_id, session_id)
+                except Exception:
+                    log.warning("presence: could not record %s going offline (retried later)", user_id, exc_info=True)
             self._dirty.add(user_id)
 
         task = asyncio.get_running_loop().create_task(down())
@@ -107,8 +118,9 @@ class PresenceService:
         rules.check_manual(status, text)
         stored = await self._storage.user_settings(user_id)
         new_text = stored.get("status_text", "") if text is None else text
-        await self._storage.set_user_settings(user_id, {**stored, "presence": status, "status_text": new_text})
+        # the registry first: it is what everyone sees; storage seeds it after a restart
         await self._registry.set_manual(user_id, status, new_text)
+        await self._storage.set_user_settings(user_id, {**stored, "presence": status, "status_text": new_text})
         self._dirty.add(user_id)
         self._chosen.add(user_id)
         return await self._wire(user_id)
@@ -140,44 +152,60 @@ class PresenceService:
             out.append({"user": u, "status": status, "text": text})
         return out
 
-    async def subscribe(self, viewer: str, users: list[str]) -> list[dict[str, Any]]:
-        """Follow these users' presence (replacing the previous list); returns their status now."""
+    async def subscribe(self, viewer: str, session_id: str, users: list[str]) -> list[dict[str, Any]]:
+        """Follow these users' presence from this session (replacing its previous list);
+        returns their status now."""
         visible = [u for u in dict.fromkeys(users[:MAX_SUBSCRIPTIONS]) if await self.visible(viewer, u)]
-        await self._registry.subscribe(viewer, set(visible))
+        await self._registry.subscribe(viewer, session_id, set(visible))
         return self._wires(visible, await self._registry.lookup(visible))
 
     # --- pushing
     async def _recipients(self, user_id: str, *, with_self: bool) -> set[str]:
         out = {user_id} if with_self else set()  # a status chosen on one device shows on the others
-        for friend in await self._contacts.friend_set(user_id):
-            out.add(friend)
-        out.update(await self._registry.subscribers(user_id))
+        friends = await self._contacts.friend_set(user_id)
+        out.update(friends)
         blocked_by_me = await self._contacts.blocked_set(user_id)
-        return {
+        out = {
             u
             for u in out
             if u == user_id or (u not in blocked_by_me and not await self._contacts.has_blocked(u, user_id))
         }
+        # followers were allowed when they subscribed; ask again (unfriended, left the org)
+        for viewer in await self._registry.subscribers(user_id):
+            if viewer not in out and await self.visible(viewer, user_id):
+                out.add(viewer)
+        return out
 
     async def flush(self) -> int:
+        """Settle the changed users, then push what changed. A push that fails (storage
+        or Redis trouble) is kept and tried again at the next flush, never lost: once
+        settled, no other flush would push it."""
         dirty, self._dirty = self._dirty, set()
         chosen, self._chosen = self._chosen, set()
-        if not dirty:
-            return 0
-        try:
-            settled = await self._registry.settle(dirty)
-        except Exception:
-            self._dirty |= dirty  # try again on the next flush
-            self._chosen |= chosen
-            raise
-        for user_id, now in settled.items():
-            if now.status == "offline":
-                await self._registry.drop_viewer(user_id)
-            recipients = await self._recipients(user_id, with_self=user_id in chosen)
+        todo, self._unsent = self._unsent, {}
+        if dirty:
+            try:
+                settled = await self._registry.settle(dirty)
+            except Exception:
+                self._dirty |= dirty
+                self._chosen |= chosen
+                log.warning("presence: could not settle %d users (retried)", len(dirty), exc_info=True)
+                settled = {}
+            for user_id, now in settled.items():
+                todo[user_id] = (now, user_id in chosen)  # newer than an unsent one
+        pushed = 0
+        for user_id, (now, with_self) in todo.items():
+            try:
+                recipients = await self._recipients(user_id, with_self=with_self)
+            except Exception:
+                self._unsent.setdefault(user_id, (now, with_self))
+                log.warning("presence: could not push %s's status (retried)", user_id, exc_info=True)
+                continue
             self._messages.push(
                 recipients, event("presence", user=user_id, status=now.status, text=now.text, v=now.version)
             )
-        return len(settled)
+            pushed += 1
+        return pushed
 
     async def _flush_loop(self) -> None:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -241,14 +242,26 @@ async def test_search_groups_by_name_part(storage: SqlStorage) -> None:
     await storage.create_group(Group("g3", "Go Club", "a", 3), [], 3)
     await storage.create_group(Group("g4", "RUST gone", "a", 4), [], 4)
     await storage.create_group(Group("g5", "研发 Rust 群", "a", 5), ["b"], 5)
+    await storage.create_group(Group("g6", "Rust lunch", "a", 6, {}, "temporary"), [], 6)  # not searchable
+    await storage.create_group(Group("g7", "Проект Ärger", "a", 7), [], 7)
     await storage.update_group("g4", dismissed_at=9)
 
-    found = await storage.search_groups("rust", offset=0, limit=10)
-    assert [(g.id, n) for g, n in found] == [("g5", 2), ("g2", 1), ("g1", 3)]  # newest first, live only
-    assert [g.id for g, _ in await storage.search_groups("rust", offset=1, limit=1)] == ["g2"]
-    assert [g.id for g, _ in await storage.search_groups("_50%", offset=0, limit=10)] == ["g2"]
-    assert await storage.search_groups("y%5", offset=0, limit=10) == []  # wildcards are literal
-    assert [g.id for g, _ in await storage.search_groups("研发", offset=0, limit=10)] == ["g5"]
+    async def ids(q: str, limit: int = 10) -> list[str]:
+        return [g.id for g, _ in await storage.search_groups(q, limit=limit)]
+
+    found = await storage.search_groups("rust", limit=10)
+    assert [(g.id, n) for g, n in found] == [("g5", 2), ("g2", 1), ("g1", 3)]  # newest first, listed only
+    assert await ids("rust", 1) == ["g5"]
+    assert await ids("_50%") == ["g2"]
+    assert await ids("y%5") == []  # wildcards are literal
+    assert await ids("研发") == ["g5"]
+    assert await ids("проект") == await ids("ÄRGER") == ["g7"]  # case folds beyond ASCII, on SQLite too
+    # the listing follows the settings, renames and dismissal
+    await storage.update_group("g6", settings={"searchable": True})
+    await storage.update_group("g1", name="Crab Club", settings={"join": "closed"})
+    assert await ids("rust") == ["g6", "g5", "g2"]
+    await storage.update_group("g1", settings={"join": "open"})
+    assert await ids("crab") == ["g1"]
 
 
 async def test_profiles_lookup_and_logout_revocation(storage: SqlStorage) -> None:
@@ -262,3 +275,18 @@ async def test_profiles_lookup_and_logout_revocation(storage: SqlStorage) -> Non
     assert await storage.revoke_token_family("h1", "alice") == "alice"
     assert (await storage.consume_refresh_token("h1", 2)).revoked  # type: ignore[union-attr]
     assert await storage.revoke_token_family("nope", "alice") is None
+
+
+async def test_migrations_build_exactly_the_schema(storage: SqlStorage) -> None:
+    """The migrations and schema.py must describe the same tables, columns and indexes."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from semot.storage.sql.schema import metadata
+
+    def diff(sync_conn: Any) -> list[Any]:
+        ctx = MigrationContext.configure(sync_conn, opts={"compare_server_default": False})
+        return [d for d in compare_metadata(ctx, metadata) if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+
+    async with storage.engines.write.connect() as conn:
+        assert await conn.run_sync(diff) == []

@@ -60,6 +60,12 @@ def findable(kind: str, settings: dict[str, Any], *, by_id: bool) -> bool:
     return by_id or bool(eff["searchable"])
 
 
+def name_key(name: str) -> str:
+    """What group search matches: the name case-folded (Unicode-wide, which SQLite's
+    LIKE is not)."""
+    return name.casefold()
+
+
 def merge_settings(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     out = dict(current)
     for key, value in change.items():

@@ -138,18 +138,8 @@ class GroupService:
             if state is not None and state.group.dismissed_at is None:
                 if rules.findable(state.group.kind, state.group.settings, by_id=True):
                     found[text] = (state.group, len(state.members))
-        # Unsearchable groups are filtered here, not in SQL (settings are a JSON column):
-        # scan a bounded number of name matches so a crowd of private groups can't hide
-        # the public ones, nor make a search expensive.
-        offset, page = 0, 200
-        while len(found) < limit and offset < 2000:
-            rows = await self._storage.search_groups(text, offset=offset, limit=page)
-            for group, count in rows:
-                if group.id not in found and rules.findable(group.kind, group.settings, by_id=False):
-                    found[group.id] = (group, count)
-            if len(rows) < page:
-                break
-            offset += page
+        for group, count in await self._storage.search_groups(text, limit=limit):
+            found.setdefault(group.id, (group, count))
         mine = {g.id: role for g, role in await self._storage.user_groups(user_id)} if found else {}
         out = []
         for group, count in list(found.values())[:limit]:

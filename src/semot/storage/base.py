@@ -131,9 +131,9 @@ class Storage(ContactsStorage, abc.ABC):
         """The groups a user is in, with the user's role in each."""
 
     @abc.abstractmethod
-    async def search_groups(self, name_part: str, *, offset: int, limit: int) -> list[tuple[Group, int]]:
-        """Live groups whose name contains `name_part` (case-insensitive), newest first,
-        with their member counts."""
+    async def search_groups(self, name_part: str, *, limit: int) -> list[tuple[Group, int]]:
+        """Listed groups (live, taking joiners, searchable) whose name contains `name_part`
+        case-insensitively (Unicode-wide), newest first, with their member counts."""
 
     @abc.abstractmethod
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -82,6 +83,9 @@ groups = Table(
     Column("kind", String(16), nullable=False, server_default="project"),
     Column("announcement", Text, nullable=True),
     Column("dismissed_at", BigInteger, nullable=True),
+    Column("name_key", String(512), nullable=False, server_default=""),  # the name case-folded, for search
+    Column("listed", Boolean, nullable=False, server_default=false()),  # found by name in group search
+    Index(None, "listed", "created_at"),
 )
 
 group_requests = Table(

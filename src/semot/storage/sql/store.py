@@ -7,12 +7,13 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, update
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from semot.domain.groups import findable, name_key
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
 from semot.domain.records import (
     AppendResult,
@@ -483,6 +484,8 @@ class SqlStorage(SqlContacts, Storage):
                     settings=orjson.dumps(group.settings).decode(),
                     kind=group.kind,
                     announcement=group.announcement,
+                    name_key=name_key(group.name),
+                    listed=findable(group.kind, group.settings, by_id=False),
                 )
             )
             await conn.execute(
@@ -532,23 +535,28 @@ class SqlStorage(SqlContacts, Storage):
         out.sort(key=lambda gr: gr[0].created_at)
         return out
 
-    async def search_groups(self, name_part: str, *, offset: int, limit: int) -> list[tuple[Group, int]]:
+    async def search_groups(self, name_part: str, *, limit: int) -> list[tuple[Group, int]]:
         g, cm = s.groups, s.conv_members
-        pattern = "%" + name_part.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        counts = (
-            select(func.count())
-            .where(cm.c.conv == literal("g:", String) + g.c.id)
-            .scalar_subquery()
-        )
+        key = name_key(name_part).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         q = (
-            select(g, counts.label("member_count"))
-            .where(and_(g.c.dismissed_at.is_(None), func.lower(g.c.name).like(pattern, escape="\\")))
+            select(g)
+            .where(and_(g.c.listed.is_(True), g.c.name_key.like(f"%{key}%", escape="\\")))
             .order_by(g.c.created_at.desc(), g.c.id)
-            .offset(offset)
             .limit(limit)
         )
         async with self._engines.read.connect() as conn:
-            return [(_row_to_group(r), r.member_count) for r in await conn.execute(q)]
+            found = [_row_to_group(r) for r in await conn.execute(q)]
+            if not found:
+                return []
+            # counted for the page only
+            convs = [f"g:{x.id}" for x in found]
+            counts = {
+                r.conv: r.n
+                for r in await conn.execute(
+                    select(cm.c.conv, func.count().label("n")).where(cm.c.conv.in_(convs)).group_by(cm.c.conv)
+                )
+            }
+        return [(x, counts.get(f"g:{x.id}", 0)) for x in found]
 
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
         cm = s.conv_members
@@ -560,10 +568,22 @@ class SqlStorage(SqlContacts, Storage):
             return [Member(r.user_id, r.role, r.joined_at, r.muted_until) for r in rows]
 
     async def update_group(self, group_id: str, **values: Any) -> None:
-        if "settings" in values:
-            values["settings"] = orjson.dumps(values["settings"]).decode()
+        g = s.groups
         async with self._engines.write.begin() as conn:
-            await conn.execute(update(s.groups).where(s.groups.c.id == group_id).values(**values))
+            if "name" in values:
+                values["name_key"] = name_key(values["name"])
+            if "settings" in values or "dismissed_at" in values:
+                # whether search lists it follows from the type, the settings and dismissal
+                row = (
+                    await conn.execute(select(g.c.kind, g.c.settings, g.c.dismissed_at).where(g.c.id == group_id))
+                ).one_or_none()
+                if row is not None:
+                    settings = values.get("settings", orjson.loads(row.settings))
+                    dismissed = values.get("dismissed_at", row.dismissed_at)
+                    values["listed"] = dismissed is None and findable(row.kind, settings, by_id=False)
+            if "settings" in values:
+                values["settings"] = orjson.dumps(values["settings"]).decode()
+            await conn.execute(update(g).where(g.c.id == group_id).values(**values))
 
     async def add_members(self, group_id: str, user_ids: list[str], now: int, *, limit: int) -> list[str]:
         cm = s.conv_members

@@ -81,7 +81,20 @@ async def test_python_sdk_profiles_in_batches_and_logout(server: ServerProcess) 
             await again.refresh()  # the login is over on the server too
         assert info.value.status == 401
         await again.close()
-        await b.refresh()
+        # an expired (here: garbled) access token still ends the login: refreshed once,
+        # and the renewed refresh token is the one revoked
+        issued: list[str] = []
+        take = b._take_tokens
+        b._take_tokens = lambda data: (issued.append(data["refresh_token"]), take(data))  # type: ignore[method-assign]
+        b.access_token = "expired"
+        await b.logout()
+        assert len(issued) == 1
+        late = SemotClient(server.base_url)
+        late.refresh_token = issued[0]
+        with pytest.raises(SemotAPIError) as info:
+            await late.refresh()
+        assert info.value.status == 401
+        await late.close()
     finally:
         await a.close()
         await b.close()

@@ -145,12 +145,21 @@ class SemotClient:
     async def logout(self) -> None:
         """End this login on the server (its refresh token chain is revoked), then close.
         Local state is forgotten even if the server cannot be reached."""
-        token = self.refresh_token
+
+        async def revoke() -> None:
+            try:
+                await self.http("POST", "/api/v1/auth/logout", {"refresh_token": self.refresh_token})
+            except SemotAPIError as exc:
+                if exc.status != 401:
+                    raise
+                await self.refresh()  # the access token expired (idle): renew once, then end that
+                await self.http("POST", "/api/v1/auth/logout", {"refresh_token": self.refresh_token})
+
         try:
-            if token and self.access_token:
-                await asyncio.wait_for(self.http("POST", "/api/v1/auth/logout", {"refresh_token": token}), 5)
-        except (SemotAPIError, aiohttp.ClientError, asyncio.TimeoutError):
-            log.info("logout could not reach the server; forgetting the tokens locally")
+            if self.refresh_token:
+                await asyncio.wait_for(revoke(), 10)
+        except (SemotAPIError, aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            log.info("logout could not be confirmed by the server; forgetting the tokens locally")
         finally:
             self.access_token = self.refresh_token = None
             await self.close()

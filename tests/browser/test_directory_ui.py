@@ -134,4 +134,8 @@ def test_a_deep_tree_opens_level_by_level_and_big_departments_page(server: Serve
     assert page.locator("[data-testid=dir-more]").count() == 0
     shown = page.eval_on_selector_all("[data-testid=dir-member]", "els => els.map(e => e.dataset.user)")
     assert shown == people  # in order, each once
+    # the tab follows the presence of everyone shown, the second page too (colleagues:
+    # all of them are in the directory; none has signed in)
+    page.wait_for_selector(f"[data-testid=dir-member][data-user='{people[56]}'] [data-testid=presence][data-status=offline]")
+    assert page.locator("[data-testid=dir-member] [data-testid=presence][data-status=offline]").count() == 57
     a.assert_no_console_errors()

@@ -34,16 +34,39 @@ export class Server {
     this.log = "";
   }
 
-  static async start() {
+  /** A new server; `admin: [username, password]` makes that administrator first
+   * (`semot create-admin`), for tests that need the admin API. */
+  static async start({ admin = null } = {}) {
     const dir = await mkdtemp(join(tmpdir(), "semot-js-"));
     const srv = new Server(dir, await freePort());
-    await srv.start();
+    try {
+      if (admin) await srv.createAdmin(...admin);
+      await srv.start();
+    } catch (error) {
+      await srv.cleanup();
+      throw error;
+    }
     return srv;
   }
 
-  async start(timeoutMs = 20000) {
+  get env() {
+    return { ...process.env, SEMOT_LOG_LEVEL: "WARNING" };
+  }
+
+  async createAdmin(username, password) {
+    const args = ["-m", "semot", "create-admin", username, "--password", password, "--data-dir", join(this.dir, "data")];
+    const proc = spawn(PYTHON, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (d) => (out += d));
+    proc.stderr.on("data", (d) => (out += d));
+    const code = await new Promise((resolve) => proc.once("exit", resolve));
+    if (code !== 0) throw new Error(`create-admin exited ${code}: ${out.slice(-2000)}`);
+  }
+
+  // generous: a loaded machine may take a while to start Python
+  async start(timeoutMs = 60000) {
     this.proc = spawn(PYTHON, ["-m", "semot", "serve", "--port", String(this.port), "--data-dir", join(this.dir, "data")], {
-      env: { ...process.env, SEMOT_LOG_LEVEL: "WARNING" },
+      env: this.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = new Promise((resolve) => this.proc.once("exit", (code) => resolve(code)));
@@ -93,14 +116,14 @@ export function uniq(prefix) {
 }
 
 /** A registered, logged-in client (not connected). Options go to SemotClient. */
-export async function user(server, name, options = {}) {
+export async function user(server, name, options = {}, password = "password123") {
   const c = new SemotClient(server.base, { storage: new MemoryStorage(), backoffBase: 50, backoffMax: 500, ...options });
   try {
-    await c.register(name, "password123");
+    await c.register(name, password);
   } catch (e) {
     if (!(e instanceof SemotAPIError && e.code === "conflict")) throw e;
   }
-  await c.login(name, "password123");
+  await c.login(name, password);
   return c;
 }
 

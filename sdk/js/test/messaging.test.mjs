@@ -66,17 +66,17 @@ test("events: typing, read, recall (with the system notice), burn after reading"
   a.on("event", (e) => evA.push(e));
   b.on("event", (e) => evB.push(e));
   await a.typing(conv);
-  await until(() => evB.some((e) => e.evt === "typing" && e.user === a.userId), 5000, "typing");
+  await until(() => evB.some((e) => e.evt === "typing" && e.user === a.userId), 15000, "typing");
   const ack = await a.sendText(b.userId, "secret", { opts: { burn_s: 1 } });
   await ib.count(1);
   assert.deepEqual(ib.items[0].opts, { burn_s: 1 });
   await b.read(conv, ack.seq);
-  await until(() => evA.some((e) => e.evt === "read" && e.seq === ack.seq && e.user === b.userId), 5000, "read");
-  await until(() => evA.some((e) => e.evt === "burned" && e.seq === ack.seq), 5000, "burned");
+  await until(() => evA.some((e) => e.evt === "read" && e.seq === ack.seq && e.user === b.userId), 15000, "read");
+  await until(() => evA.some((e) => e.evt === "burned" && e.seq === ack.seq), 15000, "burned");
   const ack2 = await a.sendText(b.userId, "oops");
   await ib.count(2);
   await a.recall(conv, ack2.seq);
-  await until(() => evB.some((e) => e.evt === "recall" && e.seq === ack2.seq && e.by === a.userId), 5000, "recall");
+  await until(() => evB.some((e) => e.evt === "recall" && e.seq === ack2.seq && e.by === a.userId), 15000, "recall");
   // the recall also leaves a system notice, delivered like any message
   await ib.waitFor((items) => items.some((m) => m.kind === "system" && m.body.type === "recalled" && m.body.seq === ack2.seq));
   const h = await b.history(conv, { after: 0 });
@@ -161,5 +161,5 @@ test("location and contact-card messages round-trip; a bad body is refused and l
   await assert.rejects(a.send(b.userId, "card", { user_id: "nobody-here-xyz" }), (e) => e.code === "not_found");
   await assert.rejects(a.sendText(a.userId, "to myself"), (e) => e.code === "bad_request");
   assert.equal(a.outbox.length, 0);
-  await until(() => failed.length === 2, 2000, "send_failed events");
+  await until(() => failed.length === 2, 10000, "send_failed events");
 });

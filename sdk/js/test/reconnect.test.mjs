@@ -27,7 +27,7 @@ async function takeOffline(c) {
   const url = c.wsUrl;
   c.wsUrl = "ws://127.0.0.1:9/ws";
   c.dropConnection();
-  await until(() => !c.connected, 5000, "disconnected");
+  await until(() => !c.connected, 15000, "disconnected");
   return () => {
     c.wsUrl = url;
     c.reconnectNow();
@@ -49,7 +49,7 @@ test("messages sent while the connection is down arrive once, in order, after th
   await sleep(200);
   assert.equal(ib.items.length, 1, "nothing arrives while offline");
   online();
-  await ib.count(21, 10000);
+  await ib.count(21, 30000);
   await sleep(100);
   assert.deepEqual(ib.items.map((m) => m.body.text), ["before", ...Array.from({ length: 20 }, (_, i) => `m${i}`)]);
   assert.deepEqual(ib.items.map((m) => m.seq), Array.from({ length: 21 }, (_, i) => i + 1));
@@ -132,7 +132,7 @@ test("the outbox is persisted: a restarted program sends what was queued", async
 test("last_seq is persisted: a new client instance gets only what it has not seen", async () => {
   const storage = new MemoryStorage();
   const a = track(await user(server, uniq("a")));
-  const b1 = await user(server, uniq("b"), { storage });
+  const b1 = track(await user(server, uniq("b"), { storage }));
   const ib1 = new Inbox(b1);
   await a.connect();
   await b1.connect();
@@ -152,7 +152,7 @@ test("last_seq is persisted: a new client instance gets only what it has not see
 test("a new device starts at the read position", async () => {
   const a = track(await user(server, uniq("a")));
   const name = uniq("b");
-  const b1 = await user(server, name);
+  const b1 = track(await user(server, name));
   await a.connect();
   for (let i = 0; i < 4; i++) await a.sendText(name, `m${i}`);
   await b1.connect();
@@ -172,7 +172,7 @@ test("an access token refused at reconnect is refreshed", async () => {
   const oldRefresh = a.refreshToken;
   a.accessToken = "garbage"; // as if it had expired while connected
   a.dropConnection();
-  await until(() => a.connected && a.reconnects === 1, 5000, "reconnected");
+  await until(() => a.connected && a.reconnects === 1, 15000, "reconnected");
   assert.notEqual(a.refreshToken, oldRefresh);
   assert.ok(typeof (await a.ping()) === "number");
 });
@@ -188,32 +188,37 @@ test("a server restart: the client reconnects, resends its queue and catches up"
   await a.sendText(b.userId, "before restart");
   await ib.count(1);
   await server.stop(); // SIGTERM: WebSockets closed with 1001
-  await until(() => !a.connected && !b.connected, 5000, "both disconnected");
+  await until(() => !a.connected && !b.connected, 15000, "both disconnected");
   const queued = a.sendText(b.userId, "while the server was down");
   await server.start();
   await queued;
-  await ib.count(2, 15000);
+  await ib.count(2, 30000);
   assert.deepEqual(ib.items.map((m) => m.body.text), ["before restart", "while the server was down"]);
   assert.equal(codes[0], 1001);
 });
 
-test("start(): when the server is down at first, the client keeps trying and connects once it is up", async () => {
+test("start(): when the server is down at first, the client keeps trying and connects once it is up", async (t) => {
   const own = await Server.start();
-  try {
-    const c = await user(own, uniq("s"), { backoffBase: 100, backoffMax: 300 });
-    await own.stop();
-    const states = [];
-    c.on("state", (s) => states.push(s.state));
-    await c.start(); // does not throw: the server is unreachable, not refusing
-    assert.equal(c.connected, false);
-    await own.start();
-    await until(() => c.connected, 15000, "connected after the server came up");
-    assert.deepEqual([states[0], states.at(-1)], ["connecting", "open"]);
-    assert.ok(states.includes("reconnecting"));
-    await c.close();
-  } finally {
+  let c = null;
+  // cleaned up however the test ends: a client left running would keep reconnecting
+  // (and the file from exiting) after a failed assertion
+  t.after(async () => {
+    if (c) await c.close();
     await own.cleanup();
-  }
+  });
+  c = await user(own, uniq("s"), { backoffBase: 100, backoffMax: 300 });
+  await own.stop();
+  const states = [];
+  c.on("state", (s) => states.push(s.state));
+  await c.start(); // does not throw: the server is unreachable, not refusing
+  assert.equal(c.connected, false);
+  await own.start();
+  await until(() => c.connected, 30000, "connected after the server came up");
+  // listeners hear of state changes from the client's dispatcher, a moment after
+  // `connected` turns true: wait for that, then check the whole sequence
+  await until(() => states.includes("open"), 10000, "the open state event");
+  assert.deepEqual([states[0], states.at(-1)], ["connecting", "open"]);
+  assert.ok(states.includes("reconnecting"));
 });
 
 test("logout drops the outbox and forgets the persisted session", async () => {

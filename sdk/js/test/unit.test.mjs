@@ -114,7 +114,10 @@ function okAuth(frame) {
   return { t: "res", rid: frame.rid, ok: true, data: { user_id: "alice", session_id: "s1", server_time: 1, heartbeat_s: 25, config: { max_text_chars: 5000 } } };
 }
 
-function fakeClient(script, extra = {}) {
+/** A client on fake sockets, closed when the test `t` ends however it ends (an
+ * assertion that fails must not leave it pinging and reconnecting: the file would
+ * never exit). */
+function fakeClient(t, script, extra = {}) {
   const { FakeWS, sockets } = fakeSocketClass(script);
   const client = new SemotClient("http://fake.invalid", {
     WebSocket: FakeWS,
@@ -124,12 +127,13 @@ function fakeClient(script, extra = {}) {
     backoffMax: 50,
     ...extra,
   });
+  t.after(() => client.close());
   return { client, sockets };
 }
 
-test("auth handshake, request/reply by rid, out-of-order replies", async () => {
+test("auth handshake, request/reply by rid, out-of-order replies", async (t) => {
   const held = [];
-  const { client, sockets } = fakeClient((f, ws) => {
+  const { client, sockets } = fakeClient(t, (f, ws) => {
     if (f.t === "auth") return okAuth(f);
     if (f.t === "sync") return { t: "res", rid: f.rid, ok: true, data: { convs: [] } };
     if (f.t === "ping") {
@@ -151,8 +155,8 @@ test("auth handshake, request/reply by rid, out-of-order replies", async () => {
   await client.close();
 });
 
-test("a request without a reply times out", async () => {
-  const { client } = fakeClient((f) => {
+test("a request without a reply times out", async (t) => {
+  const { client } = fakeClient(t, (f) => {
     if (f.t === "auth") return okAuth(f);
     if (f.t === "sync") return { t: "res", rid: f.rid, ok: true, data: { convs: [] } };
     return null; // never answers anything else
@@ -167,10 +171,10 @@ test("a request without a reply times out", async () => {
   await assert.rejects(client.ping(), ClientClosed);
 });
 
-test("liveness: an unanswered application ping drops the socket and reconnects", async () => {
+test("liveness: an unanswered application ping drops the socket and reconnects", async (t) => {
   let answerPings = false;
   const states = [];
-  const { client, sockets } = fakeClient((f) => {
+  const { client, sockets } = fakeClient(t, (f) => {
     if (f.t === "auth") return okAuth(f);
     if (f.t === "sync") return { t: "res", rid: f.rid, ok: true, data: { convs: [] } };
     if (f.t === "ping" && answerPings) return { t: "res", rid: f.rid, ok: true, data: { server_time: 5 } };
@@ -178,9 +182,11 @@ test("liveness: an unanswered application ping drops the socket and reconnects",
   }, { pingInterval: 30, pingTimeout: 60 });
   client.on("state", (s) => states.push(s.state));
   await client.connect();
-  await until(() => sockets.length >= 2, 3000, "a second socket");
+  await until(() => sockets.length >= 2, 10000, "a second socket");
   answerPings = true;
-  await until(() => client.connected && client.reconnects >= 1, 3000, "reconnected");
+  await until(() => client.connected && client.reconnects >= 1, 10000, "reconnected");
+  // listeners hear of state changes from the client's dispatcher, a moment later
+  await until(() => states.lastIndexOf("open") > states.indexOf("reconnecting"), 10000, "the open state event");
   assert.ok(states.includes("reconnecting"), JSON.stringify(states));
   assert.equal(states.at(-1), "open");
   assert.ok(sockets[0].readyState === 3, "the dead socket was closed");
@@ -191,9 +197,9 @@ test("liveness: an unanswered application ping drops the socket and reconnects",
   assert.equal(client.state, "closed");
 });
 
-test("close code 4409 (replaced) and 1008 stop reconnecting", async () => {
+test("close code 4409 (replaced) and 1008 stop reconnecting", async (t) => {
   for (const code of [4409, 1008]) {
-    const { client, sockets } = fakeClient((f) => {
+    const { client, sockets } = fakeClient(t, (f) => {
       if (f.t === "auth") return okAuth(f);
       if (f.t === "sync") return { t: "res", rid: f.rid, ok: true, data: { convs: [] } };
       return null;
@@ -202,7 +208,7 @@ test("close code 4409 (replaced) and 1008 stop reconnecting", async () => {
     client.on("state", (s) => states.push(s));
     await client.connect();
     sockets[0].close(code);
-    await until(() => client.state === "closed", 2000, "closed");
+    await until(() => client.state === "closed", 10000, "closed");
     await sleep(100);
     assert.equal(sockets.length, 1, `no reconnect after ${code}`);
     assert.equal(states.at(-1).code, code);
@@ -210,13 +216,13 @@ test("close code 4409 (replaced) and 1008 stop reconnecting", async () => {
   }
 });
 
-test("gap in pushes is filled from history; duplicates are dropped", async () => {
+test("gap in pushes is filled from history; duplicates are dropped", async (t) => {
   const stored = Array.from({ length: 6 }, (_, i) => ({
     t: "msg", conv: "d:alice:bob", seq: i + 1, mid: `m${i + 1}`, cid: `c${i + 1}`, from: "bob",
     kind: "text", body: { text: `m${i + 1}` }, ts: 1000 + i, opts: {},
   }));
   const historyCalls = [];
-  const { client, sockets } = fakeClient((f) => {
+  const { client, sockets } = fakeClient(t, (f) => {
     if (f.t === "auth") return okAuth(f);
     if (f.t === "sync") return { t: "res", rid: f.rid, ok: true, data: { convs: [{ conv: "d:alice:bob", max_seq: 2, read_seq: 0, unread: 2, last: stored[1] }] } };
     if (f.t === "history") {
@@ -229,12 +235,12 @@ test("gap in pushes is filled from history; duplicates are dropped", async () =>
   const got = [];
   client.on("message", (m) => got.push(m.seq));
   await client.connect(); // catch-up pages history after 0: the fake returns all six
-  await until(() => got.length >= 6, 2000, "catch-up");
+  await until(() => got.length >= 6, 10000, "catch-up");
   assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
   stored.push({ ...stored[0], seq: 7, mid: "m7", body: { text: "m7" } }, { ...stored[0], seq: 8, mid: "m8", body: { text: "m8" } });
   sockets[0].push(stored[5]); // duplicate
   sockets[0].push(stored[7]); // seq 8: 7 is missing
-  await until(() => got.length >= 8, 2000, "gap fill");
+  await until(() => got.length >= 8, 10000, "gap fill");
   await sleep(50);
   assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.equal(historyCalls.at(-1).after, 6);
@@ -242,8 +248,8 @@ test("gap in pushes is filled from history; duplicates are dropped", async () =>
   await client.close();
 });
 
-test("handlers run outside the read loop, one at a time, and a throwing handler does not stop delivery", async () => {
-  const { client, sockets } = fakeClient((f) => {
+test("handlers run outside the read loop, one at a time, and a throwing handler does not stop delivery", async (t) => {
+  const { client, sockets } = fakeClient(t, (f) => {
     if (f.t === "auth") return okAuth(f);
     if (f.t === "sync") return { t: "res", rid: f.rid, ok: true, data: { convs: [] } };
     return null;
@@ -265,7 +271,7 @@ test("handlers run outside the read loop, one at a time, and a throwing handler 
   sockets[0].push({ ...base, seq: 1 });
   sockets[0].push({ ...base, seq: 2 });
   inLoop = false;
-  await until(() => order.length === 4, 2000, "handlers");
+  await until(() => order.length === 4, 10000, "handlers");
   assert.deepEqual(order, ["start1", "end1", "start2", "end2"]);
   assert.deepEqual(errors, ["message listener"]);
   await client.close();

@@ -2,7 +2,7 @@
 // windows, the outbox shown as pending bubbles, read receipts, typing, recall, burn
 // timers, notifications and the tab title. Components read `state` and call actions.
 import { reactive } from "vue";
-import { ClientClosed, RequestTimeout, SemotAPIError, SemotClient, directConv, newCid, peerOf } from "semot";
+import { ClientClosed, MAX_PRESENCE_SUB, RequestTimeout, SemotAPIError, SemotClient, directConv, newCid, peerOf } from "semot";
 import { t } from "./i18n.js";
 
 const PAGE = 30;
@@ -354,6 +354,7 @@ export async function logout() {
   state.connection = "idle";
   state.contacts = emptyContacts();
   state.presence = {};
+  forgetPresenceSub();
   state.tab = "chats";
   updateTitle();
 }
@@ -367,6 +368,7 @@ client.on("session_expired", async () => {
   state.me = null;
   state.contacts = emptyContacts();
   state.presence = {};
+  forgetPresenceSub();
   state.tab = "chats";
 });
 
@@ -597,6 +599,56 @@ export function blockUser(userId) {
 export function groupApi(c, method, path = "", body = undefined) {
   return client.http(method, `/api/v1/groups/${enc(c.id.slice(2))}${path}`, body);
 }
+// Presence of people who are not friends (colleagues in the directory): pushed only for
+// the users this tab follows with `presence_sub`, which replaces the list at every call
+// (protocol.md, section 5). The directory follows the people it shows. Friends' presence
+// does not depend on it (always pushed, and fetched with the contacts). The list belongs
+// to the connection and ends with it, so it is sent again after every reconnect (onOpen).
+const PRESENCE_SUB_DELAY = 300; // ms: a view that changes quickly sends one list
+let presenceWanted = []; // what the open view shows, first ones first
+let presenceSent = ""; // the list the server was last given ("": none; null: unknown)
+let presenceTimer = null;
+let presenceSeq = 0;
+
+/** Follow these users' presence (the first MAX_PRESENCE_SUB; [] follows no one). */
+export function followPresence(users) {
+  presenceWanted = [...new Set(users.filter(Boolean))].slice(0, MAX_PRESENCE_SUB);
+  clearTimeout(presenceTimer);
+  presenceTimer = setTimeout(() => sendPresenceSub(false), PRESENCE_SUB_DELAY);
+}
+
+async function sendPresenceSub(again) {
+  clearTimeout(presenceTimer);
+  presenceTimer = null;
+  const list = presenceWanted;
+  const key = [...list].sort().join(","); // the same people in another order: nothing to send
+  if ((!again && key === presenceSent) || !client.connected) return; // not connected: onOpen sends it
+  const before = presenceSent ? presenceSent.split(",") : [];
+  const mine = ++presenceSeq;
+  presenceSent = key;
+  try {
+    const users = await client.subscribePresence(list);
+    if (mine !== presenceSeq) return; // a newer list went out meanwhile
+    const now = new Set(list);
+    const friends = new Set(state.contacts.friends.map((f) => f.user_id));
+    for (const u of before) if (!now.has(u) && !friends.has(u) && u !== me()) delete state.presence[u]; // would go stale
+    for (const p of users) {
+      const seen = state.presence[p.user];
+      state.presence[p.user] = { status: p.status, text: p.text || "", v: seen && seen.v };
+    }
+  } catch {
+    if (mine === presenceSeq) presenceSent = null; // unknown: sent again at the next change or connect
+  }
+}
+
+function forgetPresenceSub() {
+  clearTimeout(presenceTimer);
+  presenceTimer = null;
+  presenceWanted = [];
+  presenceSent = "";
+  presenceSeq += 1;
+}
+
 /** My own status: online / busy / away, with an optional text (kept by the server). */
 export async function setMyPresence(status, text) {
   const p = await client.http("PUT", "/api/v1/me/presence", { status, text: text || "" });
@@ -620,6 +672,7 @@ function refreshContactsSoon() {
 
 /** After each (re)connect: the full conversation list, then the open window's gap. */
 async function onOpen() {
+  if (presenceWanted.length || presenceSent !== "") sendPresenceSub(true);
   refreshGroups();
   refreshContacts();
   retryProfiles();

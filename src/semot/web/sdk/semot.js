@@ -21,6 +21,8 @@ export const MAX_PROFILE_IDS = 200;
 // of up to 8 KiB, and 200 ids of 64 characters would not fit in one.
 const MAX_PROFILE_QUERY = 4000;
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Most users one `presence_sub` follows (subscribePresence() takes no more). */
+export const MAX_PRESENCE_SUB = 500;
 
 /** An error reply (WebSocket or HTTP) with the server's error code. */
 export class SemotAPIError extends Error {
@@ -1058,6 +1060,23 @@ export class SemotClient extends Emitter {
 
   async ping() {
     return (await this.request("ping")).server_time;
+  }
+
+  /**
+   * Follow these users' presence (the `presence_sub` request, a Semot extension): the
+   * list REPLACES the one this connection gave before (`[]` follows no one; other
+   * connections of the same user keep theirs). Resolves with the current
+   * status of those you may see ([{user, status, text}]: friends, or colleagues in the
+   * organisation directory; the others are left out); afterwards their changes arrive
+   * as `evt presence` on "event". Friends' changes arrive whether followed or not.
+   * Ids are de-duplicated and invalid ones dropped; more than MAX_PRESENCE_SUB is a
+   * RangeError. The list ends with the connection, and this client does not send it
+   * again by itself: call it again after every reconnect (state "open").
+   */
+  async subscribePresence(users) {
+    const ids = [...new Set(users || [])].filter((id) => typeof id === "string" && ID_RE.test(id));
+    if (ids.length > MAX_PRESENCE_SUB) throw new RangeError(`at most ${MAX_PRESENCE_SUB} users, not ${ids.length}`);
+    return (await this.request("presence_sub", { users: ids })).users || [];
   }
 
   // ---------------------------------------------------------------- sending

@@ -6,9 +6,13 @@
 // department (`?parent=`), never as a whole; members come a page at a time. Past a few
 // levels the view moves down instead of indenting further: the expanded department
 // becomes the top of the tree, with its path above it as breadcrumbs to go back up.
-import { computed, ref, watch } from "vue";
+//
+// The people shown (search results, the chosen department's members) have a presence
+// dot: the tab follows their presence (`presence_sub`, through followPresence in the
+// store) while it is open, the ones on screen first, and follows no one once it closes.
+import { computed, onUnmounted, ref, watch } from "vue";
 import { t } from "../i18n.js";
-import { client, describeError, displayName, me, rememberName, startDirect, state } from "../store.js";
+import { client, describeError, displayName, followPresence, me, rememberName, startDirect, state } from "../store.js";
 import UserAvatar from "./avatar.js";
 
 const MEMBERS_PAGE = 50;
@@ -150,10 +154,30 @@ export default {
     }
     const treeProps = { label: "name", isLeaf: (data) => !data.child_count };
     const searchingNow = computed(() => q.value.trim().length > 0);
+
+    // Presence: the search results when searching (the members are hidden then), then
+    // the members, the page loaded last first (the store keeps the first 500).
+    const shownPeople = computed(() => {
+      const recent = members.value.map((m) => m.user_id).reverse();
+      return searchingNow.value ? [...results.value.map((p) => p.user_id), ...recent] : recent;
+    });
+    watch(() => shownPeople.value.join(","), () => followPresence(shownPeople.value));
+    onUnmounted(() => followPresence([]));
+    /** The user's presence, or null when it is not known (not visible to me, or not yet). */
+    function presence(u) {
+      const p = state.presence[u];
+      return p && p.status ? p : null;
+    }
+    function presenceLabel(u) {
+      const p = presence(u);
+      if (!p) return "";
+      const s = t(`presence.${p.status}`);
+      return p.text ? `${s} · ${p.text}` : s;
+    }
     const remaining = computed(() => Math.max(0, membersTotal.value - members.value.length));
     return {
       state, t, treeKey, rootState, treeError, focus, shownCrumbs, hiddenCrumb, setFocus, dept, members, membersTotal, membersMore, membersLoading, membersError, remaining,
-      q, results, searching, searchError, searchingNow, treeProps, loadLevel, reloadTree, choose, loadMore, chat, deptLine, displayName, me,
+      q, results, searching, searchError, searchingNow, treeProps, loadLevel, reloadTree, choose, loadMore, chat, deptLine, displayName, me, presence, presenceLabel,
     };
   },
   template: `
@@ -170,10 +194,14 @@ export default {
           <p v-else-if="!searching && !results.length" class="ct-empty">{{ t('list.noResults') }}</p>
           <div v-for="p in results" :key="p.user_id" class="ct-row ct-friend" role="button" tabindex="0" data-testid="dir-result" :data-user="p.user_id"
                @click="chat(p)" @keydown.enter="chat(p)">
-            <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
+            <span class="ct-avatar">
+              <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
+              <span v-if="presence(p.user_id)" class="presence-dot" :class="'p-' + presence(p.user_id).status" :title="presenceLabel(p.user_id)"
+                    data-testid="presence" :data-status="presence(p.user_id).status"></span>
+            </span>
             <div class="ct-body">
               <div class="ct-name">{{ p.display_name || p.username }} <span class="ct-real">@{{ p.username }}</span></div>
-              <div class="ct-sub">{{ deptLine(p) }}</div>
+              <div class="ct-sub">{{ deptLine(p) }}<span v-if="presence(p.user_id)" data-testid="presence-text"> · {{ presenceLabel(p.user_id) }}</span></div>
             </div>
           </div>
         </template>
@@ -202,10 +230,14 @@ export default {
             <h2 class="ct-title">{{ dept.name }} <span class="ct-count" data-testid="dir-total">{{ membersTotal }}</span></h2>
             <div v-for="p in members" :key="p.user_id" class="ct-row ct-friend" role="button" tabindex="0" data-testid="dir-member" :data-user="p.user_id"
                  @click="chat(p)" @keydown.enter="chat(p)">
-              <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
+              <span class="ct-avatar">
+                <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
+                <span v-if="presence(p.user_id)" class="presence-dot" :class="'p-' + presence(p.user_id).status" :title="presenceLabel(p.user_id)"
+                      data-testid="presence" :data-status="presence(p.user_id).status"></span>
+              </span>
               <div class="ct-body">
                 <div class="ct-name">{{ p.display_name || p.username }}<template v-if="p.user_id === me()"> ({{ t('common.me') }})</template></div>
-                <div class="ct-sub">{{ p.title || '@' + p.username }}</div>
+                <div class="ct-sub">{{ p.title || '@' + p.username }}<span v-if="presence(p.user_id)" data-testid="presence-text"> · {{ presenceLabel(p.user_id) }}</span></div>
               </div>
             </div>
             <p v-if="membersError" class="ct-empty" role="alert">{{ membersError }}</p>

@@ -559,13 +559,33 @@ function applyContactsChange(ch) {
   updateNames();
 }
 
+/** Friends' presence, in batches the server takes (at most 200 ids, a request line well
+ * under 8 KiB), so a user with thousands of friends still sees every dot. */
 async function refreshPresence(users) {
-  if (!users.length) return;
-  try {
-    const { users: list } = await client.http("GET", `/api/v1/presence?users=${users.map(encodeURIComponent).join(",")}`);
-    for (const p of list) state.presence[p.user] = { status: p.status, text: p.text || "" };
-  } catch {
-    /* presence is best effort */
+  const batches = [];
+  let batch = [];
+  let size = 0;
+  for (const u of users) {
+    const n = encodeURIComponent(u).length + 3;
+    if (batch.length === 200 || size + n > 4000) {
+      batches.push(batch);
+      batch = [];
+      size = 0;
+    }
+    batch.push(u);
+    size += n;
+  }
+  if (batch.length) batches.push(batch);
+  for (const ids of batches) {
+    try {
+      const { users: list } = await client.http("GET", `/api/v1/presence?users=${ids.map(encodeURIComponent).join(",")}`);
+      for (const p of list) {
+        const seen = state.presence[p.user];
+        state.presence[p.user] = { status: p.status, text: p.text || "", v: seen && seen.v }; // a later push still wins
+      }
+    } catch {
+      /* presence is best effort */
+    }
   }
 }
 

@@ -172,3 +172,20 @@ def server_history(server: ServerProcess, user: str, conv: str) -> list[dict[str
     except urllib.error.HTTPError as exc:  # pragma: no cover - diagnostic
         raise AssertionError(exc.read()) from exc
     return page["messages"]
+
+
+def confirm_box(page: Any) -> None:
+    page.click(".el-message-box .el-message-box__btns .el-button--primary")
+
+
+def member_cmd(page: Any, user: str, item: str) -> None:
+    """Choose an action from a group member's menu (opened again if a live reload closed it)."""
+    for attempt in range(3):
+        page.click(f"[data-testid=gp-member][data-user='{user}'] [data-testid=gp-member-more]")
+        try:
+            page.locator(f"[data-testid={item}]:visible").click(timeout=3_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+            page.wait_for_timeout(300)

@@ -10,7 +10,7 @@ import json
 import urllib.error
 from typing import Any
 
-from tests.browser.conftest import PASSWORD, Tab, http_json, new_user
+from tests.browser.conftest import PASSWORD, Tab, confirm_box, http_json, member_cmd, new_user
 from tests.support.server import ServerProcess
 
 _tokens: dict[tuple[str, str], str] = {}
@@ -62,21 +62,6 @@ def close_panel(tab: Tab) -> None:
     tab.page.wait_for_selector("[data-testid=gp-body]", state="detached")
 
 
-def confirm_box(page: Any) -> None:
-    page.click(".el-message-box .el-message-box__btns .el-button--primary")
-
-
-def member_cmd(page: Any, user: str, item: str) -> None:
-    """Choose an action from a member's menu (opened again if a live reload closed it)."""
-    for attempt in range(3):
-        page.click(f"[data-testid=gp-member][data-user='{user}'] [data-testid=gp-member-more]")
-        try:
-            page.locator(f"[data-testid={item}]:visible").click(timeout=3_000)
-            return
-        except Exception:
-            if attempt == 2:
-                raise
-            page.wait_for_timeout(300)
 
 
 def gone(tab: Tab, selector: str) -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import PASSWORD, direct, http_json, new_user
+from tests.browser.conftest import PASSWORD, confirm_box, direct, http_json, member_cmd, new_user
 from tests.support.server import ServerProcess
 
 # SEMOT_SHOTS=docs/screenshots saves the screens these tests pass through
@@ -18,9 +18,6 @@ def shot(page: Any, name: str) -> None:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / name))
 
-
-def confirm_box(page: Any) -> None:
-    page.click(".el-message-box .el-message-box__btns .el-button--primary")
 
 
 def test_friends_request_accept_presence_block(server: ServerProcess, open_tab: Any) -> None:
@@ -93,18 +90,6 @@ def test_contacts_tab_on_a_phone(server: ServerProcess, open_tab: Any) -> None:
     phone.assert_no_console_errors()
     d.assert_no_console_errors()
 
-
-def member_cmd(page: Any, user: str, item: str) -> None:
-    """Choose an action from a member's menu (opened again if a live reload closed it)."""
-    for attempt in range(3):
-        page.click(f"[data-testid=gp-member][data-user='{user}'] [data-testid=gp-member-more]")
-        try:
-            page.locator(f"[data-testid={item}]:visible").click(timeout=3_000)
-            return
-        except Exception:
-            if attempt == 2:
-                raise
-            page.wait_for_timeout(300)
 
 
 def test_group_panel_mute_kick_announcement(server: ServerProcess, open_tab: Any) -> None:

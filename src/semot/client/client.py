@@ -89,6 +89,7 @@ class SemotClient:
         self._dispatch: asyncio.Queue[tuple[list[Any], dict[str, Any]]] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
         self._fill_locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
         self._runner: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -112,7 +113,9 @@ class SemotClient:
         """Call the HTTP API; raises SemotAPIError with the server's error code."""
         headers = {"Authorization": f"Bearer {self.access_token}"} if auth and self.access_token else {}
         session = await self._session()
-        async with session.request(method, self.base_url + path, json=json_body, headers=headers) as resp:
+        # bounded: a server that stops answering is an error, never a hang
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout * 2, sock_connect=10)
+        async with session.request(method, self.base_url + path, json=json_body, headers=headers, timeout=timeout) as resp:
             data = await resp.json(content_type=None)
             if resp.status >= 400:
                 err = (data or {}).get("error", {})
@@ -230,7 +233,9 @@ class SemotClient:
 
     async def _open(self) -> None:
         session = await self._session()
-        ws = await session.ws_connect(self.ws_url, autoping=True, max_msg_size=0, heartbeat=None)
+        ws = await asyncio.wait_for(
+            session.ws_connect(self.ws_url, autoping=True, max_msg_size=0, heartbeat=None), self.request_timeout
+        )
         self._ws = ws
         self._rid += 1
         rid = self._rid
@@ -239,11 +244,7 @@ class SemotClient:
                 {"t": "auth", "rid": rid, "token": self.access_token, "device": {"id": self.device_id, "platform": self.platform}}
             )
         )
-        msg = await asyncio.wait_for(ws.receive(), self.request_timeout)
-        if msg.type != aiohttp.WSMsgType.TEXT:
-            await ws.close()
-            raise SemotAPIError("unauthorized", f"connection closed during auth ({ws.close_code})")
-        reply = json.loads(msg.data)
+        reply = await asyncio.wait_for(self._auth_reply(ws, rid), self.request_timeout)
         if not reply.get("ok"):
             err = reply.get("error", {})
             await ws.close()
@@ -252,6 +253,18 @@ class SemotClient:
         self.session_id = data["session_id"]
         self.server_config = data.get("config", {})
         self._connected.set()
+
+    @staticmethod
+    async def _auth_reply(ws: aiohttp.ClientWebSocketResponse, rid: int) -> dict[str, Any]:
+        while True:
+            msg = await ws.receive()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                await ws.close()
+                raise SemotAPIError("unauthorized", f"connection closed during auth ({ws.close_code})")
+            frame = json.loads(msg.data)
+            if frame.get("t") == "res" and frame.get("rid") == rid:
+                return dict(frame)
+            # the server answers auth first; anything else here is not for us yet
 
     async def _run(self) -> None:
         """Read frames; on a lost connection reconnect with backoff and catch up."""
@@ -285,7 +298,7 @@ class SemotClient:
                     continue
                 attempt = 0
                 self.reconnects += 1
-                asyncio.create_task(self._catch_up_quietly())
+                self._spawn(self._catch_up_quietly())
                 break
 
     async def _catch_up_quietly(self) -> None:
@@ -293,6 +306,11 @@ class SemotClient:
             await self.catch_up()
         except (SemotAPIError, ClientClosed, asyncio.TimeoutError):
             log.debug("catch-up interrupted; the next reconnect retries it", exc_info=True)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _read_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
@@ -305,7 +323,7 @@ class SemotClient:
                 if fut is not None and not fut.done():
                     fut.set_result(frame)
             elif t == "msg":
-                asyncio.create_task(self._ingest(frame))
+                self._spawn(self._ingest(frame))
             elif t == "evt":
                 if self._event_handlers:
                     self._dispatch.put_nowait((self._event_handlers, frame))
@@ -348,8 +366,8 @@ class SemotClient:
     async def request(self, t: str, **fields: Any) -> dict[str, Any]:
         """Send one request and wait for its reply; raises SemotAPIError on `ok: false`."""
         ws = self._ws
-        if ws is None or ws.closed:
-            raise ClientClosed("not connected")
+        if ws is None or ws.closed or not self._connected.is_set():
+            raise ClientClosed("not connected")  # also while a reconnect is authenticating
         self._rid += 1
         rid = self._rid
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()

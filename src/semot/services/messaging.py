@@ -50,6 +50,7 @@ class MessageService:
         self._writer = GroupCommitWriter(storage, self._fan_out, metrics, batch_max=batch_max)
         self._origin: dict[str, str | None] = {}  # mid -> sending session, until fan-out
         self._burner: asyncio.Task[None] | None = None
+        self._loading: set[asyncio.Task[None]] = set()  # fan-outs waiting for a group's members
         # Set by the composition root: the contacts rules (blacklist, friendship policy).
         self.direct_check: Callable[[str, str], Awaitable[None]] | None = None
 
@@ -146,7 +147,9 @@ class MessageService:
             else:
                 recipients = self._members.cached(msg.conv)
                 if recipients is None:
-                    asyncio.get_running_loop().create_task(self._fan_out_uncached(msg, exclude))
+                    task = asyncio.get_running_loop().create_task(self._fan_out_uncached(msg, exclude))
+                    self._loading.add(task)  # held: the loop keeps only a weak reference
+                    task.add_done_callback(self._loading.discard)
                     continue
             self._bus.publish(Delivery(recipients, encode_frame(msg.to_wire()), exclude))
 

@@ -86,3 +86,16 @@ class Unavailable(SemotError):
 class Internal(SemotError):
     code = "internal"
     http_status = 500
+
+
+class StorageDataError(Exception):
+    """Storage refused the data of a write, not because the database is down.
+
+    Raised by storage (translated from driver exceptions) so services can tell a poison
+    message, which fails the same way on every retry, from an outage, which a retry may
+    cure, without importing any database driver. It is never sent to a client as is.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -97,3 +97,37 @@ class TestRecall:
             check_recall(self.msg, "b", now_ms=2_000, window_s=120)
         with pytest.raises(Forbidden):
             check_recall(self.msg, "a", now_ms=1_000 + 120_001, window_s=120)
+
+
+class TestCustomLimits:
+    """Issue 8: custom data nested ~254+ deep broke the write of a whole batch."""
+
+    @staticmethod
+    def nested(levels: int) -> object:
+        data: object = 1
+        for i in range(levels):
+            data = [data] if i % 2 else {"k": data}
+        return data
+
+    def test_depth(self) -> None:
+        ok = validate_body("custom", {"type": "t", "data": self.nested(32)}, max_text_chars=1)
+        assert ok["type"] == "t"
+        for levels in (33, 300, 5000):  # iterative: no RecursionError however deep
+            with pytest.raises(BadRequest) as info:
+                validate_body("custom", {"type": "t", "data": self.nested(levels)}, max_text_chars=1)
+            assert info.value.message == "body.data: nested deeper than 32 levels (max_custom_depth)"
+        with pytest.raises(BadRequest):
+            validate_body("custom", {"type": "t", "data": self.nested(5)}, max_text_chars=1, max_custom_depth=4)
+
+    def test_size(self) -> None:
+        validate_body("custom", {"type": "t", "data": "x" * 16000}, max_text_chars=1)
+        with pytest.raises(BadRequest) as info:
+            validate_body("custom", {"type": "t", "data": "x" * 16383}, max_text_chars=1)
+        assert "16385 bytes as JSON, over the limit of 16384 (max_custom_bytes)" in info.value.message
+        with pytest.raises(BadRequest):
+            validate_body("custom", {"type": "t", "data": {"a": "x" * 100}}, max_text_chars=1, max_custom_bytes=100)
+
+    def test_unencodable(self) -> None:
+        with pytest.raises(BadRequest) as info:
+            validate_body("custom", {"type": "t", "data": 2**70}, max_text_chars=1)
+        assert "not encodable as JSON" in info.value.message

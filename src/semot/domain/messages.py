@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from semot.errors import BadRequest, Forbidden
@@ -16,6 +17,8 @@ MEDIA_KINDS = frozenset({"image", "voice", "video", "file"})
 RECALLED = "recalled"
 BURNED = "burned"
 SYSTEM = "system"
+MAX_CUSTOM_DEPTH = 32
+MAX_CUSTOM_BYTES = 16 * 1024
 
 
 class _Body(BaseModel):
@@ -62,7 +65,43 @@ def _fail(prefix: str, exc: ValidationError) -> BadRequest:
     return BadRequest(f"{prefix}{'.' + where if where else ''}: {e['msg']}")
 
 
-def validate_body(kind: str, body: dict[str, Any], *, max_text_chars: int) -> dict[str, Any]:
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """True when arrays/objects nest deeper than `limit` (a scalar is depth 0).
+
+    Iterative, so a payload nested a thousand levels deep costs a loop, not a stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def _check_custom_data(data: Any, max_depth: int, max_bytes: int) -> None:
+    """Bound what integrators may put in `data`: beyond ~254 levels no JSON encoder on
+    the write path copes, and a huge payload would bloat every history page it is on."""
+    if nesting_exceeds(data, max_depth):
+        raise BadRequest(f"body.data: nested deeper than {max_depth} levels (max_custom_depth)")
+    try:
+        size = len(orjson.dumps(data))
+    except (TypeError, ValueError) as exc:  # JSONEncodeError: e.g. an integer beyond 64 bits
+        raise BadRequest(f"body.data: not encodable as JSON: {exc}") from None
+    if size > max_bytes:
+        raise BadRequest(f"body.data: {size} bytes as JSON, over the limit of {max_bytes} (max_custom_bytes)")
+
+
+def validate_body(
+    kind: str,
+    body: dict[str, Any],
+    *,
+    max_text_chars: int,
+    max_custom_depth: int = MAX_CUSTOM_DEPTH,
+    max_custom_bytes: int = MAX_CUSTOM_BYTES,
+) -> dict[str, Any]:
     """Return the normalised body to store, or raise bad_request saying what is wrong."""
     if kind in MEDIA_KINDS:
         raise BadRequest(f"kind {kind!r} needs a file upload, which this server does not offer yet")
@@ -75,6 +114,8 @@ def validate_body(kind: str, body: dict[str, Any], *, max_text_chars: int) -> di
         raise _fail("body", exc) from None
     if isinstance(parsed, TextBody) and len(parsed.text) > max_text_chars:
         raise BadRequest(f"body.text: longer than {max_text_chars} characters")
+    if isinstance(parsed, CustomBody):
+        _check_custom_data(parsed.data, max_custom_depth, max_custom_bytes)
     return parsed.model_dump(exclude_unset=True)
 
 

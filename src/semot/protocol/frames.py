@@ -4,10 +4,16 @@ Parsing is two steps on purpose: orjson first (fast, and it yields the `rid` eve
 the rest of the frame is wrong, so every error reply still carries the client's rid),
 then strict pydantic validation of that one frame type: a string where a number
 belongs is an error, never silently coerced.
+
+No string of a frame may contain U+0000: PostgreSQL cannot store it in text, and a
+message that cannot be stored must be refused up front, on every backend alike. A NUL
+can only arrive as the escape `\u0000` (a raw NUL byte is invalid JSON), so frames
+without that escape, nearly all of them, skip the walk that looks for it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -132,17 +138,83 @@ def _describe(exc: ValidationError) -> tuple[str, dict[str, Any]]:
     return f"{where}: {first['msg']}", {"fields": fields}
 
 
+_NUL = "\x00"
+_NUL_ESCAPE = "\\u0000"
+# a \uD800-\uDFFF escape, not preceded by an escaped backslash (`\\ud800` is plain text)
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_KEY_SHOWN = 40  # characters of a key quoted in an error message
+
+
+def _has_nul_escape(raw: bytes | str) -> bool:
+    return (_NUL_ESCAPE in raw) if isinstance(raw, str) else (_NUL_ESCAPE.encode() in raw)
+
+
+def nul_path(obj: Any) -> str | None:
+    """Where the first string (value or key) containing U+0000 is, or None.
+
+    Iterative: frames nest up to orjson's 1,024 levels."""
+    stack: list[tuple[Any, str]] = [(obj, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _NUL in node:
+                return path or "frame"
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                shown = key[:_KEY_SHOWN].replace(_NUL, "\\u0000")
+                here = f"{path}.{shown}" if path else shown
+                if _NUL in key:
+                    return here
+                stack.append((value, here))
+        elif isinstance(node, list):
+            stack.extend((value, f"{path}[{i}]") for i, value in enumerate(node))
+    return None
+
+
+def _rid_despite_surrogates(raw: bytes | str) -> Any:
+    """The rid of a frame orjson refused over an unpaired UTF-16 surrogate escape.
+
+    JavaScript's JSON.stringify writes a lone surrogate (a string cut inside an emoji)
+    as an escape such as `\\ud83d`; orjson rightly refuses it, but the reply must still
+    carry the rid or the client never learns which request failed. So every surrogate
+    escape is read as U+FFFD, by the same parser with the same limits. Error path only."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode()
+        except UnicodeDecodeError:  # raw surrogate bytes: not even UTF-8
+            return None
+    try:
+        obj = orjson.loads(_SURROGATE_ESCAPE.sub(r"\1\\ufffd", raw))
+    except orjson.JSONDecodeError:
+        return None
+    rid = obj.get("rid") if isinstance(obj, dict) else None
+    if isinstance(rid, bool) or not isinstance(rid, (int, str)):
+        return None
+    if isinstance(rid, str) and (len(rid) > 64 or "\ufffd" in rid):  # not the rid the client sent
+        return None
+    return rid
+
+
 def parse_request(raw: bytes | str) -> Request:
     """Decode and validate one client frame, or raise FrameError."""
     try:
         obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise FrameError(None, "bad_request", "frame is not valid JSON") from None
+    except orjson.JSONDecodeError as exc:
+        if "surrogate" in exc.msg:
+            message = "strings may not contain unpaired UTF-16 surrogates (U+D800 to U+DFFF)"
+            raise FrameError(_rid_despite_surrogates(raw), "bad_request", message) from None
+        raise FrameError(None, "bad_request", f"frame is not valid JSON: {exc.msg}") from None
     if not isinstance(obj, dict):
         raise FrameError(None, "bad_request", "frame must be a JSON object")
     rid = obj.get("rid")
     if not isinstance(rid, (int, str)) or isinstance(rid, bool) or (isinstance(rid, str) and len(rid) > 64):
         raise FrameError(None, "bad_request", "rid is required: an integer or a string of up to 64 characters")
+    if _has_nul_escape(raw):
+        where = nul_path(obj)
+        if where is not None:
+            error = "strings may not contain U+0000 (NUL)"
+            details = {"fields": [{"field": where, "error": error}]}
+            raise FrameError(rid, "bad_request", f"{where}: {error}", details)
     t = obj.get("t")
     model = FRAME_TYPES.get(t) if isinstance(t, str) else None
     if model is None:

@@ -4,6 +4,12 @@ Every `submit` waits for the commit that stores its message, so an acknowledgeme
 always means "durably stored". While one transaction is in flight the next batch
 accumulates, so batches grow with load on their own and no timer delays a quiet server.
 Messages are handed to `on_stored` in commit (= seq) order before any ack is released.
+
+One bad message never fails the others: when storage refuses the data of a batch
+(StorageDataError), the batch is retried in halves, in order, down to single messages,
+so every innocent message is committed and acknowledged and only the poison gets a
+`bad_request`. An outage is different: it fails what is left of the batch at once as
+`unavailable` (retry with the same cid), without bisecting.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 from semot.domain.records import AppendResult, NewMessage
-from semot.errors import Internal, SemotError, Unavailable
+from semot.errors import BadRequest, Internal, SemotError, StorageDataError, Unavailable
 from semot.metrics import Metrics
 from semot.storage.base import Storage
 
@@ -74,18 +80,8 @@ class GroupCommitWriter:
 
     async def _commit(self, taken: list[tuple[NewMessage, asyncio.Future[AppendResult]]]) -> None:
         batch = [item for item, _ in taken]
-        try:
-            results = await self._storage.append_messages(batch)
-        except Exception as exc:  # the database is gone: nothing of this batch is stored
-            log.exception("storing a batch of %d messages failed", len(batch))
-            err = Unavailable("message could not be stored; retry with the same cid")
-            err.__cause__ = exc
-            for _, fut in taken:
-                if not fut.done():
-                    fut.set_exception(err)
-            return
-        stored = [r for r in results if isinstance(r, AppendResult)]
-        created = [r for r in stored if r.created]
+        results = await self._append_isolating(batch)
+        created = [r for r in results if isinstance(r, AppendResult) and r.created]
         self._metrics.batch_size.observe(len(batch))
         if created:
             self._metrics.messages_stored.inc(len(created))
@@ -103,3 +99,44 @@ class GroupCommitWriter:
             else:
                 log.error("message rejected by storage: %r", res)
                 fut.set_exception(Internal("message could not be stored"))
+
+    async def _append_isolating(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
+        """Store `batch`, splitting it around messages whose data storage refuses.
+
+        Parts are stored left to right, so commit order (and with it the order of one
+        sender's messages in a conversation) is batch order, and the created results
+        come back in commit order. At most 2n-1 transactions for n messages, plus one
+        retry of a message that failed alone on its first try: that is how a batch of
+        one survives another node committing the same (sender, cid) at the same moment.
+        """
+        results: list[AppendResult | Exception | None] = [None] * len(batch)
+        todo: list[tuple[int, int]] = [(0, len(batch))]  # a stack: the leftmost part on top
+        retried: set[int] = set()
+        outage: Unavailable | None = None
+        while todo:
+            lo, hi = todo.pop()
+            if outage is not None:
+                results[lo:hi] = [outage] * (hi - lo)
+                continue
+            try:
+                part = await self._storage.append_messages(batch[lo:hi])
+            except StorageDataError as exc:
+                if hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    todo += [(mid, hi), (lo, mid)]
+                elif len(batch) == 1 and lo not in retried:
+                    retried.add(lo)
+                    todo.append((lo, hi))
+                else:
+                    n = batch[lo]
+                    log.warning("message refused by storage (sender %s, cid %r): %s", n.sender, n.cid, exc.reason)
+                    results[lo] = BadRequest(f"message could not be stored: {exc.reason}")
+                continue
+            except Exception as exc:  # the database is gone: nothing of this part is stored
+                log.exception("storing a batch of %d messages failed", hi - lo)
+                outage = Unavailable("message could not be stored; retry with the same cid")
+                outage.__cause__ = exc
+                results[lo:hi] = [outage] * (hi - lo)
+                continue
+            results[lo:hi] = part
+        return results  # type: ignore[return-value]  # every slot was filled above

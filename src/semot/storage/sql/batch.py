@@ -3,11 +3,12 @@
 Both append paths (SQLAlchemy on PostgreSQL, the dedicated SQLite appender) run the
 same plan: drop (sender, cid) pairs stored before or repeated in the batch, create
 direct chats on their first message, reserve seqs per conversation, number the rows.
+It is also where the test-only fault hook sits, so both paths fail the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -19,7 +20,16 @@ Key = tuple[str, str]
 ROW_COLUMNS = ("conv", "seq", "mid", "cid", "sender", "kind", "body", "opts", "ts", "burn_s")
 
 
+class InjectedFault(ValueError):
+    """The test-only fault hook's stand-in for a value the database refuses."""
+
+
 class BatchPlan:
+    # Test-only (SEMOT_TEST_FAULT_CID_PREFIX, set by the composition root): numbering a
+    # new message whose cid starts with this raises, as a value the database refuses
+    # would, so tests can send a poison that validation lets through over a real socket.
+    fault_cid_prefix: ClassVar[str | None] = None
+
     def __init__(self, batch: list[NewMessage]) -> None:
         self.batch = batch
         self.results: list[AppendResult | Exception | None] = [None] * len(batch)
@@ -68,6 +78,8 @@ class BatchPlan:
             for i in idxs:
                 seq += 1
                 n = self.batch[i]
+                if self.fault_cid_prefix and n.cid.startswith(self.fault_cid_prefix):
+                    raise InjectedFault(f"injected test fault for cid {n.cid!r}")
                 self.results[i] = AppendResult(
                     Message(n.conv, seq, n.mid, n.cid, n.sender, n.kind, n.body, n.ts, n.opts), created=True
                 )

@@ -118,9 +118,14 @@ def test_read_marks_come_back_from_sync_on_a_fresh_device(server: ServerProcess,
     b.page.wait_for_function(f"window.__semot.state.convs['{conv}'].readSeq === 2")
 
     # back, on what is a new device to the app: no session, no remembered read positions
-    a.page.goto(server.base + "/")
+    # (the refresh-token cookie too; storage is cleared from a page of the origin where
+    # the app is not running, so nothing of it can write the storage again)
+    a.context.clear_cookies()
+    blank = server.base + "/__blank"
+    a.page.route(blank, lambda route: route.fulfill(body='<link rel="icon" href="data:,">', content_type="text/html"))
+    a.page.goto(blank)
     a.js("() => { localStorage.clear(); sessionStorage.clear(); }")
-    a.page.reload()
+    a.page.goto(server.base + "/")
     assert a.js("() => localStorage.length") == 0
     sign_in(a, server)
     a.open_conv(conv)
@@ -135,13 +140,14 @@ def test_sign_out_ends_the_login_on_the_server(server: ServerProcess, open_tab: 
     """After signing out from the user menu, the refresh token the tab held is refused."""
     user = register(server, "leaver", "Leaver")
     a = open_tab(user)
-    refresh_token = a.js("() => window.__semot.client.refreshToken")
-    assert refresh_token
+    # the refresh token is an HttpOnly cookie: out of the page's reach, visible to the browser
+    refresh_token = next(c["value"] for c in a.context.cookies() if c["name"] == "semot_refresh")
+    assert refresh_token and a.js("() => window.__semot.client.refreshToken") is None
     a.page.click("[data-testid=user-menu]")
     a.page.click("[data-testid=menu-logout]")
     a.page.click(".el-message-box .el-message-box__btns .el-button--primary")
     a.page.wait_for_selector("[data-testid=username]")
-    assert a.js("() => window.__semot.client.refreshToken") is None
+    assert not [c for c in a.context.cookies() if c["name"] == "semot_refresh"]  # cleared
     with pytest.raises(urllib.error.HTTPError) as info:
         http_json("POST", server.base + "/api/v1/auth/refresh", {"refresh_token": refresh_token})
     assert info.value.code == 401

@@ -61,6 +61,9 @@ class ServerProcess:
     def _environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEMOT_")}
         env["PYTHONUNBUFFERED"] = "1"
+        env["SEMOT_ABUSE_LIMITS"] = "false"  # contract §5: test suites run without; a test's env may turn them on
+        env["SEMOT_VALIDATE_REPLIES"] = "true"  # every HTTP reply checked against its /openapi.json model
+        env["SEMOT_VALIDATE_EVENTS"] = "true"  # every push checked against its model (protocol/events.py)
         env.update(self.env)
         return env
 

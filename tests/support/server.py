@@ -22,7 +22,10 @@ class ServerProcess:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
-        self.env = {**os.environ, "SEMOT_LOG_LEVEL": "WARNING", **(env or {})}
+        # abuse limits off unless a test turns them on (contract §5: test suites run without them)
+        self.env = {**os.environ, "SEMOT_LOG_LEVEL": "WARNING", "SEMOT_ABUSE_LIMITS": "false",
+                    "SEMOT_VALIDATE_REPLIES": "true", **(env or {})}
+        self.env.setdefault("SEMOT_VALIDATE_EVENTS", "true")  # every push checked against its model
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 

@@ -50,7 +50,8 @@ export class Server {
   }
 
   get env() {
-    return { ...process.env, SEMOT_LOG_LEVEL: "WARNING" };
+    // abuse limits off, as for every test suite (contract §5), unless the caller's environment says otherwise
+    return { SEMOT_ABUSE_LIMITS: "false", ...process.env, SEMOT_LOG_LEVEL: "WARNING" };
   }
 
   async createAdmin(username, password) {

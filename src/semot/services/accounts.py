@@ -1,21 +1,44 @@
-"""Accounts: registration, login, refresh-token rotation, disabling."""
+"""Accounts: registration, login, refresh-token rotation, logout, disabling.
+
+A login is a refresh-token family: every access token names it (`sid`), so ending the
+login (logout, a replayed refresh token, disabling the account) refuses its access
+tokens too, on every node within seconds (see LoginCache), and closes its sockets.
+Failed logins and registrations are counted before any password is hashed (AbuseGuard),
+and hashing runs on a bounded pool of threads (PasswordHasherPool).
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from semot.bus.base import Bus, Disconnect
+from semot.bus.base import Bus, Disconnect, Invalidate
 from semot.domain.records import RefreshToken, User
-from semot.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from semot.domain.users import username_key
+from semot.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from semot.ids import is_valid_id, new_token, now_ms
-from semot.services.security import TokenSigner, hash_password, hash_refresh_token, verify_password
+from semot.services.abuse import AbuseGuard, AbuseLimits
+from semot.services.logins import LoginCache
+from semot.services.security import PasswordHasherPool, TokenSigner, hash_refresh_token
 from semot.storage.base import Storage
+
+log = logging.getLogger(__name__)
 
 CLOSE_POLICY = 1008
 CLOSE_REPLACED = 4409
+CLOSE_UNAUTHORIZED = 4401
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
+LOGIN_KEY = "l:"  # bus Invalidate key `l:<user>:<login id>`, or `l:<user>:*` for all of them
+ALL_LOGINS = "*"
 
 
 @dataclass(slots=True, frozen=True)
@@ -54,38 +77,66 @@ class AccountService:
         *,
         refresh_ttl_s: int,
         self_registration: bool,
+        abuse: AbuseGuard | None = None,
+        hasher: PasswordHasherPool | None = None,
+        login_check_s: float = 5.0,
     ) -> None:
         self._storage = storage
         self._bus = bus
         self._signer = signer
         self._refresh_ttl_ms = refresh_ttl_s * 1000
         self.self_registration = self_registration
+        self.abuse = abuse or AbuseGuard(None, AbuseLimits(enabled=False))
+        self.hasher = hasher or PasswordHasherPool()
+        self.logins = LoginCache(storage.login_alive, ttl_s=login_check_s)
 
+    async def start(self) -> None:
+        await self.abuse.start()
+
+    async def stop(self) -> None:
+        await self.abuse.stop()
+        self.hasher.close()
+
+    # --- accounts
     async def create_user(
         self, username: str, password: str, display_name: str | None = None, *, is_admin: bool = False
     ) -> User:
         check_username(username)
         check_password(password)
+        if await self._storage.get_user_by_username(username) is not None:
+            raise Conflict("that username is already taken")  # before the costly hash (the store checks again)
         user = User(
             id=username,
             username=username,
             display_name=(display_name or username).strip()[:128] or username,
-            password_hash=await hash_password(password),
+            password_hash=await self.hasher.hash(password),
             is_admin=is_admin,
             created_at=now_ms(),
         )
         await self._storage.create_user(user)
         return user
 
-    async def register(self, username: str, password: str, display_name: str | None) -> User:
+    async def register(self, username: str, password: str, display_name: str | None, *, ip: str = "") -> User:
         if not self.self_registration:
             raise Forbidden("self-registration is switched off on this server")
+        check_username(username)
+        check_password(password)
+        await self.abuse.before_register(ip)
         return await self.create_user(username, password, display_name)
 
-    async def login(self, username: str, password: str) -> TokenPair:
+    async def login(self, username: str, password: str, *, ip: str = "") -> TokenPair:
+        """Refused before any hashing while the username or the address is locked out."""
+        ticket = await self.abuse.before_login(username_key(username), ip)
         user = await self._storage.get_user_by_username(username)
-        if not await verify_password(user.password_hash if user else None, password) or user is None:
+        try:
+            ok = await self.hasher.verify(user.password_hash if user else None, password)
+        except Unavailable:
+            await self.abuse.cancel(ticket)  # not a guess: nothing was checked
+            raise
+        if not ok or user is None:
+            log.info("failed login for %r from %s", username, ip or "?")
             raise Unauthorized("wrong username or password")
+        await self.abuse.login_succeeded(ticket)
         if user.disabled:
             raise Forbidden("this account is disabled")
         return await self._issue(user.id, family=new_token()[:32])
@@ -94,6 +145,12 @@ class AccountService:
         now = now_ms()
         old = await self._storage.consume_refresh_token(hash_refresh_token(refresh_token), now)
         if old is None or old.revoked or old.used_at is not None or old.expires_at <= now:
+            if old is not None and old.used_at is not None:
+                self._ended(old.user_id, old.family)  # a replay revoked the whole login
+            raise Unauthorized("refresh token is invalid, expired or already used")
+        if not await self._storage.login_alive(old.user_id, old.family):
+            # issued by a refresh that raced the login's revocation: it ends with it
+            await self._storage.revoke_login(old.family)
             raise Unauthorized("refresh token is invalid, expired or already used")
         user = await self._storage.get_user(old.user_id)
         if user is None or user.disabled:
@@ -105,24 +162,59 @@ class AccountService:
         await self._storage.add_refresh_token(
             RefreshToken(hash_refresh_token(refresh), user_id, family, now_ms() + self._refresh_ttl_ms)
         )
-        return TokenPair(self._signer.issue(user_id), refresh, self._signer.ttl_s, user_id)
+        return TokenPair(self._signer.issue(user_id, family), refresh, self._signer.ttl_s, user_id)
 
+    # --- access tokens
     async def authenticate(self, access_token: str) -> User:
         """The user behind a bearer token, who must still exist and be enabled."""
+        return (await self.authenticate_login(access_token))[0]
+
+    async def authenticate_login(self, access_token: str) -> tuple[User, str]:
+        """The user behind a bearer token and the login it belongs to, which must not
+        have ended (logout, disabling)."""
         claims = self._signer.verify(access_token)
         user = await self._storage.get_user(claims.user_id)
         if user is None:
             raise Unauthorized("unknown user")
         if user.disabled:
             raise Unauthorized("this account is disabled")
-        return user
+        if not await self.logins.alive(user.id, claims.login_id):
+            raise Unauthorized("this login has ended (signed out): sign in again")
+        return user, claims.login_id
 
-    async def logout(self, user_id: str, refresh_token: str) -> None:
-        """End one login: its refresh token (and any rotated from it) stops working."""
-        owner = await self._storage.revoke_token_family(hash_refresh_token(refresh_token), user_id)
-        if owner is not None and owner != user_id:
-            raise Forbidden("that refresh token belongs to another user")
+    def login_of(self, access_token: str) -> str:
+        """The login (`sid`) an access token belongs to."""
+        return self._signer.verify(access_token).login_id
 
+    # --- ending logins
+    async def logout(self, user_id: str, login_id: str, refresh_token: str | None) -> None:
+        """End one login: the one `refresh_token` belongs to, else the caller's own.
+        Its refresh tokens stop working, its access tokens are refused, its sockets close."""
+        family = login_id
+        if refresh_token:
+            token = await self._storage.get_refresh_token(hash_refresh_token(refresh_token))
+            if token is not None:
+                if token.user_id != user_id:
+                    raise Forbidden("that refresh token belongs to another user")
+                family = token.family
+        await self._storage.revoke_login(family)
+        self._ended(user_id, family)
+
+    def _ended(self, user_id: str, login_id: str) -> None:
+        self.logins.revoked(login_id)
+        self._bus.publish(Invalidate(f"{LOGIN_KEY}{user_id}:{login_id}"))
+
+    def login_invalidated(self, key: str) -> tuple[str, str] | None:
+        """A bus `l:` key from any node: drop what this node cached. Returns (user, login
+        id) whose sockets must close, or None when the whole user was invalidated."""
+        user_id, _, login_id = key[len(LOGIN_KEY) :].partition(":")
+        if login_id == ALL_LOGINS or not login_id:
+            self.logins.forget_user(user_id)
+            return None
+        self.logins.revoked(login_id)
+        return user_id, login_id
+
+    # --- profiles and administration
     async def profiles(self, user_ids: list[str]) -> list[dict[str, Any]]:
         """Public profiles (id, username, display name) of existing users."""
         ids = [u for u in dict.fromkeys(user_ids) if is_valid_id(u)]
@@ -136,10 +228,13 @@ class AccountService:
         return user
 
     async def set_disabled(self, user_id: str, disabled: bool) -> User:
+        """Disabling ends every login for good: enabling again revives no old token."""
         if not await self._storage.set_user_disabled(user_id, disabled):
             raise NotFound(f"no user {user_id!r}")
         if disabled:
             await self._storage.revoke_user_tokens(user_id)
+            self.logins.forget_user(user_id)
+            self._bus.publish(Invalidate(f"{LOGIN_KEY}{user_id}:{ALL_LOGINS}"))
             self._bus.publish(Disconnect(user_id, CLOSE_POLICY, "account disabled"))
         return await self.get(user_id)
 

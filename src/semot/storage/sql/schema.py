@@ -30,12 +30,16 @@ users = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
+    # the username case-folded (domain.users.username_key): unique, so names differing
+    # only in case are one name; see migration 0006 for accounts that clashed before
+    Column("username_key", String(80), nullable=False, server_default=""),
     Column("display_name", String(128), nullable=False),
     Column("password_hash", String(256), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
     Column("settings", Text, nullable=False, server_default="{}"),
+    Index(None, "username_key", unique=True),
 )
 
 refresh_tokens = Table(

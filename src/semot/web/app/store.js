@@ -75,7 +75,8 @@ function ensureUniqueDevice() {
 export const client = new SemotClient(location.origin, {
   platform: "web",
   deviceId: deviceId(),
-  persistSession: true,
+  persistSession: true, // who is signed in survives a reload; the tokens do not:
+  refreshCookie: true, // the refresh token is an HttpOnly cookie, the access token stays in memory
   storagePrefix: LS,
   logger: null,
 });

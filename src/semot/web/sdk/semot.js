@@ -208,6 +208,9 @@ export class SemotClient extends Emitter {
     this.storage = o.storage === undefined ? defaultStorage() : o.storage || new MemoryStorage();
     this.storagePrefix = o.storagePrefix ?? "semot.";
     this.persistSession = o.persistSession ?? false;
+    // Browsers: the refresh token lives in an HttpOnly cookie the server sets (no script,
+    // ours included, can read it); only the access token is held, in memory.
+    this.refreshCookie = o.refreshCookie ?? false;
     this._WebSocket = o.WebSocket || globalThis.WebSocket;
     this._fetch = o.fetch || ((...a) => globalThis.fetch(...a));
     this._random = o.random || Math.random;
@@ -248,7 +251,10 @@ export class SemotClient extends Emitter {
     if (o.session) this.setSession(o.session);
     else if (this.persistSession) {
       const s = this._loadJSON("session");
-      if (s && s.access_token && s.user_id) this.setSession(s);
+      if (s && s.user_id && (s.access_token || (this.refreshCookie && s.cookie))) this.setSession(s);
+      // cookie mode never leaves a refresh token in the storage (an older version may have
+      // saved one: it stays in memory until the next refresh moves the login to the cookie)
+      if (this.refreshCookie && s && s.refresh_token) this._saveJSON("session", this._persisted());
     }
   }
 
@@ -303,6 +309,8 @@ export class SemotClient extends Emitter {
   // ---------------------------------------------------------------- HTTP
   /** Call the HTTP API; throws SemotAPIError with the server's code. */
   async http(method, path, body = undefined, { auth = true, retry = true, token = undefined } = {}) {
+    // refreshCookie after a page reload: get an access token first, not a 401 first
+    if (auth && !token && !this.accessToken && this.refreshCookie && this.userId) await this.refresh();
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const bearer = token || this.accessToken;
@@ -328,7 +336,7 @@ export class SemotClient extends Emitter {
     }
     if (resp.status >= 400) {
       const err = (data && data.error) || {};
-      if (resp.status === 401 && auth && retry && !token && this.refreshToken) {
+      if (resp.status === 401 && auth && retry && !token && this._canRefresh()) {
         await this.refresh();
         return this.http(method, path, body, { auth, retry: false });
       }
@@ -345,9 +353,12 @@ export class SemotClient extends Emitter {
     return (await this.http("POST", "/api/v1/auth/register", body, { auth: false })).user_id;
   }
 
-  /** Log in; keeps the tokens; returns the server's token reply. */
+  /** Log in; keeps the tokens; returns the server's token reply (without the refresh
+   * token with refreshCookie: the server sets it as an HttpOnly cookie instead). */
   async login(username, password) {
-    const data = await this.http("POST", "/api/v1/auth/login", { username, password }, { auth: false });
+    const body = { username, password };
+    if (this.refreshCookie) body.cookie = true;
+    const data = await this.http("POST", "/api/v1/auth/login", body, { auth: false });
     this._takeTokens(data);
     return data;
   }
@@ -356,12 +367,14 @@ export class SemotClient extends Emitter {
    * Trade the refresh token for a new pair (refresh tokens are single use). Concurrent
    * calls share one request; with persistSession, a pair rotated by another tab sharing
    * the storage is adopted instead of replaying the old token (which the server treats
-   * as theft). In browsers the Web Locks API serialises refreshes across tabs.
+   * as theft). In browsers the Web Locks API serialises refreshes across tabs. With
+   * refreshCookie the browser sends the cookie, shared by the tabs, and the reply sets
+   * the next one.
    */
   refresh() {
     if (this._refreshing) return this._refreshing;
     const run = async () => {
-      if (this.persistSession) {
+      if (this.persistSession && !this.refreshCookie) {
         const s = this._loadJSON("session");
         if (s && s.user_id === this.userId && s.refresh_token && s.refresh_token !== this.refreshToken) {
           const fresh = (s.obtained_at || 0) + (s.expires_in || 0) * 1000 - 60000 > Date.now();
@@ -372,10 +385,10 @@ export class SemotClient extends Emitter {
           this.refreshToken = s.refresh_token;
         }
       }
-      if (!this.refreshToken) throw new SemotAPIError("unauthorized", "no refresh token", 401);
+      if (!this._canRefresh()) throw new SemotAPIError("unauthorized", "no refresh token", 401);
       let data;
       try {
-        data = await this.http("POST", "/api/v1/auth/refresh", { refresh_token: this.refreshToken }, { auth: false });
+        data = await this.http("POST", "/api/v1/auth/refresh", this._refreshBody(), { auth: false });
       } catch (error) {
         if (error instanceof SemotAPIError && error.status === 401) this._sessionExpired(error);
         throw error;
@@ -384,7 +397,7 @@ export class SemotClient extends Emitter {
       return data;
     };
     const locks = globalThis.navigator && globalThis.navigator.locks;
-    const p = locks && this.persistSession ? locks.request(this.storagePrefix + "refresh", run) : run();
+    const p = locks && (this.persistSession || this.refreshCookie) ? locks.request(this.storagePrefix + "refresh", run) : run();
     this._refreshing = p.finally(() => {
       this._refreshing = null;
     });
@@ -395,13 +408,13 @@ export class SemotClient extends Emitter {
   setSession(s) {
     const changedUser = s.user_id !== this.userId;
     this._session = {
-      access_token: s.access_token,
+      access_token: s.access_token || null,
       refresh_token: s.refresh_token || null,
       user_id: s.user_id,
       expires_in: s.expires_in || 0,
       obtained_at: s.obtained_at || Date.now(),
     };
-    this.accessToken = s.access_token;
+    this.accessToken = s.access_token || null;
     this.refreshToken = s.refresh_token || null;
     this.userId = s.user_id;
     this.expiresAt = s.expires_in ? this._session.obtained_at + s.expires_in * 1000 : 0;
@@ -414,16 +427,35 @@ export class SemotClient extends Emitter {
     return this.accessToken ? { ...this._session } : null;
   }
 
+  /** What persistSession stores: the tokens, or with refreshCookie only who is signed
+   * in (the access token stays in memory; a reload refreshes through the cookie). */
+  _persisted() {
+    if (!this.refreshCookie) return this.session;
+    return this.userId ? { user_id: this.userId, cookie: true } : null;
+  }
+
+  /** Whether a refresh can be tried: a refresh token in hand, or the cookie's. */
+  _canRefresh() {
+    return this.refreshCookie ? !!(this.userId || this.refreshToken) : !!this.refreshToken;
+  }
+
+  /** A refresh token still in memory (cookie mode: one saved by an older version) moves
+   * to the cookie with this refresh; otherwise the cookie is sent by the browser. */
+  _refreshBody(token = this.refreshToken) {
+    if (!this.refreshCookie) return { refresh_token: token };
+    return token ? { refresh_token: token, cookie: true } : {};
+  }
+
   _takeTokens(data) {
     this.setSession({ ...data, obtained_at: Date.now() });
-    if (this.persistSession) this._saveJSON("session", this.session);
+    if (this.persistSession) this._saveJSON("session", this._persisted());
     this._emit("tokens", this.session);
   }
 
   _scheduleRefresh() {
     if (this._refreshTimer) clearTimeout(this._refreshTimer);
     this._refreshTimer = null;
-    if (!this.expiresAt || !this.refreshToken || this._closing) return;
+    if (!this.expiresAt || !this._canRefresh() || this._closing) return;
     // Refresh at 80 % of the lifetime, so HTTP calls rarely meet an expired token.
     const now = Date.now();
     const start = this._session.obtained_at;
@@ -459,12 +491,12 @@ export class SemotClient extends Emitter {
     if (this._refreshTimer) clearTimeout(this._refreshTimer);
     let revoked = false;
     let tokens = { access: this.accessToken, refresh: this.refreshToken };
-    if (this.persistSession) {
+    if (this.persistSession && !this.refreshCookie) {
       // another tab sharing the storage may have rotated the pair: revoke the live one
       const s = this._loadJSON("session");
       if (s && s.user_id === this.userId && s.refresh_token && s.access_token) tokens = { access: s.access_token, refresh: s.refresh_token };
     }
-    if (tokens.refresh) {
+    if (tokens.refresh || (this.refreshCookie && this.userId)) {
       let timer;
       const giveUp = new Promise((r) => (timer = setTimeout(() => r(false), timeout)));
       revoked = await Promise.race([this._revoke(tokens).catch(() => false), giveUp]);
@@ -487,17 +519,21 @@ export class SemotClient extends Emitter {
    * given tokens only, never on the client's, which logout() forgets meanwhile.
    */
   async _revoke({ access, refresh }) {
-    const logout = (bearer, token) => this.http("POST", "/api/v1/auth/logout", { refresh_token: token }, { token: bearer, retry: false });
-    try {
-      await logout(access, refresh);
-      return true;
-    } catch (error) {
-      if (!(error instanceof SemotAPIError && error.status === 401)) throw error;
+    // with refreshCookie and no token in hand, the server ends the cookie's login (and clears it)
+    const body = (token) => (token ? { refresh_token: token } : {});
+    const logout = (bearer, token) => this.http("POST", "/api/v1/auth/logout", body(token), { token: bearer, retry: false });
+    if (access) {
+      try {
+        await logout(access, refresh);
+        return true;
+      } catch (error) {
+        if (!(error instanceof SemotAPIError && error.status === 401)) throw error;
+      }
     }
     // The access token has expired: trade the refresh token for a fresh pair (quietly,
     // not through refresh(): no "tokens" or "session_expired" events while leaving) and
     // revoke that pair's chain, which is the same login.
-    const data = await this.http("POST", "/api/v1/auth/refresh", { refresh_token: refresh }, { auth: false });
+    const data = await this.http("POST", "/api/v1/auth/refresh", this._refreshBody(refresh), { auth: false });
     await logout(data.access_token, data.refresh_token);
     return true;
   }
@@ -577,6 +613,8 @@ export class SemotClient extends Emitter {
    * keep trying instead).
    */
   async connect() {
+    // refreshCookie after a page reload: the access token is gone, the cookie is not
+    if (!this.accessToken && this.refreshCookie && this.userId) await this.refresh();
     if (!this.accessToken) throw new SemotAPIError("unauthorized", "log in first");
     if (!this._WebSocket) throw new Error("no WebSocket implementation (Node 20: node --experimental-websocket)");
     if (this._ws) return;
@@ -618,7 +656,7 @@ export class SemotClient extends Emitter {
       await this._open(gen);
     } catch (error) {
       if (error instanceof SemotAPIError && error.code === "unauthorized") {
-        if (!this.refreshToken) {
+        if (!this._canRefresh()) {
           this._sessionExpired(error);
           throw new SemotAPIError("unauthorized", error.serverMessage, 401);
         }

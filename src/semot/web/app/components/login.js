@@ -1,4 +1,5 @@
-// Sign in / sign up. The session is remembered (localStorage) until the user signs out.
+// Sign in / sign up. The login lasts until the user signs out: its refresh token is an
+// HttpOnly cookie (out of reach of scripts), and a reload signs in again through it.
 import { reactive, ref } from "vue";
 import { SemotAPIError } from "semot";
 import { t } from "../i18n.js";

@@ -64,15 +64,18 @@ class SessionProtocol:
     """Decides what each incoming frame means for this session."""
 
     __slots__ = (
-        "state",
+        "_burst",
+        "_close_after",
+        "_close_after_s",
+        "_flood_refused",
+        "_flood_requests",
+        "_flood_since",
+        "_rate",
+        "_refilled",
+        "_tokens",
         "auth_deadline",
         "last_seen",
-        "_rate",
-        "_burst",
-        "_tokens",
-        "_refilled",
-        "_rejected",
-        "_close_after",
+        "state",
     )
 
     def __init__(
@@ -83,6 +86,7 @@ class SessionProtocol:
         rate_per_s: float,
         burst: int,
         close_after: int,
+        close_after_s: float = 10.0,
     ) -> None:
         self.state = State.AWAITING_AUTH
         self.auth_deadline = now + auth_timeout
@@ -91,8 +95,13 @@ class SessionProtocol:
         self._burst = float(burst)
         self._tokens = float(burst)
         self._refilled = now
-        self._rejected = 0
         self._close_after = close_after
+        self._close_after_s = close_after_s
+        # The current flood: when its first request was refused, how many requests
+        # (served or not) and how many refusals since. None: not flooding.
+        self._flood_since: float | None = None
+        self._flood_requests = 0
+        self._flood_refused = 0
 
     # --- incoming data
     def receive(self, raw: bytes | str, now: float) -> Action:
@@ -101,13 +110,12 @@ class SessionProtocol:
             return Close(CLOSE_NORMAL, "closed")
         if self.state is not State.OPEN:
             return self._receive_before_auth(raw)
+        if self._flood_since is not None:
+            self._flood_requests += 1
+            if self._flood_requests <= self._rate * (now - self._flood_since):
+                self._flood_since = None  # back within its rate on average: the flood is over
         if not self._take_token(now):
-            self._rejected += 1
-            if self._rejected >= self._close_after:
-                self.state = State.CLOSED
-                return Close(CLOSE_TOO_MANY_REQUESTS, "too many requests")
-            return Reply(replies.error(_peek_rid(raw), "rate_limited", "slow down: too many requests"), "rate_limited")
-        self._rejected = 0
+            return self._refuse(raw, now)
         try:
             request = parse_request(raw)
         except FrameError as exc:
@@ -146,6 +154,23 @@ class SessionProtocol:
     def is_dead(self, now: float, heartbeat_s: float) -> bool:
         """No frame of any kind (a pong counts) for two heartbeat intervals."""
         return now - self.last_seen > 2 * heartbeat_s
+
+    def _refuse(self, raw: bytes | str, now: float) -> Reply | Close:
+        """Answer `rate_limited`, or close with 4429 a connection that keeps flooding.
+
+        A flood starts with the first refused request and lasts while the client keeps
+        sending faster than `rate_per_s` on average since then. Refusals in a row would
+        not do: every refilled token serves one request and would end the streak, so a
+        client sending at twice the rate would never be closed."""
+        if self._flood_since is None:
+            self._flood_since = now
+            self._flood_requests = 1
+            self._flood_refused = 0
+        self._flood_refused += 1
+        if self._flood_refused >= self._close_after or now - self._flood_since >= self._close_after_s:
+            self.state = State.CLOSED
+            return Close(CLOSE_TOO_MANY_REQUESTS, "too many requests")
+        return Reply(replies.error(_peek_rid(raw), "rate_limited", "slow down: too many requests"), "rate_limited")
 
     def _take_token(self, now: float) -> bool:
         elapsed = now - self._refilled

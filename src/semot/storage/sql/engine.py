@@ -8,11 +8,14 @@ on `conversations` serialise seq assignment across nodes.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from semot.datadir import create_private_file
 
 
 @dataclass(slots=True)
@@ -21,6 +24,9 @@ class Engines:
     read: AsyncEngine
     sqlite_path: str | None = None  # set for SQLite: the message appender opens it directly
     sqlite_synchronous: str = "NORMAL"
+    pg_dsn: str | None = None  # set for PostgreSQL: the message appender's own asyncpg pool
+    pg_schema: str | None = None
+    pg_pool_size: int = 10
 
     async def dispose(self) -> None:
         await self.write.dispose()
@@ -50,6 +56,11 @@ def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: boo
 
 def make_engines(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, schema: str | None = None) -> Engines:
     if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            # 0600 before SQLite creates it (0644): its -wal and -shm files copy this mode
+            with contextlib.suppress(OSError):  # e.g. no such directory: SQLite says so when it opens it
+                create_private_file(path)
         write = _sqlite_engine(url, synchronous=sqlite_synchronous, pool_size=1, immediate=True)
         read = _sqlite_engine(url, synchronous=sqlite_synchronous, pool_size=4, immediate=False)
         return Engines(write, read, write.url.database, sqlite_synchronous)
@@ -59,4 +70,5 @@ def make_engines(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int
     engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
     )
-    return Engines(write=engine, read=engine)
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return Engines(write=engine, read=engine, pg_dsn=dsn, pg_schema=schema, pg_pool_size=pool_size)

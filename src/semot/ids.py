@@ -13,7 +13,8 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def is_valid_id(value: object) -> bool:
-    return isinstance(value, str) and ID_RE.match(value) is not None
+    # fullmatch: with match, `$` also matches before a final "\n" ("alice\n" would pass)
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
 
 
 def now_ms() -> int:

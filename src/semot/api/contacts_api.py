@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .http import Call
+from .models import NOT_BLANK, DecideIn, StatusOut, UserId
 from .routing import Route, RouteTable
 
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK)]
 
 
 class _In(BaseModel):
@@ -45,7 +46,7 @@ class BlockOut(BaseModel):
     created_at: int
 
 
-class RequestsOut(BaseModel):
+class FriendRequestsOut(BaseModel):
     incoming: list[FriendRequestOut]
     outgoing: list[FriendRequestOut]
 
@@ -56,7 +57,7 @@ class SettingsOut(BaseModel):
 
 class SnapshotOut(BaseModel):
     friends: list[FriendOut]
-    requests: RequestsOut
+    requests: FriendRequestsOut
     tags: list[TagOut]
     blacklist: list[BlockOut]
     settings: SettingsOut
@@ -72,25 +73,17 @@ class FriendRequestResult(BaseModel):
     request_id: str | None
 
 
-class DecideIn(_In):
-    action: Literal["accept", "decline"]
-
-
-class StatusOut(BaseModel):
-    status: str
-
-
 class RemarkIn(_In):
     remark: Annotated[str, StringConstraints(max_length=128)]
 
 
 class TagIn(_In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: TagName
     members: Annotated[list[UserId], Field(max_length=5000)] = []
 
 
 class TagPatchIn(_In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    name: TagName | None = None
     members: Annotated[list[UserId], Field(max_length=5000)] | None = None
 
 

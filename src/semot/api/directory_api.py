@@ -7,12 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from semot.domain.org import ROOT
+from semot.domain.org import MAX_QUERY, ROOT
 from semot.errors import Unavailable
-from semot.services.org import OrgService
+from semot.services.org import MAX_PAGE, MAX_SEARCH, OrgService
 
 from .http import Call
-from .routing import Route, RouteTable
+from .models import ID_CHARS, NOT_BLANK
+from .routing import Query, Route, RouteTable
 
 
 class DepartmentOut(BaseModel):
@@ -52,7 +53,7 @@ class TreeOut(BaseModel):
     )
 
 
-class MemberOut(BaseModel):
+class DirectoryMemberOut(BaseModel):
     user_id: str
     username: str
     display_name: str
@@ -62,7 +63,7 @@ class MemberOut(BaseModel):
 
 class MembersPageOut(BaseModel):
     department_id: str
-    members: list[MemberOut]
+    members: list[DirectoryMemberOut]
     total: int
     offset: int
     more: bool
@@ -85,6 +86,12 @@ class DirectorySearchOut(BaseModel):
     results: list[PersonOut]
 
 
+PAGE_QUERY: dict[str, Query | str] = {
+    "offset": Query("skip this many (default 0)"),
+    "limit": Query(f"1-{MAX_PAGE}, default 50", minimum=1, maximum=MAX_PAGE),
+}
+
+
 def org(call: Call) -> OrgService:
     service: OrgService | None = getattr(call.services, "org", None)
     if service is None:
@@ -93,7 +100,7 @@ def org(call: Call) -> OrgService:
 
 
 async def browse(call: Call) -> dict[str, Any]:
-    parent = call.request.query.get("parent")
+    parent = call.query_str("parent")
     if parent is None:
         return {"parent": None, "departments": await org(call).tree()}
     return await org(call).level(None if parent in ("", ROOT) else parent)
@@ -114,7 +121,8 @@ async def members_page(call: Call) -> dict[str, Any]:
 
 async def search(call: Call) -> dict[str, Any]:
     limit = call.query_int("limit")
-    return {"results": await org(call).search(call.request.query.get("q", ""), limit=20 if limit is None else limit)}
+    q = call.query_str("q", "") or ""
+    return {"results": await org(call).search(q, limit=20 if limit is None else limit)}
 
 
 def routes() -> RouteTable:
@@ -127,14 +135,20 @@ def routes() -> RouteTable:
             "The whole department tree as a flat list in tree order (parent_id, depth, member and "
             "sub-department counts), of any depth; with ?parent=ID (or ?parent=root for the top level) "
             "only the children of that department, for lazy browsing",
-            tag, None, TreeOut, query={"parent": "a department id, or root: list only its children"},
+            tag, None, TreeOut,
+            query={
+                "parent": Query(
+                    "a department id, or root (or empty): list only its children", "string", max_length=64,
+                    pattern=f"^{ID_CHARS}{{0,64}}$",
+                )
+            },
         )
     )
     t.add(Route("GET", base + "/{department_id}", department, "A department, its path from the top and its counts", tag, None, DepartmentDetailOut))
     t.add(
         Route(
             "GET", base + "/{department_id}/members", members_page, "A department's members in order, paged", tag,
-            None, MembersPageOut, query={"offset": "skip this many (default 0)", "limit": "1-200, default 50"},
+            None, MembersPageOut, query=PAGE_QUERY,
         )
     )
     t.add(
@@ -142,7 +156,14 @@ def routes() -> RouteTable:
             "GET", "/api/v1/directory/search", search,
             "Search people in the directory by ?q= (name, username, full pinyin or pinyin initials: "
             "张伟 is found by 张伟, zhangwei, zhang, wei and zw); best matches first",
-            tag, None, DirectorySearchOut, query={"limit": "1-100, default 20"},
+            tag, None, DirectorySearchOut,
+            query={
+                "q": Query(
+                    f"what to look for: 1-{MAX_QUERY} characters, not all blank", "string", max_length=MAX_QUERY,
+                    min_length=1, pattern=NOT_BLANK, required=True,
+                ),
+                "limit": Query(f"1-{MAX_SEARCH}, default 20", minimum=1, maximum=MAX_SEARCH),
+            },
         )
     )
     return t

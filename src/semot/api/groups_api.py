@@ -8,9 +8,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .http import Call
-from .routing import Route, RouteTable
+from .models import (
+    ID_CHARS,
+    MAX_SAFE_INT,
+    NOT_BLANK,
+    INTEGRAL,
+    DecideIn,
+    StatusOut,
+    UserId,
+)
+from .routing import Query, Route, RouteTable
 
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NOT_BLANK)]
 
 
 class _In(BaseModel):
@@ -18,7 +27,7 @@ class _In(BaseModel):
 
 
 class CreateGroupIn(_In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    name: GroupName
     members: Annotated[list[UserId], Field(max_length=10000)] = []
     type: Literal["department", "project", "temporary"] = "project"
 
@@ -26,19 +35,23 @@ class CreateGroupIn(_In):
 class CreateGroupOut(BaseModel):
     group_id: str
     conv: str
+    skipped: list[str] = Field(description="members left out: they blocked you")
 
 
 class GroupOut(BaseModel):
+    """Members get every field; others only what they need to ask to join (see
+    docs/protocol.md): the rest is null."""
+
     group_id: str
     conv: str
-    name: str
-    owner: str
-    type: str
-    settings: dict[str, Any]
+    name: str | None = Field(description="null for non-members unless the group takes joiners")
+    owner: str | None = Field(description="null for non-members")
+    type: str | None = Field(description="null for non-members unless the group takes joiners")
+    settings: dict[str, Any] = Field(description="non-members: only `join`")
     announcement: str | None
-    created_at: int
+    created_at: int | None = Field(description="null for non-members")
     dismissed: bool
-    member_count: int | None = None
+    member_count: int | None = Field(None, description="null for non-members unless the group takes joiners")
     my_role: str | None = None
     my_muted_until: int | None = Field(None, description="members only: until when you are muted (ms), or null")
 
@@ -61,16 +74,23 @@ class SearchOut(BaseModel):
     groups: list[FoundGroupOut]
 
 
+class GroupSettingsIn(_In):
+    """Only what changes; mute_all is for owners and admins, the rest for the owner."""
+
+    invite: Literal["member", "admin", "approval"] | None = Field(None, description="who may add members")
+    join: Literal["open", "approval", "closed"] | None = Field(None, description="how outsiders get in")
+    member_leave: bool | None = Field(None, description="members may leave on their own")
+    mute_all: bool | None = Field(None, description="only owner and admins may speak")
+    searchable: bool | None = Field(None, description="group search finds it by name")
+
+
 class UpdateGroupIn(_In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    name: GroupName | None = None
     announcement: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    settings: dict[str, Any] | None = Field(
-        None,
-        description="invite: member|admin|approval; join: open|approval|closed; member_leave, mute_all, searchable: bool",
-    )
+    settings: GroupSettingsIn | None = None
 
 
-class MemberOut(BaseModel):
+class GroupMemberOut(BaseModel):
     user_id: str
     role: str
     joined_at: int
@@ -78,7 +98,7 @@ class MemberOut(BaseModel):
 
 
 class MembersOut(BaseModel):
-    members: list[MemberOut]
+    members: list[GroupMemberOut]
     more: bool
     next: str | None
     total: int
@@ -98,7 +118,7 @@ class RoleIn(_In):
 
 
 class MuteIn(_In):
-    until: int | None = Field(description="ms since the epoch; null unmutes")
+    until: Annotated[int, Field(ge=0, le=MAX_SAFE_INT), INTEGRAL] | None = Field(description="ms since the epoch; null unmutes")
 
 
 class TransferIn(_In):
@@ -114,7 +134,7 @@ class JoinOut(BaseModel):
     request_id: str | None
 
 
-class RequestOut(BaseModel):
+class GroupRequestOut(BaseModel):
     request_id: str
     group_id: str
     user_id: str
@@ -126,16 +146,8 @@ class RequestOut(BaseModel):
     handled_at: int | None
 
 
-class RequestsOut(BaseModel):
-    requests: list[RequestOut]
-
-
-class DecideIn(_In):
-    action: Literal["accept", "decline"]
-
-
-class StatusOut(BaseModel):
-    status: str
+class GroupRequestsOut(BaseModel):
+    requests: list[GroupRequestOut]
 
 
 def _gid(call: Call) -> str:
@@ -148,8 +160,8 @@ def _uid(call: Call) -> str:
 
 async def create_group(call: Call) -> dict[str, Any]:
     b: CreateGroupIn = call.body
-    group = await call.services.groups.create(call.me.id, b.name, b.members, b.type)
-    return {"group_id": group.id, "conv": f"g:{group.id}"}
+    group, skipped = await call.services.groups.create(call.me.id, b.name, b.members, b.type)
+    return {"group_id": group.id, "conv": f"g:{group.id}", "skipped": skipped}
 
 
 async def list_groups(call: Call) -> dict[str, Any]:
@@ -158,7 +170,7 @@ async def list_groups(call: Call) -> dict[str, Any]:
 
 async def search_groups(call: Call) -> dict[str, Any]:
     limit = call.query_int("limit")
-    q = call.request.query.get("q", "")
+    q = call.query_str("q", "") or ""
     return {"groups": await call.services.groups.search(call.me.id, q, limit=20 if limit is None else limit)}
 
 
@@ -169,7 +181,8 @@ async def get_group(call: Call) -> dict[str, Any]:
 async def update_group(call: Call) -> dict[str, Any]:
     b: UpdateGroupIn = call.body
     groups = call.services.groups
-    await groups.update(call.me.id, _gid(call), name=b.name, announcement=b.announcement, settings=b.settings)
+    settings = None if b.settings is None else b.settings.model_dump(exclude_none=True)
+    await groups.update(call.me.id, _gid(call), name=b.name, announcement=b.announcement, settings=settings)
     return await groups.info(call.me.id, _gid(call))
 
 
@@ -181,7 +194,7 @@ async def dismiss_group(call: Call) -> dict[str, Any]:
 async def list_members(call: Call) -> dict[str, Any]:
     limit = call.query_int("limit")
     return await call.services.groups.members(
-        call.me.id, _gid(call), after=call.request.query.get("after") or None, limit=100 if limit is None else limit
+        call.me.id, _gid(call), after=call.query_str("after") or None, limit=100 if limit is None else limit
     )
 
 
@@ -243,7 +256,14 @@ def routes() -> RouteTable:
         Route(
             "GET", "/api/v1/groups/search", search_groups,
             "Find groups to join: by exact group id, or by part of the name (groups set searchable)",
-            "groups", None, SearchOut, query={"q": "1-128 characters", "limit": "1-50, default 20"},
+            "groups", None, SearchOut,
+            query={
+                "q": Query(
+                    "part of a name, or a group id: 1-128 characters, not all blank", "string", max_length=128,
+                    min_length=1, pattern=NOT_BLANK, required=True,
+                ),
+                "limit": Query("1-50, default 20", minimum=1, maximum=50),
+            },
         )
     )
     add(Route("GET", g, get_group, "A group's details (non-members see what they need to ask to join)", "groups", None, GroupOut))
@@ -252,7 +272,13 @@ def routes() -> RouteTable:
     add(
         Route(
             "GET", g + "/members", list_members, "Members, paged by user id", "groups", None, MembersOut,
-            query={"limit": "1-500, default 100"},
+            query={
+                "after": Query(
+                    "the `next` of the previous page: members after this user id", "string", max_length=64,
+                    pattern=f"^{ID_CHARS}{{0,64}}$",
+                ),
+                "limit": Query("1-500, default 100", minimum=1, maximum=500),
+            },
         )
     )
     add(Route("POST", g + "/members", invite, "Invite or add members, as the group's policy allows", "groups", InviteIn, InviteOut))
@@ -262,6 +288,6 @@ def routes() -> RouteTable:
     add(Route("POST", g + "/leave", leave, "Leave the group", "groups", None, StatusOut))
     add(Route("POST", g + "/transfer", transfer, "Hand ownership to a member (owner)", "groups", TransferIn, StatusOut))
     add(Route("POST", g + "/join", join, "Join, or ask to join, as the group's policy allows", "groups", JoinIn, JoinOut))
-    add(Route("GET", g + "/requests", list_requests, "Pending join requests and invitations (owner/admins)", "groups", None, RequestsOut))
+    add(Route("GET", g + "/requests", list_requests, "Pending join requests and invitations (owner/admins)", "groups", None, GroupRequestsOut))
     add(Route("POST", g + "/requests/{request_id}", decide, "Accept or decline a request (owner/admins)", "groups", DecideIn, StatusOut))
     return t

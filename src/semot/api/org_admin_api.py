@@ -9,14 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from semot.domain.org import MAX_NAME, MAX_ORDER, MAX_TITLE
 
-from .directory_api import DepartmentDetailOut, MembersPageOut, TreeOut, members_page, org
+from .directory_api import (
+    PAGE_QUERY,
+    DepartmentDetailOut,
+    MembersPageOut,
+    TreeOut,
+    members_page,
+    org,
+)
 from .http import Call
+from .models import INTEGRAL, Id, StatusOut, not_blank
 from .routing import Route, RouteTable
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
+# trimmed (domain/org.py clean_name): not blank, no control characters, no "/"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=not_blank("\\x00-\\x1f/"))]
 Title = Annotated[str, StringConstraints(max_length=MAX_TITLE)]
-Order = Annotated[int, Field(ge=-MAX_ORDER, le=MAX_ORDER)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Order = Annotated[int, Field(ge=-MAX_ORDER, le=MAX_ORDER), INTEGRAL]
 
 
 class _In(BaseModel):
@@ -46,10 +54,6 @@ class PutMemberOut(BaseModel):
     department_id: str
     user_id: str
     added: bool = Field(description="true if the user was not in the department before")
-
-
-class OkOut(BaseModel):
-    status: str
 
 
 def _did(call: Call) -> str:
@@ -93,7 +97,7 @@ async def put_member(call: Call) -> dict[str, Any]:
     return {"department_id": _did(call), "user_id": uid, "added": added}
 
 
-async def remove_member(call: Call) -> dict[str, Any]:
+async def remove_department_member(call: Call) -> dict[str, Any]:
     await org(call).remove_member(_did(call), call.request.match_info["user_id"])
     return {"status": "removed"}
 
@@ -120,18 +124,18 @@ def routes() -> RouteTable:
         "Rename, reorder or move a department (moving under itself or a sub-department is refused with 400)",
         UpdateDepartmentIn, DepartmentDetailOut,
     )
-    add("DELETE", one, delete_department, "Delete an empty department (409 while it has members or sub-departments)", None, OkOut)
+    add("DELETE", one, delete_department, "Delete an empty department (409 while it has members or sub-departments)", None, StatusOut)
     add(
         "GET", one + "/members", admin_members, "Members in order, paged", None, MembersPageOut,
-        query={"offset": "skip this many (default 0)", "limit": "1-200, default 50"},
+        query=PAGE_QUERY,
     )
     add(
         "PUT", one + "/members/{user_id}", put_member,
         "Put a user in the department, or change their title / order there", PutMemberIn, PutMemberOut,
     )
-    add("DELETE", one + "/members/{user_id}", remove_member, "Take a user out of the department", None, OkOut)
+    add("DELETE", one + "/members/{user_id}", remove_department_member, "Take a user out of the department", None, StatusOut)
     add(
         "POST", "/api/admin/v1/directory/users/{user_id}/reindex", reindex_user,
-        "Recompute a person's search keys (after their display name changed)", None, OkOut,
+        "Recompute a person's search keys (after their display name changed)", None, StatusOut,
     )
     return t

@@ -45,7 +45,7 @@ def check_direct(policy: str, *, blocked_by_peer: bool, friends: bool, colleague
 
 def check_friend_request(sender: str, target: str, *, blocked_by_target: bool, already_friends: bool) -> None:
     if sender == target:
-        raise BadRequest("you cannot befriend yourself")
+        raise Forbidden("you cannot befriend yourself")
     if blocked_by_target:
         raise Blocked("this user does not accept friend requests from you")
     if already_friends:

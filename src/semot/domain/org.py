@@ -250,11 +250,12 @@ def search_keys(user_id: str, username: str, display_name: str) -> SearchKeys:
 
 def clean_query(q: str) -> tuple[str, str]:
     """(text for name/username matching, compact lower-case form for pinyin matching)."""
-    q = (q or "").strip().lower()
+    q = (q or "").strip()
     if not q:
         raise BadRequest("q: must not be empty")
-    if len(q) > MAX_QUERY:
+    if len(q) > MAX_QUERY:  # counted before lower(), which may lengthen it ("İ" becomes 2)
         raise BadRequest(f"q: at most {MAX_QUERY} characters")
+    q = q.lower()
     compact = re.sub(r"[\s'·.\-_]+", "", q)
     return q, compact
 

@@ -20,6 +20,7 @@ from semot.storage.org import OrgStorage
 
 MAX_PAGE = 200
 MAX_SEARCH = 100
+MAX_OFFSET = 2**53 - 1  # far below the 2^63 - 1 that SQL's OFFSET takes
 
 
 def new_department_id() -> str:
@@ -174,8 +175,8 @@ class OrgService:
     async def members(self, dept_id: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit: 1-{MAX_PAGE}")
-        if offset < 0:
-            raise BadRequest("offset: 0 or more")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise BadRequest(f"offset: 0 to {MAX_OFFSET}")
         await self._department(dept_id)
         page, total = await self._org.department_members(dept_id, offset=offset, limit=limit)
         return {

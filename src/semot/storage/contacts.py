@@ -74,3 +74,7 @@ class ContactsStorage(abc.ABC):
 
     @abc.abstractmethod
     async def blacklist(self, user_id: str) -> list[BlockEntry]: ...
+
+    @abc.abstractmethod
+    async def blockers(self, user_id: str, among: list[str]) -> set[str]:
+        """Those of `among` who have blocked `user_id`."""

@@ -194,6 +194,16 @@ class SqlContacts(ContactsStorage):
             res = await conn.execute(delete(b).where(and_(b.c.user_id == user_id, b.c.blocked_id == target)))
         return res.rowcount > 0
 
+    async def blockers(self, user_id: str, among: list[str]) -> set[str]:
+        b = s.blocks
+        out: set[str] = set()
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(among), 500):  # bounded IN lists
+                chunk = among[i : i + 500]
+                q = select(b.c.user_id).where(and_(b.c.blocked_id == user_id, b.c.user_id.in_(chunk)))
+                out.update(r.user_id for r in await conn.execute(q))
+        return out
+
     async def blacklist(self, user_id: str) -> list[BlockEntry]:
         b = s.blocks
         async with self._engines.read.connect() as conn:

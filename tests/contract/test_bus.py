@@ -53,7 +53,7 @@ async def _redis_or_skip() -> None:
         r = aioredis.from_url(REDIS_URL)
         await r.ping()
         await r.aclose()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Redis at {REDIS_URL} is unreachable in CI: {exc}")
         pytest.skip(f"Redis unreachable: {exc}")
@@ -82,18 +82,18 @@ async def two_nodes(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, 
 
 async def test_delivery_reaches_every_node_once(two_nodes: tuple[Bus, Recorder, Bus | None, Recorder]) -> None:
     a, ra, b, rb = two_nodes
-    frame = b"\x81\x05hello"
-    a.publish(Delivery(("alice", "bob"), frame, "s_1"))
-    assert ra.deliveries == [Delivery(("alice", "bob"), frame, "s_1")]  # local at once
+    payload = b'{"t":"evt","evt":"typing","conv":"d:alice:bob","user":"alice"}'  # an event, not a frame
+    a.publish(Delivery(("alice", "bob"), payload, "s_1"))
+    assert ra.deliveries == [Delivery(("alice", "bob"), payload, "s_1")]  # local at once
     if b is not None:
         await rb.wait_for(1)
-        assert rb.deliveries == [Delivery(("alice", "bob"), frame, "s_1")]
+        assert rb.deliveries == [Delivery(("alice", "bob"), payload, "s_1")]
         await asyncio.sleep(0.2)
         assert len(ra.deliveries) == 1  # a node never gets its own publish twice
 
 
 async def test_disconnect_commands_cross_nodes(two_nodes: tuple[Bus, Recorder, Bus | None, Recorder]) -> None:
-    a, ra, b, rb = two_nodes
+    a, ra, b, _rb = two_nodes
     cmd = Disconnect("alice", 4409, "replaced", "phone", "s_9")
     (b or a).publish(cmd)
     target = ra
@@ -107,14 +107,14 @@ async def test_order_is_kept_between_two_nodes(two_nodes: tuple[Bus, Recorder, B
         a.publish(Delivery(("u",), f"{i}".encode(), None))
     if b is not None:
         await rb.wait_for(200)
-        assert [d.frame for d in rb.deliveries] == [f"{i}".encode() for i in range(200)]
-    assert [d.frame for d in ra.deliveries] == [f"{i}".encode() for i in range(200)]
+        assert [d.payload for d in rb.deliveries] == [f"{i}".encode() for i in range(200)]
+    assert [d.payload for d in ra.deliveries] == [f"{i}".encode() for i in range(200)]
 
 
 def test_wire_format_round_trip() -> None:
-    frame = bytes(range(256))  # binary-safe, newlines included
-    node, env = decode(encode("n1", Delivery(("a", "b"), frame, None)))
-    assert node == "n1" and env == Delivery(("a", "b"), frame, None)
+    payload = bytes(range(256))  # binary-safe, newlines included
+    node, env = decode(encode("n1", Delivery(("a", "b"), payload, None)))
+    assert node == "n1" and env == Delivery(("a", "b"), payload, None)
     node, env = decode(encode("n2", Disconnect("a", 1008, "disabled")))
     assert node == "n2" and env == Disconnect("a", 1008, "disabled", None, None)
     assert decode(encode("n3", Invalidate("g:team"))) == ("n3", Invalidate("g:team"))

@@ -1,4 +1,4 @@
-"""OrgStorage contract: the organisation directory's storage on SQLite and PostgreSQL."""
+"""OrgStorage contract: the organisation directory's storage in memory, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,27 +9,27 @@ import pytest
 from semot.domain.org import Department, search_keys
 from semot.domain.records import User
 from semot.errors import BadRequest, Conflict, NotFound
-from semot.storage.sql.org_store import SqlOrgStorage
-from semot.storage.sql.store import SqlStorage
+from semot.storage.base import Storage
+from semot.storage.org import OrgStorage
 
 
 def dept(id: str, parent: str | None, name: str, order: int = 0) -> Department:
     return Department(id, parent, name, order, 1)
 
 
-async def user(storage: SqlStorage, uid: str, display: str, *, disabled: bool = False) -> User:
+async def user(storage: Storage, uid: str, display: str, *, disabled: bool = False) -> User:
     u = User(uid, uid, display, "x", disabled=disabled, created_at=1)
-    await storage.create_user(u)
+    await storage.users.create_user(u)
     return u
 
 
-async def put(org: SqlOrgStorage, dept_id: str, u: User, title: str | None = None, order: int | None = None) -> bool:
+async def put(org: OrgStorage, dept_id: str, u: User, title: str | None = None, order: int | None = None) -> bool:
     keys = search_keys(u.id, u.username, u.display_name)
     return await org.put_member(dept_id, u.id, title=title, sort_order=order, keys=keys, now=5)
 
 
-async def test_tree_create_move_delete(storage: SqlStorage) -> None:
-    org = SqlOrgStorage(storage.engines)
+async def test_tree_create_move_delete(storage: Storage) -> None:
+    org = storage.org
     await org.create_department(dept("hq", None, "总部"))
     await org.create_department(dept("rd", "hq", "研发部", 2))
     await org.create_department(dept("ops", "hq", "运维部", 1))
@@ -70,8 +70,8 @@ async def test_tree_create_move_delete(storage: SqlStorage) -> None:
         await org.delete_department("be")
 
 
-async def test_members_order_paging_and_counts(storage: SqlStorage) -> None:
-    org = SqlOrgStorage(storage.engines)
+async def test_members_order_paging_and_counts(storage: Storage) -> None:
+    org = storage.org
     await org.create_department(dept("hq", None, "HQ"))
     await org.create_department(dept("rd", "hq", "R&D"))
     a = await user(storage, "ua", "张伟")
@@ -109,8 +109,8 @@ async def test_members_order_paging_and_counts(storage: SqlStorage) -> None:
     assert await org.in_directory(["ub"]) == set()
 
 
-async def test_search_by_name_username_pinyin_and_initials(storage: SqlStorage) -> None:
-    org = SqlOrgStorage(storage.engines)
+async def test_search_by_name_username_pinyin_and_initials(storage: Storage) -> None:
+    org = storage.org
     await org.create_department(dept("hq", None, "HQ"))
     zw = await user(storage, "zhangwei_id", "张伟")
     zx = await user(storage, "u2", "张晓明")
@@ -149,8 +149,8 @@ async def test_search_by_name_username_pinyin_and_initials(storage: SqlStorage) 
     assert await find("zhangfei") == []
 
 
-async def test_concurrent_moves_never_make_a_cycle(storage: SqlStorage) -> None:
-    org = SqlOrgStorage(storage.engines)
+async def test_concurrent_moves_never_make_a_cycle(storage: Storage) -> None:
+    org = storage.org
     await org.create_department(dept("a", None, "A"))
     await org.create_department(dept("b", None, "B"))
     results = await asyncio.gather(

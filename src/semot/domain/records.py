@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,9 @@ class NewMessage:
     ts: int
     mid: str
     direct_users: tuple[str, str] | None = None
+    # the device that sent it: its own echo is skipped at fan-out. Never stored; carried
+    # on the queued message so nothing has to remember it per mid (and forget it again)
+    origin_session: str | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -203,3 +207,74 @@ class BlockEntry:
 
     def to_wire(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "created_at": self.created_at}
+
+
+# --- group writes: one change and the `system` notices it calls for, one transaction
+
+
+@dataclass(slots=True, frozen=True)
+class CreateGroup:
+    group: Group
+    members: list[str]  # besides the owner
+    now: int
+
+
+@dataclass(slots=True, frozen=True)
+class AddMembers:
+    """Add those not yet members (role member). BadRequest, adding nobody, past `limit`."""
+
+    group_id: str
+    user_ids: list[str]
+    now: int
+    limit: int
+
+
+@dataclass(slots=True, frozen=True)
+class RemoveMember:
+    group_id: str
+    user_id: str
+
+
+@dataclass(slots=True, frozen=True)
+class SetMember:
+    """Change a member's `role` and/or `muted_until` (the keys of `values`)."""
+
+    group_id: str
+    user_id: str
+    values: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class UpdateGroup:
+    """Change name, settings, kind, announcement, owner_id and/or dismissed_at."""
+
+    group_id: str
+    values: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class TransferOwnership:
+    """`new_owner` becomes owner (unmuted) and `old_owner` an admin; BadRequest when the
+    new owner is not a member."""
+
+    group_id: str
+    old_owner: str
+    new_owner: str
+
+
+GroupWrite = CreateGroup | AddMembers | RemoveMember | SetMember | UpdateGroup | TransferOwnership
+
+
+@dataclass(slots=True)
+class WriteOutcome:
+    """What a group write did: `changed` is False when there was nothing to do (the user
+    was not a member, everyone invited already was); `added` lists who AddMembers added;
+    `notices` are the system messages stored in the same transaction, seq-numbered."""
+
+    changed: bool
+    added: list[str] = field(default_factory=list)
+    notices: list[AppendResult] = field(default_factory=list)
+
+
+# Builds the notices of a write from what it did, inside its transaction (pure: no I/O).
+NoticesFor = Callable[[WriteOutcome], list[NewMessage]]

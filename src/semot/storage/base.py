@@ -1,44 +1,64 @@
-"""The storage interface the services depend on.
+"""The storage interfaces the services depend on, one per aggregate.
 
-Services never see SQL: they call these methods, and `app.py` picks the implementation.
-Every method is one transaction; `append_messages` is the group-commit unit, so seq
-assignment and the rows it numbers are committed together or not at all.
+Services never see SQL: they call these methods, and `app.py` picks the implementation
+(sql/ for SQLite and PostgreSQL, memory/ for unit tests). Every method is one
+transaction; `append_messages` is the group-commit unit, so seq assignment and the
+rows it numbers are committed together or not at all, and `GroupStorage.write` commits
+a group change with the `system` notices that record it.
+
+`Storage` bundles one database's stores for the composition root and for services that
+span aggregates (a group invitation checks users and the blacklist); each service keeps
+only the parts it uses.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from semot.domain.messages import Message
-from semot.storage.contacts import ContactsStorage
 from semot.domain.records import (
+    AddMembers,
     AppendResult,
     ConvState,
+    CreateGroup,
     Group,
     GroupRequest,
     GroupState,
+    GroupWrite,
     Member,
     NewMessage,
+    NoticesFor,
     ReadResult,
     RefreshToken,
+    RemoveMember,
+    SetMember,
+    TransferOwnership,
+    UpdateGroup,
     User,
+    WriteOutcome,
 )
+from semot.storage.contacts import ContactsStorage
+from semot.storage.org import OrgStorage
 
 
-class Storage(ContactsStorage, abc.ABC):
-    # --- lifecycle
+class Database(abc.ABC):
+    """The database itself: schema, health, and the connections every store shares."""
+
     @abc.abstractmethod
     async def migrate(self) -> None: ...
 
     @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
     async def ping(self) -> None: ...
 
-    # --- users
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the shared connections (after every store closed its own)."""
+
+
+class UserStorage(abc.ABC):
     @abc.abstractmethod
     async def create_user(self, user: User) -> None:
         """Raise Conflict when the id or username is taken."""
@@ -47,7 +67,9 @@ class Storage(ContactsStorage, abc.ABC):
     async def get_user(self, user_id: str) -> User | None: ...
 
     @abc.abstractmethod
-    async def get_user_by_username(self, username: str) -> User | None: ...
+    async def get_user_by_username(self, username: str) -> User | None:
+        """Case-insensitive; an account spelled exactly `username` wins (two accounts
+        may differ only in case if they were created before usernames were folded)."""
 
     @abc.abstractmethod
     async def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]: ...
@@ -61,7 +83,10 @@ class Storage(ContactsStorage, abc.ABC):
     @abc.abstractmethod
     async def set_user_admin(self, user_id: str, is_admin: bool) -> bool: ...
 
-    # --- refresh tokens
+
+class TokenStorage(abc.ABC):
+    """Refresh tokens, grouped in families: one family is one login."""
+
     @abc.abstractmethod
     async def add_refresh_token(self, token: RefreshToken) -> None: ...
 
@@ -78,10 +103,28 @@ class Storage(ContactsStorage, abc.ABC):
         """Revoke the login (token family) of a refresh token, if it is `user_id`'s;
         returns the token's owner (None for an unknown token)."""
 
-    # --- messages
+    @abc.abstractmethod
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+
+    @abc.abstractmethod
+    async def revoke_login(self, family: str) -> None:
+        """End a login: every refresh token of the family is revoked, for good."""
+
+    @abc.abstractmethod
+    async def login_alive(self, user_id: str, family: str) -> bool:
+        """Whether `user_id` has this login and none of its tokens was ever revoked
+        (a token added to a family after its revocation does not revive it)."""
+
+
+class MessageStorage(abc.ABC):
+    """Conversations: their messages, members' read positions and who is in them."""
+
     @abc.abstractmethod
     async def append_messages(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
-        """Store a batch in one transaction, giving each the next seq of its conversation."""
+        """Store a batch in one transaction, giving each the next seq of its conversation.
+
+        Raises semot.errors.StorageDataError when the database refuses the data of the
+        batch (not when it is down), so the writer can isolate the message at fault."""
 
     @abc.abstractmethod
     async def get_message(self, conv: str, seq: int) -> Message | None: ...
@@ -108,16 +151,27 @@ class Storage(ContactsStorage, abc.ABC):
     @abc.abstractmethod
     async def conversation_max_seq(self, conv: str) -> int | None: ...
 
-    # --- membership
     @abc.abstractmethod
     async def conv_members(self, conv: str) -> list[str]: ...
 
     @abc.abstractmethod
     async def is_member(self, conv: str, user_id: str) -> bool: ...
 
-    # --- groups
     @abc.abstractmethod
-    async def create_group(self, group: Group, members: list[str], now: int) -> None: ...
+    async def count_messages(self) -> int: ...
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, a no-op unless overridden
+        """Release what the append path holds of its own (the database closes after)."""
+
+
+class GroupStorage(abc.ABC):
+    """Groups, their members (roles, mutes) and join requests."""
+
+    @abc.abstractmethod
+    async def write(self, change: GroupWrite, notices: NoticesFor | None = None) -> WriteOutcome:
+        """Apply one change and, in the same transaction, store the `system` notices
+        `notices` builds from its outcome (numbered like any message of the group), so a
+        change is never committed without its notice nor a notice without its change."""
 
     @abc.abstractmethod
     async def get_group(self, group_id: str) -> Group | None: ...
@@ -140,26 +194,6 @@ class Storage(ContactsStorage, abc.ABC):
         """Members ordered by user id, after the cursor `after`."""
 
     @abc.abstractmethod
-    async def update_group(self, group_id: str, **values: Any) -> None:
-        """Change name, settings, kind, announcement, owner_id or dismissed_at."""
-
-    @abc.abstractmethod
-    async def add_members(self, group_id: str, user_ids: list[str], now: int, *, limit: int) -> list[str]:
-        """Add those not yet members (role member); return who was added. Raises
-        BadRequest, adding nobody, when the group would pass `limit` members."""
-
-    @abc.abstractmethod
-    async def remove_member(self, group_id: str, user_id: str) -> bool: ...
-
-    @abc.abstractmethod
-    async def set_member(self, group_id: str, user_id: str, **values: Any) -> bool:
-        """Change a member's role or muted_until."""
-
-    @abc.abstractmethod
-    async def transfer_ownership(self, group_id: str, old_owner: str, new_owner: str) -> None:
-        """new_owner becomes owner and old_owner an admin, in one transaction."""
-
-    @abc.abstractmethod
     async def add_group_request(self, request: GroupRequest) -> None: ...
 
     @abc.abstractmethod
@@ -172,6 +206,46 @@ class Storage(ContactsStorage, abc.ABC):
     async def close_group_request(self, request_id: str, status: str, by: str, now: int) -> bool:
         """Settle a pending request; False if it was not pending any more."""
 
-    # --- counters
-    @abc.abstractmethod
-    async def count_messages(self) -> int: ...
+    # --- single writes without notices (see the records of domain/records.py)
+    async def create_group(self, group: Group, members: list[str], now: int) -> None:
+        await self.write(CreateGroup(group, members, now))
+
+    async def update_group(self, group_id: str, **values: Any) -> None:
+        await self.write(UpdateGroup(group_id, values))
+
+    async def add_members(self, group_id: str, user_ids: list[str], now: int, *, limit: int) -> list[str]:
+        return (await self.write(AddMembers(group_id, user_ids, now, limit))).added
+
+    async def remove_member(self, group_id: str, user_id: str) -> bool:
+        return (await self.write(RemoveMember(group_id, user_id))).changed
+
+    async def set_member(self, group_id: str, user_id: str, **values: Any) -> bool:
+        return (await self.write(SetMember(group_id, user_id, values))).changed
+
+    async def transfer_ownership(self, group_id: str, old_owner: str, new_owner: str) -> None:
+        await self.write(TransferOwnership(group_id, old_owner, new_owner))
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """One database's stores."""
+
+    database: Database
+    users: UserStorage
+    tokens: TokenStorage
+    messages: MessageStorage
+    groups: GroupStorage
+    contacts: ContactsStorage
+    org: OrgStorage
+
+    async def migrate(self) -> None:
+        await self.database.migrate()
+
+    async def ping(self) -> None:
+        await self.database.ping()
+
+    async def close(self) -> None:
+        try:
+            await self.messages.close()
+        finally:
+            await self.database.close()

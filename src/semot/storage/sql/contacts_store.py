@@ -1,4 +1,4 @@
-"""SQL implementation of ContactsStorage (SQLite and PostgreSQL), mixed into SqlStorage."""
+"""SqlContacts: the ContactsStorage interface on SQL (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from semot.domain.records import BlockEntry, ContactTag, Friend, FriendRequest
 from semot.errors import Conflict
 from semot.storage.contacts import ContactsStorage
 from semot.storage.sql import schema as s
-from semot.storage.sql.engine import Engines
+from semot.storage.sql.database import SqlDatabase
 
 
 def _request(r: Any) -> FriendRequest:
@@ -21,9 +21,9 @@ def _request(r: Any) -> FriendRequest:
 
 
 class SqlContacts(ContactsStorage):
-    # set by SqlStorage: the pools, and the dialect's INSERT (for ON CONFLICT DO NOTHING)
-    _engines: Engines
-    _insert: Any
+    def __init__(self, db: SqlDatabase) -> None:
+        self._engines = db.engines
+        self._insert = db.insert  # for ON CONFLICT DO NOTHING
 
     async def user_settings(self, user_id: str) -> dict[str, Any]:
         async with self._engines.read.connect() as conn:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+
 import orjson
 
 from semot.domain.messages import Message
 from semot.domain.records import AppendResult, NewMessage
 
 from .batch import ROW_COLUMNS, BatchPlan, Key
+from .sqlite_checkpoint import WalCheckpointer
 
 _CHUNK = 400  # (sender, cid) pairs per lookup: 2 parameters each, far below SQLite's limit
 _INSERT = f"INSERT INTO messages ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
@@ -50,6 +52,7 @@ class SqliteAppender:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="semot-sqlite-appender")
         self._con: sqlite3.Connection | None = None
         self.known_convs: set[str] = set()
+        self.checkpointer = WalCheckpointer(path)
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
@@ -58,7 +61,10 @@ class SqliteAppender:
             con.execute(f"PRAGMA synchronous={self._synchronous}")
             con.execute("PRAGMA busy_timeout=10000")
             con.execute("PRAGMA cache_size=-32000")
+            # checkpoints run in their own thread (sqlite_checkpoint.py), never in our COMMIT
+            con.execute("PRAGMA wal_autocheckpoint=0")
             self._con = con
+            self.checkpointer.start()
         return self._con
 
     async def append(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
@@ -110,3 +116,4 @@ class SqliteAppender:
 
         await asyncio.get_running_loop().run_in_executor(self._executor, shut)
         self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self.checkpointer.stop)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from semot.domain.groups import findable, name_key
-
 
 revision = '0005'
 down_revision = '0004'

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import logging
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from semot.domain.users import username_key
-
 
 revision = '0006'
 down_revision = '0005'

@@ -52,9 +52,12 @@ def _pad_text(n: int) -> str:
 
 async def direct(
     server: Server, tokens: list[str], *, pairs: int = 100, rate: float = 1000.0, duration: float = 20.0,
-    text_len: int = 60,
+    text_len: int = 60, cid_prefix: str = "c",
 ) -> dict[str, Any]:
-    """200 users in 100 pairs; `rate` msgs/s in total, evenly spread; latency at the receiver."""
+    """200 users in 100 pairs; `rate` msgs/s in total, evenly spread; latency at the receiver.
+
+    `cid_prefix`: another one for each run against the same server (a resent cid is
+    answered with the stored message and pushed to nobody)."""
     n = 2 * pairs
     clients = await connect_many(server.port, tokens[:n])
     partner = [user_id(i ^ 1) for i in range(n)]
@@ -95,7 +98,7 @@ async def direct(
         c.state[rid] = now
         c.send(
             _dumps(
-                {"t": "send", "rid": rid, "cid": f"c{rid}", "to": partner[i], "kind": "text",
+                {"t": "send", "rid": rid, "cid": f"{cid_prefix}{rid}", "to": partner[i], "kind": "text",
                  "body": {"text": f"{now:019d} {pad}"}}
             )
         )
@@ -123,6 +126,7 @@ async def direct(
     b0 = await batch_stats(server)
     split0 = server.cpu_split_s()
     cs0 = server.ctx_switches()
+    db0 = await asyncio.to_thread(server.db_cpu_s)
     cpu0, me0 = server.cpu_s(), self_cpu_s()
     t_start = time.perf_counter()
     k = 0
@@ -142,6 +146,7 @@ async def direct(
     await drain(total, 5)
     t_end = time.perf_counter()
     cpu1 = server.cpu_s()
+    db1 = await asyncio.to_thread(server.db_cpu_s)
     split1 = server.cpu_split_s()
     cs1 = server.ctx_switches()
     b1 = await batch_stats(server)
@@ -170,6 +175,7 @@ async def direct(
         "server_cpu_s": cpu1 - cpu0,
         "server_cpu_ms_per_msg": (cpu1 - cpu0) * 1e3 / max(1, acked),
         "server_cpu_util": (cpu1 - cpu0) / (t_end - t_start),
+        "db_cpu_ms_per_msg": (db1 - db0) * 1e3 / max(1, acked),
         "server_user_sys_ms_per_msg": [(split1[k] - split0[k]) * 1e3 / max(1, acked) for k in (0, 1)],
         "server_ctx_switches_per_msg": (cs1 - cs0) / max(1, acked),
         "loadgen_cpu_util": (me_sent - me0) / (t_sent - t_start),
@@ -250,7 +256,7 @@ async def group(
         sender.send(_dumps({"t": "send", "rid": r + 2, "cid": f"g{r}", "to": conv, "kind": "text", "body": {"text": text}}))
         try:
             await asyncio.wait_for(st["done"].wait(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         await asyncio.sleep(0.02)  # let the ack and any straggler land
         cpu1 = server.cpu_s()
@@ -383,6 +389,7 @@ async def throughput(
         a0, r0, e0 = st["acks"], st["recv"], st["errors"]
         b0 = await batch_stats(server)
         cs0 = server.ctx_switches()
+        db0 = await asyncio.to_thread(server.db_cpu_s)
         cpu0, me0, t0 = server.cpu_s(), self_cpu_s(), time.perf_counter()
         slices: list[float] = []
         rss0 = server.rss_kib()
@@ -400,6 +407,7 @@ async def throughput(
             s_prev, a_prev = now, st["acks"]
         st["measure"] = False
         t1, cpu1, me1 = time.perf_counter(), server.cpu_s(), self_cpu_s()
+        db1 = await asyncio.to_thread(server.db_cpu_s)
         cs1 = server.ctx_switches()
         acks = st["acks"] - a0
         b1 = await batch_stats(server)
@@ -416,6 +424,7 @@ async def throughput(
             "errors": st["errors"] - e0,
             "server_cpu_util": (cpu1 - cpu0) / (t1 - t0),
             "server_cpu_ms_per_msg": (cpu1 - cpu0) * 1e3 / max(1, acks),
+            "db_cpu_ms_per_msg": (db1 - db0) * 1e3 / max(1, acks),
             "server_ctx_switches_per_msg": (cs1 - cs0) / max(1, acks),
             "loadgen_cpu_util": (me1 - me0) / (t1 - t0),
             "seconds": t1 - t0,

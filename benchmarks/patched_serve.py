@@ -22,6 +22,16 @@ ckpt            DIAGNOSTIC ONLY, not a fix: wal_autocheckpoint=0 on the appender
 nodb            NOT DURABLE, for cost accounting only: append_messages numbers messages
                 in memory and stores nothing, so (CPU with the DB) - (CPU with nodb) is
                 what storing costs and the rest is the gateway, validation, acks and pushes.
+
+Issue 9 (the "before" side of an A/B in one sitting, and diagnostics):
+
+no-coalesce     every frame is its own transport write (no WriteCoalescer)
+autockpt        SQLite auto-checkpoints inside the appender's COMMIT again, no checkpoint
+                thread (what `ckpt` above imitated is now src: sqlite_checkpoint.py)
+sa-append       PostgreSQL appends through SQLAlchemy (SqlStorage._append), not pg_appender
+memtrace        DIAGNOSTIC: SIGUSR1 starts tracemalloc, SIGUSR2 writes what was allocated
+                since and is still alive to $BENCH_MEMTRACE_OUT (memory per connection)
+gclog           DIAGNOSTIC: logs every garbage collection over 20 ms to the server log
 """
 
 from __future__ import annotations
@@ -106,10 +116,107 @@ def _appender_inline(checkpoint_thread: bool, inline: bool = True) -> None:
         SqliteAppender.append = append  # type: ignore[method-assign]
 
 
+def _memtrace() -> None:
+    """DIAGNOSTIC: SIGUSR1 starts tracemalloc, SIGUSR2 writes what was allocated since and
+    is still alive (by line, and the largest tracebacks) to $BENCH_MEMTRACE_OUT."""
+    import signal
+    import tracemalloc
+
+    state: dict[str, tracemalloc.Snapshot] = {}
+    out = os.environ.get("BENCH_MEMTRACE_OUT", "memtrace.txt")
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
+
+    def snap(_sig: int, _frame: object) -> None:
+        tracemalloc.start(12)
+        state["base"] = tracemalloc.take_snapshot().filter_traces(keep)
+
+    def diff(_sig: int, _frame: object) -> None:
+        now = tracemalloc.take_snapshot().filter_traces(keep)
+        base = state["base"]
+        with open(out, "w") as f:
+            for key in ("lineno", "traceback"):
+                stats = now.compare_to(base, key)
+                f.write(f"== by {key}: total diff {sum(x.size_diff for x in stats) / 1024:.0f} KiB\n")
+                for st in stats[: 60 if key == "lineno" else 15]:
+                    f.write(f"{st.size_diff / 1024:10.1f} KiB {st.count_diff:8d} blocks  {st.traceback[0]}\n")
+                    if key == "traceback":
+                        for fr in list(st.traceback)[-12:]:
+                            f.write(f"              {fr}\n")
+
+    signal.signal(signal.SIGUSR1, snap)
+    signal.signal(signal.SIGUSR2, diff)
+
+
+def _gclog() -> None:
+    """DIAGNOSTIC: log every garbage collection that takes over 20 ms (generation, objects)."""
+    import gc
+    import time
+
+    started: list[float] = [0.0]
+
+    def cb(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - started[0]) * 1e3
+            if ms > 20:
+                print(f"GC gen {info['generation']}: {ms:.0f} ms, collected {info['collected']}, "
+                      f"tracked {len(gc.get_objects())}", file=sys.stderr, flush=True)
+
+    gc.callbacks.append(cb)
+
+
+def _no_coalesce() -> None:
+    """BEFORE issue 9: every frame is its own transport write (no WriteCoalescer)."""
+    import semot.gateway.handler as handler
+
+    handler.WriteCoalescer = lambda: None  # type: ignore[assignment,misc]
+
+
+def _autockpt() -> None:
+    """BEFORE issue 9: SQLite's auto-checkpoint inside the appender's COMMIT, no checkpoint thread."""
+    from semot.storage.sql.sqlite_appender import SqliteAppender
+    from semot.storage.sql.sqlite_checkpoint import WalCheckpointer
+
+    WalCheckpointer.start = lambda self: None  # type: ignore[method-assign]
+    original = SqliteAppender._connection
+
+    def _connection(self: SqliteAppender):  # type: ignore[no-untyped-def]
+        fresh = self._con is None
+        con = original(self)
+        if fresh:
+            con.execute("PRAGMA wal_autocheckpoint=1000")
+        return con
+
+    SqliteAppender._connection = _connection  # type: ignore[method-assign]
+
+
+def _sa_append() -> None:
+    """BEFORE issue 9: PostgreSQL appends through SQLAlchemy (SqlStorage._append), not pg_appender."""
+    try:
+        from semot.storage.sql.message_store import SqlMessages as cls
+    except ImportError:  # before the stores were split per aggregate
+        from semot.storage.sql.store import SqlStorage as cls  # type: ignore[attr-defined,no-redef]
+
+    original = cls.__init__
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        if self._dialect == "postgresql":
+            self._appender = None
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+
+
 PATCHES = {
     "appender-inline": lambda: _appender_inline(False),
     "ckpt": lambda: _appender_inline(True, inline=False),
     "nodb": _nodb,
+    "memtrace": _memtrace,
+    "gclog": _gclog,
+    "no-coalesce": _no_coalesce,
+    "autockpt": _autockpt,
+    "sa-append": _sa_append,
 }
 
 

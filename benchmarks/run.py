@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/run.py --only direct,group
     .venv/bin/python benchmarks/run.py --profile       # + py-spy and perf on the server under loads 1 and 3
     .venv/bin/python benchmarks/run.py --patch writer-raw   # what-if (see patched_serve.py)
+    .venv/bin/python benchmarks/run.py --db postgresql      # the same loads on the machine's PostgreSQL
 
 Every load gets a fresh server process (`python -m semot serve`, SQLite in WAL mode,
 the default group-commit writer) on a free 127.0.0.1 port with a fresh copy of a
@@ -33,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import loads  # noqa: E402
 import profile_summary  # noqa: E402
-from server import Profiler, Server, cpus, mint_tokens, raise_fd_limit, seed_template  # noqa: E402
+from server import PgDatabases, Profiler, Server, cpus, mint_tokens, raise_fd_limit, seed_template  # noqa: E402
 
 try:
     import uvloop
@@ -109,6 +110,9 @@ def table(res: dict[str, Any]) -> str:
         row("1. direct: server CPU per message", f"{d['server_cpu_ms_per_msg']:.3f} ms "
             f"(user {d['server_user_sys_ms_per_msg'][0]:.3f} + sys {d['server_user_sys_ms_per_msg'][1]:.3f}; "
             f"server core {d['server_cpu_util']:.0%} busy)", "<= 0.35 ms", d["server_cpu_ms_per_msg"] <= 0.35)
+        if d.get("db_cpu_ms_per_msg"):
+            row("1. direct: PostgreSQL CPU per message", f"{d['db_cpu_ms_per_msg']:.3f} ms (its backends, WAL "
+                "writer, checkpointer; not in the line above)")
         row("1. direct: commits, msgs per commit, ctx switches per msg",
             f"{d['commits']:.0f}, {d['mean_batch']:.2f}, {d['server_ctx_switches_per_msg']:.1f}")
         row("1. direct: load generator CPU", f"{d['loadgen_cpu_util']:.0%} of a core")
@@ -130,7 +134,8 @@ def table(res: dict[str, Any]) -> str:
         row("3. ack latency p50 / p99 at that rate", f"{f['ack_p50_ms']:.1f} / {f['ack_p99_ms']:.1f} ms "
             f"({f['messages_in_db_at_start'] / 1000:.0f}k messages already stored)")
         row("3. server / load generator CPU", f"{f['server_cpu_util']:.0%} / {f['loadgen_cpu_util']:.0%} of a core; "
-            f"{f['server_cpu_ms_per_msg']:.3f} ms server CPU per msg; {f['mean_batch']:.0f} msgs per commit")
+            f"{f['server_cpu_ms_per_msg']:.3f} ms server CPU per msg; {f['mean_batch']:.0f} msgs per commit"
+            + (f"; PostgreSQL {f['db_cpu_ms_per_msg']:.3f} ms per msg" if f.get("db_cpu_ms_per_msg") else ""))
         row("3. sweep (window: acks/s, p99, stored before)", ", ".join(
             f"{s['window']}: {s['acks_per_s']:.0f}, {s['ack_p99_ms']:.0f} ms, {s['messages_in_db_at_start'] / 1000:.0f}k"
             for s in t["sweep"]))
@@ -150,7 +155,7 @@ def table(res: dict[str, Any]) -> str:
             g["last_member_p90_ms"] <= 100)
         row(f"{tag}: server CPU per message", f"{g['server_cpu_ms_per_fanout']:.1f} ms "
             f"= {g['server_cpu_us_per_delivery']:.1f} us per delivery; missing {g['missing_deliveries']}")
-    w = [max(len(r[i]) for r in rows + [("metric", "result", "target", "")]) for i in range(4)]
+    w = [max(len(r[i]) for r in [*rows, ("metric", "result", "target", "")]) for i in range(4)]
     line = f"| {'metric':<{w[0]}} | {'result':<{w[1]}} | {'target':<{w[2]}} | {'':<{w[3]}} |"
     sep = f"|{'-' * (w[0] + 2)}|{'-' * (w[1] + 2)}|{'-' * (w[2] + 2)}|{'-' * (w[3] + 2)}|"
     out = [line, sep]
@@ -189,6 +194,11 @@ def main() -> int:
                     help="override the duration of direct and of the held throughput run")
     ap.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the raw figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, template db)")
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="the server's database: SQLite in its data dir (default) or PostgreSQL at --pg-url")
+    ap.add_argument("--pg-url", default=os.environ.get("SEMOT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                    help="with --db postgresql: a database to administer from; semot_bench_* databases are "
+                         "created next to it and dropped afterwards")
     args = ap.parse_args()
 
     which = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -213,8 +223,9 @@ def main() -> int:
     template = work / "template"
     n_users = users_needed(which, p)
     t_all = time.perf_counter()
-    print(f"seeding {n_users} users into {template} ...", flush=True)
-    seed_s = seed_template(template, n_users)
+    pg = PgDatabases(args.pg_url) if args.db == "postgresql" else None
+    print(f"seeding {n_users} users into {pg.template if pg else template} ...", flush=True)
+    seed_s = seed_template(template, n_users, pg)
     tokens = mint_tokens(n_users)
     print(f"  seeded in {seed_s:.1f} s; server on CPU {server_cpu}, load generator on CPU {gen_cpu}; "
           f"fd limit {fds}", flush=True)
@@ -230,8 +241,14 @@ def main() -> int:
     }
     try:
         for name in which:
-            srv = Server(template, work, name, cpu=server_cpu, patches=args.patch)
-            srv.start()
+            srv = Server(template, work, name, cpu=server_cpu, patches=args.patch, pg=pg)
+            try:
+                srv.start()
+            except RuntimeError as exc:  # report it in the table and go on with the next load
+                results[name] = {"error": f"server did not start: {str(exc).splitlines()[0]}"}
+                print(f"  {name} FAILED to start: {exc}", flush=True)
+                srv.stop()
+                continue
             prof = None
             if args.profile and name in ("direct", "throughput"):
                 prof = Profiler(srv.pid, RESULTS / f"profile-{name}{'-native' if args.native else ''}",
@@ -246,6 +263,8 @@ def main() -> int:
                 results[name] = {"error": f"{type(exc).__name__}: {exc}"}
                 print(f"  {name} FAILED: {results[name]['error']} (server log: {srv.log_path}; --keep keeps it)",
                       flush=True)
+                if srv.log_path.exists():
+                    print(srv.log_path.read_text(errors="replace")[-1500:], flush=True)
             finally:
                 if prof is not None:
                     raw = prof.stop()
@@ -264,6 +283,8 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+        if pg is not None:
+            pg.drop(pg.template)
 
     meta = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -271,6 +292,7 @@ def main() -> int:
         "quick": args.quick,
         "profiled": args.profile,
         "patches": args.patch,
+        "db": args.db,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "server_cpu": server_cpu,
@@ -282,7 +304,7 @@ def main() -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     print()
-    print(f"Semot benchmarks, {meta['date']}, source {meta['source']}{' (quick)' if args.quick else ''}"
+    print(f"Semot benchmarks, {meta['date']}, source {meta['source']}, {args.db}{' (quick)' if args.quick else ''}"
           f"{' (PROFILED: py-spy attached, figures perturbed)' if args.profile else ''}"
           f"{f' (WHAT-IF, server patched: {args.patch})' if args.patch else ''}")
     print(table(results))

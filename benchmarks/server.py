@@ -32,6 +32,11 @@ def user_id(i: int) -> str:
     return f"u{i:05d}"
 
 
+def login_id(i: int) -> str:
+    """The seeded login of user i: access tokens name a live login (`sid`)."""
+    return f"bench-login-{i:05d}"
+
+
 def cpus() -> tuple[int | None, int | None]:
     """(server cpu, load generator cpu): the first two CPUs this process may use."""
     try:
@@ -60,39 +65,103 @@ def free_port() -> int:
 # --- seeding -------------------------------------------------------------------------
 
 
-async def _seed(data_dir: Path, n_users: int) -> None:
+async def _seed(data_dir: Path, n_users: int, database_url: str | None = None) -> None:
     from semot.app import make_storage
     from semot.config import load_settings
-    from semot.domain.records import User
+    from semot.domain.records import RefreshToken, User
     from semot.ids import now_ms
     from semot.services.security import hash_password_sync
 
-    settings = load_settings(data_dir=data_dir, secret_key=BENCH_SECRET)
+    settings = load_settings(data_dir=data_dir, secret_key=BENCH_SECRET, database_url=database_url)
     storage = make_storage(settings)
     try:
         await storage.migrate()
         pw_hash = hash_password_sync(PASSWORD)  # one argon2 hash, reused by every user
         now = now_ms()
+        users = getattr(storage, "users", storage)  # stores per aggregate, or one store (before)
+        tokens = getattr(storage, "tokens", storage)
         for i in range(n_users):
             uid = user_id(i)
-            await storage.create_user(User(uid, uid, f"Bench {i}", pw_hash, created_at=now))
+            await users.create_user(User(uid, uid, f"Bench {i}", pw_hash, created_at=now))
+            await tokens.add_refresh_token(RefreshToken(f"bench-{i:05d}", uid, login_id(i), now + 365 * 86_400_000))
     finally:
         await storage.close()
 
 
-def seed_template(data_dir: Path, n_users: int) -> float:
-    """Create a migrated database holding n_users users; returns seconds taken."""
+def seed_template(data_dir: Path, n_users: int, pg: PgDatabases | None = None) -> float:
+    """Create a migrated database holding n_users users; returns seconds taken.
+
+    SQLite: semot.db in data_dir, copied for every server. PostgreSQL: a template
+    database, cloned (CREATE DATABASE ... TEMPLATE) for every server."""
     t = time.perf_counter()
     data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_seed(data_dir, n_users))
+    if pg is None:
+        asyncio.run(_seed(data_dir, n_users))
+    else:
+        pg.create(pg.template)
+        asyncio.run(_seed(data_dir, n_users, pg.url(pg.template)))
     return time.perf_counter() - t
+
+
+class PgDatabases:
+    """Benchmark databases on the machine's PostgreSQL: one seeded template, one clone per server.
+
+    `admin_url` names any database the user may connect to (it creates and drops the
+    others); every name starts with `semot_bench_`, and each is dropped after its load."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.template = "semot_bench_template"
+
+    def url(self, name: str) -> str:
+        base, _, _db = self.admin_url.rpartition("/")
+        return f"{base}/{name}"
+
+    def _admin(self, *statements: str) -> None:
+        import asyncpg
+
+        async def run() -> None:
+            con = await asyncpg.connect(self.admin_url, timeout=10)
+            try:
+                for sql in statements:
+                    await con.execute(sql)
+            finally:
+                await con.close()
+
+        asyncio.run(run())
+
+    def create(self, name: str, template: str | None = None) -> None:
+        self.drop(name)
+        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+    def drop(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def backend_pids(self, name: str) -> list[int]:
+        """The server's backends on `name`, plus the WAL writer, checkpointer and background
+        writer it keeps busy (shared with anything else on this PostgreSQL)."""
+        import asyncpg
+
+        async def run() -> list[int]:
+            con = await asyncpg.connect(self.admin_url, timeout=10)
+            try:
+                rows = await con.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE (datname = $1 AND pid <> pg_backend_pid()) "
+                    "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
+                    name,
+                )
+            finally:
+                await con.close()
+            return [r[0] for r in rows]
+
+        return asyncio.run(run())
 
 
 def mint_tokens(n_users: int, ttl_s: int = 3600) -> list[str]:
     from semot.services.security import TokenSigner
 
     signer = TokenSigner(BENCH_SECRET, ttl_s)
-    return [signer.issue(user_id(i)) for i in range(n_users)]
+    return [signer.issue(user_id(i), login_id(i)) for i in range(n_users)]
 
 
 # --- the server process ------------------------------------------------------------
@@ -143,8 +212,11 @@ class Server:
     """`python -m semot serve` on a free port, a fresh copy of the template, pinned to one CPU."""
 
     def __init__(self, template: Path, workdir: Path, name: str, *, cpu: int | None, env: dict[str, str] | None = None,
-                 patches: str = ""):
+                 patches: str = "", pg: PgDatabases | None = None):
         self.template = template
+        self.pg = pg  # None: SQLite in the data dir; else a clone of the PostgreSQL template
+        self.db_name = f"semot_bench_{name}" if pg is not None else ""
+        self._db_pids: list[int] = []
         self.data_dir = workdir / f"data-{name}"
         self.log_path = workdir / f"server-{name}.log"
         self.port = free_port()
@@ -170,9 +242,13 @@ class Server:
                 "SEMOT_RATE_PER_S": "1000000",
                 "SEMOT_RATE_BURST": "1000000",
                 "SEMOT_LOG_LEVEL": "WARNING",
+                "SEMOT_ABUSE_LIMITS": "false",
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.pg is not None:
+            self.pg.create(self.db_name, template=self.pg.template)
+            env["SEMOT_DATABASE_URL"] = self.pg.url(self.db_name)
         env.update(self.extra_env)
         if self.patches:
             env["BENCH_PATCHES"] = self.patches
@@ -197,7 +273,9 @@ class Server:
         url = f"http://127.0.0.1:{self.port}/healthz"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+                self._log.flush()
+                tail = self.log_path.read_text(errors="replace")[-800:]
+                raise RuntimeError(f"server exited with {self.proc.returncode}; {self.log_path} ends:\n{tail}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as r:
                     if r.status == 200:
@@ -208,6 +286,22 @@ class Server:
 
     def cpu_s(self) -> float:
         return proc_cpu_s(self.pid)
+
+    def db_cpu_s(self) -> float:
+        """CPU of the PostgreSQL processes serving this server (0 on SQLite, where the
+        database runs inside the server process and is counted in cpu_s). Call it once
+        under load first: the backends are looked up then."""
+        if self.pg is None:
+            return 0.0
+        if not self._db_pids:
+            self._db_pids = self.pg.backend_pids(self.db_name)
+        total = 0.0
+        for pid in self._db_pids:
+            try:
+                total += proc_cpu_s(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        return total
 
     def ctx_switches(self) -> int:
         return proc_ctx_switches(self.pid)
@@ -248,6 +342,8 @@ class Server:
             p.name: p.stat().st_size // 1024 for p in sorted(self.data_dir.iterdir()) if p.is_file()
         } if self.data_dir.exists() else {}
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.pg is not None:
+            self.pg.drop(self.db_name)
         return rc
 
 

@@ -51,7 +51,7 @@ FrameHandler = Callable[["WSClient", bytes], None]
 
 
 class WSClient(asyncio.Protocol):
-    __slots__ = ("transport", "port", "on_frame", "user", "_buf", "_hs", "_hs_buf", "_waiter", "closed", "state")
+    __slots__ = ("_buf", "_hs", "_hs_buf", "_waiter", "closed", "on_frame", "port", "state", "transport", "user")
 
     def __init__(self, port: int) -> None:
         self.transport: asyncio.Transport | None = None
@@ -168,10 +168,17 @@ class WSClient(asyncio.Protocol):
         self.closed = True
 
 
-async def connect(port: int, token: str, device: str = "bench", timeout: float = 20.0) -> WSClient:
-    """Open /ws, authenticate, and return the ready client (on_frame not yet set)."""
+async def connect(
+    port: int, token: str, device: str = "bench", timeout: float = 20.0, local_addr: tuple[str, int] | None = None
+) -> WSClient:
+    """Open /ws, authenticate, and return the ready client (on_frame not yet set).
+
+    `local_addr`: the source address, e.g. ("127.0.0.5", 0): each source address has its
+    own ~28,000 ephemeral ports towards the server's one port."""
     loop = asyncio.get_running_loop()
-    _, client = await asyncio.wait_for(loop.create_connection(lambda: WSClient(port), "127.0.0.1", port), timeout)
+    _, client = await asyncio.wait_for(
+        loop.create_connection(lambda: WSClient(port), "127.0.0.1", port, local_addr=local_addr), timeout
+    )
     assert client._hs is not None
     await asyncio.wait_for(client._hs, timeout)
     reply = await client.request(
@@ -185,9 +192,11 @@ async def connect(port: int, token: str, device: str = "bench", timeout: float =
 
 
 async def connect_many(
-    port: int, tokens: list[str], *, concurrency: int = 64, device: str = "bench", timeout: float = 30.0
+    port: int, tokens: list[str], *, concurrency: int = 64, device: str = "bench", timeout: float = 30.0,
+    sources: list[str] | None = None,
 ) -> list[WSClient]:
-    """Connect and authenticate every token, at most `concurrency` handshakes at once."""
+    """Connect and authenticate every token, at most `concurrency` handshakes at once
+    (from the `sources` addresses in turn, if given)."""
     sem = asyncio.Semaphore(concurrency)
     out: list[WSClient | None] = [None] * len(tokens)
 
@@ -195,9 +204,10 @@ async def connect_many(
         async with sem:
             for attempt in range(3):
                 try:
-                    out[i] = await connect(port, tok, device, timeout)
+                    src = (sources[i % len(sources)], 0) if sources else None
+                    out[i] = await connect(port, tok, device, timeout, src)
                     return
-                except (OSError, asyncio.TimeoutError):
+                except (TimeoutError, OSError):
                     if attempt == 2:
                         raise
                     await asyncio.sleep(0.2 * (attempt + 1))

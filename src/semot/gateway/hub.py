@@ -7,11 +7,14 @@ import logging
 
 from semot.bus.base import Delivery, Disconnect
 from semot.metrics import Metrics
+from semot.protocol.codec import text_frame
 from semot.protocol.session import CLOSE_REPLACED
 
 from .connection import Connection
 
 log = logging.getLogger(__name__)
+_HEARTBEAT_SLICE = 500  # connections pinged at once, at most...
+_HEARTBEAT_TICK_S = 0.05  # ...unless that would mean slices closer than this
 
 
 class Hub:
@@ -52,14 +55,18 @@ class Hub:
 
     # --- bus receiver
     def deliver(self, delivery: Delivery) -> int:
-        frame = delivery.frame
+        """Frame the event once, if anyone it is for is connected here, and queue the
+        very same bytes on each of their connections."""
         exclude = delivery.exclude_session
         users = self._users
+        frame: bytes | None = None
         sent = 0
         for uid in delivery.user_ids:
             conns = users.get(uid)
             if conns is None:
                 continue
+            if frame is None:
+                frame = text_frame(delivery.payload)
             for c in conns:
                 if c.session_id != exclude and c.send(frame):
                     sent += 1
@@ -77,6 +84,16 @@ class Hub:
             self.unregister(c)
             c.close(command.code, command.reason)
             closed += 1
+        return closed
+
+    def close_login(self, user_id: str, login_id: str, code: int, reason: str) -> int:
+        """Close the connections authenticated with tokens of one login (it ended)."""
+        closed = 0
+        for c in list(self._users.get(user_id, ())):
+            if c.login_id == login_id:
+                self.unregister(c)
+                c.close(code, reason)
+                closed += 1
         return closed
 
     def all_connections(self) -> list[Connection]:
@@ -99,15 +116,28 @@ class Hub:
             await asyncio.sleep(0.05)
 
     async def _heartbeat(self) -> None:
-        """Ping every connection each interval; drop those silent for two intervals."""
+        """Ping every connection once per interval; drop those silent for two intervals.
+
+        One task, no timer per connection, and the round is cut into slices spread over
+        the interval: pinging 100,000 connections at once would hold the loop (and every
+        message behind it) for a large part of a second, and bring all the pongs back
+        in the same instant."""
         loop = asyncio.get_running_loop()
+        interval = self._heartbeat_s
         while True:
-            await asyncio.sleep(self._heartbeat_s)
-            now = loop.time()
-            for c in self.all_connections():
-                if c.proto.is_dead(now, self._heartbeat_s):
-                    log.info("dropping silent connection of %s/%s", c.user_id, c.device_id)
-                    self.unregister(c)
-                    c.abort()
-                else:
-                    c.ping()
+            started = loop.time()
+            conns = self.all_connections()
+            steps = max(1, min(-(-len(conns) // _HEARTBEAT_SLICE), int(interval / _HEARTBEAT_TICK_S)))
+            size = -(-len(conns) // steps)
+            for k in range(steps):
+                await asyncio.sleep(max(0.0, started + interval * (k + 1) / steps - loop.time()))
+                now = loop.time()
+                for c in conns[k * size : (k + 1) * size]:
+                    if c.closed:
+                        continue
+                    if c.proto.is_dead(now, interval):
+                        log.info("dropping silent connection of %s/%s", c.user_id, c.device_id)
+                        self.unregister(c)
+                        c.abort()
+                    else:
+                        c.ping()

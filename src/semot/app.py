@@ -22,47 +22,54 @@ from semot.api import (
     org_admin_api,
     presence_api,
 )
+from semot.api.connections import ConnectionGuard, GuardedSite
 from semot.api.http import SERVICES, error_middleware, mount
 from semot.api.routing import RouteTable
+from semot.api.security_headers import SecurityHeaders
 from semot.bus.base import Bus, Delivery, Disconnect, Invalidate
 from semot.bus.local import LocalBus
+from semot.bus.local_limits import LocalCounters
 from semot.bus.local_presence import LocalPresence
 from semot.bus.presence import PresenceRegistry
 from semot.config import Settings
+from semot.datadir import ensure_private_dir
 from semot.gateway.handler import Gateway
 from semot.gateway.hub import Hub
 from semot.metrics import Metrics
 from semot.protocol.session import CLOSE_GOING_AWAY
-from semot.services.accounts import AccountService
+from semot.services.abuse import AbuseGuard, AbuseLimits
+from semot.services.accounts import CLOSE_UNAUTHORIZED, LOGIN_KEY, AccountService
 from semot.services.contacts import USER_KEY, ContactsService
 from semot.services.container import Services
+from semot.services.events import EventPublisher
 from semot.services.groups import GroupService
 from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
 from semot.services.org import OrgService
 from semot.services.presence import PresenceService
-from semot.services.security import TokenSigner
+from semot.services.security import PasswordHasherPool, TokenSigner
 from semot.storage.base import Storage
+from semot.storage.batch import BatchPlan
 from semot.storage.sql.engine import make_engines
-from semot.storage.sql.org_store import SqlOrgStorage
-from semot.storage.sql.store import SqlStorage
+from semot.storage.sql.store import sql_storage
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent / "web"
-NODE: web.AppKey["Node"] = web.AppKey("node", object)  # type: ignore[arg-type]
+NODE: web.AppKey[Node] = web.AppKey("node", object)  # type: ignore[arg-type]
 
 
 def make_storage(settings: Settings) -> Storage:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(settings.data_dir)  # 0700; the database file is created 0600 (engine.py)
     engines = make_engines(
         settings.sqlalchemy_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.db_pool_size,
         schema=settings.database_schema,
     )
-    return SqlStorage(engines, schema=settings.database_schema)
+    BatchPlan.fault_cid_prefix = settings.test_fault_cid_prefix  # test-only hook; None in production
+    return sql_storage(engines, schema=settings.database_schema)
 
 
 def make_bus(settings: Settings, node_id: str) -> Bus:
@@ -72,6 +79,27 @@ def make_bus(settings: Settings, node_id: str) -> Bus:
 
         return RedisBus(settings.redis_url, node_id=node_id, namespace=settings.redis_namespace)
     return LocalBus()
+
+
+def make_abuse_guard(settings: Settings) -> AbuseGuard:
+    """Failed-login and registration counters: in memory on one node, in Redis (shared)
+    when several nodes serve the same users; none at all when abuse limits are off."""
+    limits = AbuseLimits(
+        enabled=settings.abuse_limits,
+        login_account_max=settings.login_fail_account_max,
+        login_account_window_s=settings.login_fail_account_window_s,
+        login_ip_max=settings.login_fail_ip_max,
+        login_ip_window_s=settings.login_fail_ip_window_s,
+        register_ip_max=settings.register_ip_max,
+        register_ip_window_s=settings.register_ip_window_s,
+    )
+    if not limits.enabled:
+        return AbuseGuard(None, limits)
+    if settings.redis_url:
+        from semot.bus.redis_limits import RedisCounters
+
+        return AbuseGuard(RedisCounters(settings.redis_url, namespace=settings.redis_namespace), limits)
+    return AbuseGuard(LocalCounters(), limits)
 
 
 def make_presence_registry(settings: Settings, node_id: str) -> PresenceRegistry:
@@ -101,10 +129,13 @@ def client_config(settings: Settings) -> dict[str, Any]:
 class NodeReceiver:
     """Where the bus hands envelopes on this node: pushes to the hub, cache drops to the cache."""
 
-    def __init__(self, hub: Hub, membership: MembershipCache, contacts: ContactsService) -> None:
+    def __init__(
+        self, hub: Hub, membership: MembershipCache, contacts: ContactsService, accounts: AccountService
+    ) -> None:
         self._hub = hub
         self._membership = membership
         self._contacts = contacts
+        self._accounts = accounts
 
     def deliver(self, delivery: Delivery) -> int:
         return self._hub.deliver(delivery)
@@ -116,6 +147,10 @@ class NodeReceiver:
         key = command.key
         if key.startswith(USER_KEY):
             self._contacts.invalidate(key[len(USER_KEY) :])
+        elif key.startswith(LOGIN_KEY):
+            ended = self._accounts.login_invalidated(key)
+            if ended is not None:
+                self._hub.close_login(*ended, CLOSE_UNAUTHORIZED, "signed out")
         else:
             self._membership.invalidate(key)
 
@@ -130,6 +165,8 @@ class Node:
         self.node_id = secrets.token_hex(6)
         self.bus = bus or make_bus(settings, self.node_id)
         self.hub = Hub(self.metrics, heartbeat_s=settings.heartbeat_s)
+        # every push goes through it; webhooks, the server API and live views subscribe to it
+        self.events = EventPublisher(self.bus, validate=settings.validate_events)
         signer = TokenSigner(settings.resolved_secret(), settings.access_token_ttl_s)
         self.accounts = AccountService(
             self.storage,
@@ -137,31 +174,35 @@ class Node:
             signer,
             refresh_ttl_s=settings.refresh_token_ttl_s,
             self_registration=settings.self_registration,
+            abuse=make_abuse_guard(settings),
+            hasher=PasswordHasherPool(settings.password_hash_workers, settings.password_hash_queue),
+            login_check_s=settings.login_check_s,
         )
         self.membership = MembershipCache(self.storage)
         self.messages = MessageService(
             self.storage,
-            self.bus,
+            self.events,
             self.membership,
             self.metrics,
             recall_window_s=settings.recall_window_s,
             max_burn_s=settings.max_burn_s,
             max_text_chars=settings.max_text_chars,
+            max_custom_depth=settings.max_custom_depth,
+            max_custom_bytes=settings.max_custom_bytes,
             batch_max=settings.write_batch_max,
             read_receipts_max_group=settings.read_receipts_max_group,
         )
         self.groups = GroupService(
-            self.storage, self.messages, self.membership, self.bus, max_members=settings.max_group_members
+            self.storage, self.messages, self.membership, self.bus, self.events, max_members=settings.max_group_members
         )
         self.contacts = ContactsService(
-            self.storage, self.messages, self.bus, direct_policy=settings.direct_message_policy
+            self.storage, self.events, self.bus, direct_policy=settings.direct_message_policy
         )
         self.messages.direct_check = self.contacts.check_direct
         self.presence = PresenceService(
-            self.storage, self.contacts, self.messages, make_presence_registry(settings, self.node_id)
+            self.storage, self.contacts, self.events, make_presence_registry(settings, self.node_id)
         )
-        # the directory shares the SQL storage's connection pools
-        self.org = OrgService(self.storage, SqlOrgStorage(self.storage.engines))  # type: ignore[attr-defined]
+        self.org = OrgService(self.storage, self.storage.org)
         self.contacts.colleague_check = self.org.are_colleagues
         self.services = Services(
             settings=settings,
@@ -181,7 +222,8 @@ class Node:
 
     async def start(self) -> None:
         await self.storage.migrate()
-        await self.bus.start(NodeReceiver(self.hub, self.membership, self.contacts))
+        await self.accounts.start()
+        await self.bus.start(NodeReceiver(self.hub, self.membership, self.contacts, self.accounts))
         self.messages.start()
         await self.presence.start()
         self.hub.start()
@@ -193,10 +235,14 @@ class Node:
         await self.hub.stop(CLOSE_GOING_AWAY, "server shutting down")
         await self.presence.stop()  # after the hub: the closed sessions are removed first
         await self.bus.stop()
+        await self.accounts.stop()
         await self.storage.close()
 
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+        headers = SecurityHeaders(
+            WEB_DIR / "index.html", frame_ancestors=self.settings.frame_ancestors, csp_extra=self.settings.csp_extra
+        )
+        app = web.Application(middlewares=[headers.middleware(), error_middleware], client_max_size=1024 * 1024)
         app[SERVICES] = self.services
         app[NODE] = self
         table = RouteTable()
@@ -244,7 +290,21 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None, stop:
     gc.set_threshold(20_000, 50, 100)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=4096, reuse_address=True)
+    # aiohttp's own TCPSite would accept connections that never finish a request (slowloris)
+    guard = ConnectionGuard(
+        header_timeout=settings.http_header_timeout_s,
+        body_timeout=settings.http_body_timeout_s,
+        max_pending_per_ip=settings.http_max_pending_per_ip,
+    )
+    site = GuardedSite(
+        runner,
+        settings.host,
+        settings.port,
+        guard=guard,
+        backlog=4096,
+        access_log=None,
+        keepalive_timeout=settings.http_keepalive_timeout_s,
+    )
     await site.start()
     log.info("semot %s listening on http://%s:%s", __version__, settings.host, settings.port)
     if ready is not None:

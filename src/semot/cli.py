@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,9 +22,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file", envvar="SEMOT_CONFIG")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file", envvar="SEMOT_CONFIG")]
 DataDirOpt = Annotated[
-    Optional[Path], typer.Option("--data-dir", help="Directory for the embedded database and keys [default: ./semot-data]")
+    Path | None, typer.Option("--data-dir", help="Directory for the embedded database and keys [default: ./semot-data]")
 ]
 
 
@@ -52,8 +52,8 @@ def _run(coro_factory: object) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1]")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port for HTTP and WebSocket [default: 8080]")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port for HTTP and WebSocket [default: 8080]")] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -94,7 +94,7 @@ def migrate(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
 def create_admin(
     username: Annotated[str, typer.Argument(help="Login name of the administrator")],
     password: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Password (asked for when omitted; SEMOT_ADMIN_PASSWORD also works)", envvar="SEMOT_ADMIN_PASSWORD"),
     ] = None,
     data_dir: DataDirOpt = None,
@@ -110,7 +110,7 @@ def create_admin(
         node = Node(settings)
         await node.storage.migrate()
         try:
-            existing = await node.storage.get_user_by_username(username)
+            existing = await node.storage.users.get_user_by_username(username)
             if existing is not None:
                 await node.accounts.set_admin(existing.id, True)
                 typer.echo(f"{username} is now an administrator")

@@ -7,18 +7,21 @@ naming the setting, instead of failing later under load.
 
 from __future__ import annotations
 
-import os
+import re
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from semot.datadir import create_private_file, ensure_private_dir
 
 
 class ConfigError(Exception):
@@ -60,6 +63,36 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(30 * 86400, ge=3600, description="Refresh token lifetime (s)")
     self_registration: bool = Field(True, description="Allow POST /api/v1/auth/register")
 
+    # --- abuse limits (failed logins, registrations), the client IP, password hashing
+    abuse_limits: bool = Field(
+        True, description="Limit failed logins and registrations per account and client IP (false: all off, for load tests)"
+    )
+    login_fail_account_max: int = Field(
+        5, ge=1, le=10_000, description="Failed logins of one username within the window before it is locked (429)"
+    )
+    login_fail_account_window_s: int = Field(
+        900, ge=1, le=7 * 86400, description="Window (s) of the per-account failed-login count; also the longest lock"
+    )
+    login_fail_ip_max: int = Field(
+        50, ge=1, le=1_000_000, description="Failed logins from one client IP (any usernames) within the window before it is locked"
+    )
+    login_fail_ip_window_s: int = Field(900, ge=1, le=7 * 86400, description="Window (s) of the per-IP failed-login count")
+    register_ip_max: int = Field(10, ge=1, le=1_000_000, description="Registration attempts from one client IP within the window")
+    register_ip_window_s: int = Field(3600, ge=1, le=7 * 86400, description="Window (s) of the per-IP registration count")
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (comma-separated IPs/CIDRs) whose X-Forwarded-For names the client; empty: none",
+    )
+    password_hash_workers: int = Field(
+        0, ge=0, le=256, description="Threads computing argon2 password hashes; 0: half the CPUs (at least 1)"
+    )
+    password_hash_queue: int = Field(
+        64, ge=1, le=100_000, description="Password checks waiting for a hashing thread before more are refused (503)"
+    )
+    login_check_s: float = Field(
+        5.0, gt=0, le=300, description="How long a node trusts a login is still valid before asking the database again"
+    )
+
     # --- gateway
     heartbeat_s: int = Field(25, ge=1, le=600, description="Server ping interval; silent for 2x this = dropped")
     auth_timeout_s: float = Field(10.0, gt=0, le=120, description="Time allowed for the auth frame")
@@ -70,13 +103,66 @@ class Settings(BaseSettings):
     max_devices_per_user: int = Field(20, ge=1, le=1000, description="Concurrent connections per user")
     rate_per_s: float = Field(50.0, gt=0, description="Sustained requests per second per connection")
     rate_burst: int = Field(200, ge=1, description="Request burst per connection before rate_limited")
-    rate_close_after: int = Field(200, ge=1, description="Rejected requests in a row before closing with 4429")
+    rate_close_after: int = Field(
+        200, ge=1, description="Refused requests in one flood (not necessarily in a row) before closing with 4429"
+    )
+    rate_close_after_s: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a connection may keep sending faster than rate_per_s before 4429"
+    )
+
+    # --- HTTP server hardening, /metrics access, browser protections (docs/security.md)
+    http_header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="A request head must be complete this long after connecting (or after its first byte on a "
+        "kept-alive connection), else the connection is closed",
+    )
+    http_body_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="A request body must have arrived this long after its head (408 after)"
+    )
+    http_keepalive_timeout_s: float = Field(
+        75.0, gt=0, le=3600, description="An idle kept-alive HTTP connection is closed after this long"
+    )
+    http_max_pending_per_ip: int = Field(
+        64, ge=0, description="Connections per client address still sending a request head; more are closed (0: no cap)"
+    )
+    metrics_allow: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (comma-separated IPs/CIDRs) that may read /metrics; with metrics_token unset too: public",
+    )
+    metrics_token: str | None = Field(
+        None, min_length=16, description="Bearer token that may read /metrics (from any address)"
+    )
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (comma-separated, e.g. https://intranet.example.com) that may embed the web pages in a "
+        "frame; empty: none (CSP frame-ancestors 'none', X-Frame-Options DENY)",
+    )
+    csp_extra: str = Field(
+        "",
+        description="Extra Content-Security-Policy sources, merged per directive "
+        "(e.g. \"img-src https://cdn.example.com; connect-src https://api.example.com\")",
+    )
 
     # --- messages
     recall_window_s: int = Field(120, ge=0, description="How long a sender may recall a message (s)")
     max_burn_s: int = Field(7 * 86400, ge=1, description="Longest burn-after-reading timer (s)")
     max_text_chars: int = Field(5000, ge=1, description="Longest text message body")
     write_batch_max: int = Field(512, ge=1, le=10000, description="Messages committed per group-commit transaction")
+    # custom message payloads: bounded so one message can neither break a write nor bloat every history page
+    max_custom_depth: int = Field(
+        32, ge=1, le=128, description="Deepest nesting of arrays/objects in a custom message's body.data"
+    )
+    max_custom_bytes: int = Field(
+        16384, ge=256, le=16 * 1024 * 1024, description="Largest custom message body.data, in bytes of compact JSON"
+    )
+    test_fault_cid_prefix: str | None = Field(
+        None,
+        min_length=1,
+        description="TEST ONLY, never set in production: storing a message whose cid starts with this fails "
+        "as if the database refused its data (to test that one bad message fails alone)",
+    )
 
     # --- contacts
     direct_message_policy: Literal["anyone", "friends", "friends_or_colleagues"] = Field(
@@ -90,7 +176,57 @@ class Settings(BaseSettings):
         500, ge=0, description="Groups larger than this get no read receipts (read positions are still kept)"
     )
 
+    # --- events (services/events.py)
+    validate_events: bool = Field(
+        False,
+        description="Check every push against its strict model (protocol/events.py) before sending it, and refuse "
+        "one that does not fit, logging 'event failed its schema'. For tests and debugging: it costs CPU per push",
+    )
+
+    # --- HTTP API replies (api/replies.py)
+    validate_replies: bool = Field(
+        False,
+        description="Check every JSON reply of the HTTP API against the model /openapi.json declares for it, and "
+        "answer 500 (logging 'reply of ... does not match') when it does not fit. For tests and debugging: it "
+        "costs CPU per request",
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, v: Any) -> Any:
+        """SEMOT_TRUSTED_PROXIES is a comma-separated list; a TOML file gives a list."""
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("metrics_allow", "frame_ancestors", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        """SEMOT_METRICS_ALLOW and SEMOT_FRAME_ANCESTORS are comma-separated; a TOML file gives a list."""
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if not re.fullmatch(r"(https?://)?(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5}|:\*)?|'self'|https:", origin):
+                raise ValueError(f"{origin!r} is not an origin (https://host[:port], 'self' or https:)")
+        return v
+
+    @field_validator("csp_extra")
+    @classmethod
+    def _csp_directives(cls, v: str) -> str:
+        for part in v.split(";"):
+            words = part.split()
+            if words and not (re.fullmatch(r"[a-z-]+-src|[a-z-]+-src-(elem|attr)|form-action|base-uri", words[0])):
+                raise ValueError(f"{words[0]!r}: only *-src, form-action and base-uri directives can be extended")
+            if any(not re.fullmatch(r"[!-~]+", w) or "," in w for w in words):
+                raise ValueError("sources are printable ASCII without commas")
+        return v
 
     @field_validator("database_url")
     @classmethod
@@ -141,11 +277,10 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.data_dir)
         key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
+        if not create_private_file(path, key.encode()):  # another process was first: use its key
+            return path.read_text().strip()
         return key
 
 

@@ -51,7 +51,7 @@ def test_find_a_colleague_by_pinyin_and_start_a_chat(server: ServerProcess, open
     row = page.wait_for_selector(f"[data-testid=dir-member][data-user='{me}']")
     assert "<b>CEO</b>" in row.inner_text()
     # a sub-department
-    page.click(f"[data-testid=dir-tree] .el-tree-node__expand-icon")
+    page.click("[data-testid=dir-tree] .el-tree-node__expand-icon")
     page.click(f"[data-testid=dir-dept][data-dept='{be}']")
     page.wait_for_selector(f"[data-testid=dir-member][data-user='{zw}']")
     page.wait_for_timeout(400)  # the tree's expand animation
@@ -118,7 +118,7 @@ def test_a_deep_tree_opens_level_by_level_and_big_departments_page(server: Serve
     page.click("[data-testid=dir-crumb-up]")
     page.wait_for_selector(f"[data-testid=dir-tree] [data-testid=dir-dept][data-dept='{chain[-4]}']")
     page.click(f"[data-testid=dir-crumb][data-dept='{chain[-5]}']")  # the department shown as the top
-    page.wait_for_selector(f"[data-testid=dir-members] h2:has-text('D50')")
+    page.wait_for_selector("[data-testid=dir-members] h2:has-text('D50')")
     page.click("[data-testid=dir-crumb-top]")
     page.wait_for_selector(f"[data-testid=dir-tree] [data-testid=dir-dept][data-dept='{chain[0]}']")
     assert page.locator("[data-testid=dir-crumbs]").count() == 0

@@ -19,7 +19,7 @@ def test_two_users_chat_in_real_time_both_ways(server: ServerProcess, open_tab: 
     a.open_direct(bob)
     a.send("你好 bob 👋")
     a.wait_texts(["你好 bob 👋"])
-    a.page.wait_for_selector(f"[data-testid=message][data-status=unread]")
+    a.page.wait_for_selector("[data-testid=message][data-status=unread]")
 
     # bob sees the conversation appear with an unread badge, opens it
     b.page.wait_for_selector(f"[data-testid=conv-item][data-conv='{conv}']")

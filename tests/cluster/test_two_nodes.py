@@ -28,7 +28,7 @@ async def _reachable() -> str | None:
         r = aioredis.from_url(REDIS_URL)
         await r.ping()
         await r.aclose()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
 
@@ -64,7 +64,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
     def start(node: ServerProcess) -> None:
         try:
             node.start()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start, args=(n,)) for n in (a, b)]
@@ -151,8 +151,8 @@ async def test_concurrent_group_senders_on_both_nodes_get_gap_free_seqs(
 
             await asyncio.wait_for(complete(), 10)
             seen: list[int] = []
-            while not c._inbox.empty():  # noqa: SLF001 - the test reads what the SDK delivered
-                m = c._inbox.get_nowait()  # noqa: SLF001
+            while not c._inbox.empty():
+                m = c._inbox.get_nowait()
                 if m["conv"] == conv:
                     seen.append(m["seq"])
             assert seen == list(range(1, total + 1)), f"{c.user_id} saw gaps or repeats"

@@ -18,10 +18,10 @@ async def node(tmp_path: Path) -> Any:
     n = Node(Settings(data_dir=tmp_path))
     await n.start()
     pushes: list[tuple[set[str], dict[str, Any]]] = []
-    n.presence._messages.push = lambda users, obj, exclude_session=None: pushes.append((set(users), obj))  # type: ignore[method-assign]
+    n.events.subscribe(lambda p: pushes.append((set(p.users), p.event.model_dump())))
     n.pushes = pushes  # type: ignore[attr-defined]
     for u in ("ann", "bob"):
-        await n.storage.create_user(User(u, u, u, "x"))
+        await n.storage.users.create_user(User(u, u, u, "x"))
     yield n
     await n.stop()
 

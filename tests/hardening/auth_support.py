@@ -113,7 +113,7 @@ def _pg_redis_problem() -> str | None:
 
     try:
         _run(probe())
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
 
@@ -145,7 +145,7 @@ def cluster(
     def start(node: ServerProcess) -> None:
         try:
             node.start()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start, args=(n,)) for n in nodes]

@@ -121,7 +121,7 @@ document.addEventListener('securitypolicyviolation', e => {
 class Watched:
     """A page whose console errors, page errors and CSP violation events are recorded."""
 
-    def __init__(self, browser: Any) -> None:  # noqa: F811 (a parameter, not the fixture)
+    def __init__(self, browser: Any) -> None:
         self.context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
         self.context.add_init_script(WATCH_CSP)
         self.page = self.context.new_page()
@@ -138,7 +138,7 @@ class Watched:
         assert not self.errors, self.errors
 
 
-def test_web_client_runs_under_the_policy(server: ServerProcess, browser: Any) -> None:  # noqa: F811
+def test_web_client_runs_under_the_policy(server: ServerProcess, browser: Any) -> None:
     alice, bob = new_user(server, "alice"), new_user(server, "bob")
     w = Watched(browser)
     try:
@@ -171,7 +171,7 @@ def test_web_client_runs_under_the_policy(server: ServerProcess, browser: Any) -
     assert any("Content Security Policy" in e for e in w.errors), "the injected script was refused"
 
 
-def test_docs_render_under_their_policy(server: ServerProcess, browser: Any) -> None:  # noqa: F811
+def test_docs_render_under_their_policy(server: ServerProcess, browser: Any) -> None:
     w = Watched(browser)
     try:
         w.page.goto(server.base + "/docs")

@@ -33,10 +33,11 @@ from semot.errors import BadRequest, Unavailable
 from semot.ids import new_mid
 from semot.metrics import Metrics
 from semot.services.writer import GroupCommitWriter
+from semot.storage.base import Storage
 from semot.storage.sql.batch import BatchPlan
 from semot.storage.sql.engine import make_engines
 from semot.storage.sql.faults import as_storage_error, is_data_error
-from semot.storage.sql.store import SqlStorage
+from semot.storage.sql.store import sql_storage
 from tests.hardening.ws_support import BACKENDS, assert_clean_log, run_backend
 from tests.integration.harness import (
     WS,
@@ -208,7 +209,7 @@ async def test_poisons_from_many_senders_never_touch_the_innocent(
 class Recorder:
     """The writer's storage: real SQLite, counting calls, and optionally 'going down'."""
 
-    def __init__(self, store: SqlStorage, down_after: int | None = None) -> None:
+    def __init__(self, store: Storage, down_after: int | None = None) -> None:
         self.store = store
         self.down_after = down_after
         self.calls: list[int] = []  # batch sizes, in call order
@@ -217,12 +218,12 @@ class Recorder:
         self.calls.append(len(batch))
         if self.down_after is not None and len(self.calls) > self.down_after:
             raise sqlite3.OperationalError("disk I/O error")
-        return await self.store.append_messages(batch)
+        return await self.store.messages.append_messages(batch)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlStorage]:
-    s = SqlStorage(make_engines(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"))
+async def store(tmp_path: Path) -> AsyncIterator[Storage]:
+    s = sql_storage(make_engines(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"))
     await s.migrate()
     BatchPlan.fault_cid_prefix = FAULT
     try:
@@ -241,9 +242,9 @@ async def commit(storage: Recorder, batch: list[NewMessage]) -> tuple[list[Any],
     stored: list[list[str]] = []
     futs: list[asyncio.Future[AppendResult]] = []
 
-    def on_stored(results: list[AppendResult]) -> None:
+    def on_stored(results: list[tuple[NewMessage, AppendResult]]) -> None:
         assert not any(f.done() for f in futs), "an ack went out before the fan-out"
-        stored.append([r.message.cid for r in results])
+        stored.append([r.message.cid for _, r in results])
 
     writer = GroupCommitWriter(storage, on_stored, Metrics(), batch_max=len(batch))  # type: ignore[arg-type]
     writer.start()
@@ -253,7 +254,7 @@ async def commit(storage: Recorder, batch: list[NewMessage]) -> tuple[list[Any],
     return out, stored
 
 
-async def test_the_writer_bisects_around_poisons_in_order(store: SqlStorage) -> None:
+async def test_the_writer_bisects_around_poisons_in_order(store: Storage) -> None:
     batch = [msg("amy", f"a{i}") for i in range(10)]
     batch[3] = msg("amy", f"{FAULT}3")
     batch[8] = msg("bob", f"{FAULT}8")
@@ -266,7 +267,7 @@ async def test_the_writer_bisects_around_poisons_in_order(store: SqlStorage) -> 
     assert len(rec.calls) <= 2 * len(batch)
 
 
-async def test_an_outage_during_bisection_fails_the_rest_at_once(store: SqlStorage) -> None:
+async def test_an_outage_during_bisection_fails_the_rest_at_once(store: Storage) -> None:
     batch = [msg("amy", f"b{i}") for i in range(8)]
     batch[6] = msg("amy", f"{FAULT}6")
     rec = Recorder(store, down_after=2)  # the whole batch (poisoned), its left half, then down
@@ -277,13 +278,13 @@ async def test_an_outage_during_bisection_fails_the_rest_at_once(store: SqlStora
     assert stored == [["b0", "b1", "b2", "b3"]]
 
 
-async def test_a_lone_poison_is_tried_twice_then_refused(store: SqlStorage) -> None:
+async def test_a_lone_poison_is_tried_twice_then_refused(store: Storage) -> None:
     rec = Recorder(store)
     out, stored = await commit(rec, [msg("amy", f"{FAULT}x")])
     assert rec.calls == [1, 1] and isinstance(out[0], BadRequest) and stored == []
 
 
-async def test_an_outage_without_poison_is_unavailable_for_all(store: SqlStorage) -> None:
+async def test_an_outage_without_poison_is_unavailable_for_all(store: Storage) -> None:
     rec = Recorder(store, down_after=0)
     out, _ = await commit(rec, [msg("amy", f"c{i}") for i in range(4)])
     assert rec.calls == [4] and all(isinstance(r, Unavailable) for r in out)

@@ -21,9 +21,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from semot.storage.base import Storage
 from semot.storage.sql.engine import make_engines
 from semot.storage.sql.migrate import alembic_config
-from semot.storage.sql.store import SqlStorage
+from semot.storage.sql.store import sql_storage
 from tests.hardening.auth_support import (
     PASSWORD,
     Reply,
@@ -249,9 +250,9 @@ def _check_keys(conn: sa.Connection) -> None:
     assert keys == {"CaseUser": "caseuser", "caseuser": "caseuser#2", "CASEUSER": "caseuser#3", "other": "other"}
 
 
-async def _lookups(store: SqlStorage) -> None:
+async def _lookups(store: Storage) -> None:
     async def who(name: str) -> str | None:
-        u = await store.get_user_by_username(name)
+        u = await store.users.get_user_by_username(name)
         return u.username if u else None
 
     # exact spellings still reach their accounts; any other spelling the oldest one
@@ -271,7 +272,7 @@ async def test_migration_keeps_clashing_accounts_and_reports_them(tmp_path: Path
         _check_keys(conn)
     engine.dispose()
     assert "username clash: 'CaseUser' and 'caseuser'" in caplog.text and "'CASEUSER'" in caplog.text
-    store = SqlStorage(make_engines(f"sqlite+aiosqlite:///{db}"))
+    store = sql_storage(make_engines(f"sqlite+aiosqlite:///{db}"))
     try:
         await _lookups(store)
     finally:
@@ -281,7 +282,7 @@ async def test_migration_keeps_clashing_accounts_and_reports_them(tmp_path: Path
 async def test_migration_on_postgresql(caplog: pytest.LogCaptureFixture) -> None:
     try:
         probe = await asyncpg.connect(PG_URL, timeout=5)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     schema = f"semot_mig_{uuid.uuid4().hex[:10]}"
     await probe.execute(f'CREATE SCHEMA "{schema}"')
@@ -294,7 +295,7 @@ async def test_migration_on_postgresql(caplog: pytest.LogCaptureFixture) -> None
             await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
             await conn.run_sync(_check_keys)
         assert "username clash" in caplog.text
-        store = SqlStorage(engines, schema=schema)
+        store = sql_storage(engines, schema=schema)
         await _lookups(store)
         await store.close()
     finally:

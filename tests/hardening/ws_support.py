@@ -38,7 +38,7 @@ def run_backend(kind: str, data_dir: Path, env: dict[str, str] | None = None) ->
     if kind == "postgresql":
         try:
             asyncio.run(_pg())
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception as exc:
             if os.environ.get("CI") == "true":
                 pytest.fail(f"PostgreSQL at {PG_URL} is unreachable in CI: {exc!r}")
             pytest.skip(f"PostgreSQL unreachable: {exc!r}")

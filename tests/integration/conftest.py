@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from tests.integration.harness import Api, Clients, ServerProcess
 
 TUNED_ENV = {

@@ -252,6 +252,7 @@ class WS:
         self.closed = asyncio.Event()
         self._cond = asyncio.Condition()
         self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._rid = 0
         self.user_id: str | None = None
         self.session_id: str | None = None
@@ -332,7 +333,9 @@ class WS:
                 if not fut.done():
                     fut.set_exception(WSClosed(repr(exc)))
 
-        asyncio.ensure_future(go())
+        task = asyncio.ensure_future(go())
+        self._tasks.add(task)  # held: the loop keeps only a weak reference
+        task.add_done_callback(self._tasks.discard)
         return fut
 
     async def request(self, t: str, *, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
@@ -378,7 +381,7 @@ class WS:
         async with self._cond:
             try:
                 await asyncio.wait_for(self._cond.wait_for(ready), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"no matching frame within {timeout}s; inbox: {self.inbox[-5:]}") from None
         if not found:
             raise WSClosed(f"closed with {self.close_code} while waiting; inbox: {self.inbox[-5:]}")
@@ -393,7 +396,7 @@ class WS:
     async def wait_closed(self, timeout: float = 5.0) -> int | None:
         try:
             await asyncio.wait_for(self.closed.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"connection still open after {timeout}s") from None
         return self.close_code
 

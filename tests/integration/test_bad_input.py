@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from tests.integration.harness import (
     WS,
     Account,

@@ -101,7 +101,7 @@ async def test_sigterm_closes_1001_exits_0_and_restart_keeps_history(
     assert again == acks[2]
     nxt = await wa.send_text(b.user_id, "after")
     assert nxt["seq"] == 7
-    status, body = await api.login(srv, b.user_id)
+    status, _body = await api.login(srv, b.user_id)
     assert status == 200
 
 

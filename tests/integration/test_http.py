@@ -83,7 +83,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(server: ServerProces
     assert status == 401 and body["error"]["code"] == "unauthorized"
     # Another login starts a new family that works.
     status, fresh = await api.login(server, a.user_id)
-    status, t3 = await api.call(server, "POST", "/api/v1/auth/refresh", {"refresh_token": fresh["refresh_token"]})
+    status, _t3 = await api.call(server, "POST", "/api/v1/auth/refresh", {"refresh_token": fresh["refresh_token"]})
     assert status == 200
     # Garbage
     status, body = await api.call(server, "POST", "/api/v1/auth/refresh", {"refresh_token": "nope"})

@@ -195,7 +195,7 @@ async def test_a_tree_of_any_depth(admin: SemotClient, people: dict[str, SemotCl
     moved = await admin.http("PATCH", f"{base}/{side}", {"parent_id": extra})
     assert len(moved["path"]) == 302
     # cycles are still refused however far apart the two ends are
-    err = await expect("bad_request", 400, admin.http("PATCH", f"{base}/{chain[0]}", {"parent_id": side}))
+    err = await expect("conflict", 409, admin.http("PATCH", f"{base}/{chain[0]}", {"parent_id": side}))
     assert "sub-department" in err.message
     # and the chain can be taken apart again
     await admin.http("PATCH", f"{base}/{side}", {"parent_id": None})
@@ -226,9 +226,9 @@ async def test_moves_and_bad_input(admin: SemotClient, people: dict[str, SemotCl
     c = await mkdept(admin, "C", b)
     base = "/api/admin/v1/departments"
 
-    err = await expect("bad_request", 400, admin.http("PATCH", f"{base}/{a}", {"parent_id": c}))
+    err = await expect("conflict", 409, admin.http("PATCH", f"{base}/{a}", {"parent_id": c}))
     assert "sub-department" in err.message
-    await expect("bad_request", 400, admin.http("PATCH", f"{base}/{a}", {"parent_id": a}))
+    await expect("conflict", 409, admin.http("PATCH", f"{base}/{a}", {"parent_id": a}))
     moved = await admin.http("PATCH", f"{base}/{c}", {"parent_id": a, "name": "C2", "sort_order": 3})
     assert (moved["parent_id"], moved["name"], moved["sort_order"]) == (a, "C2", 3)
     top = await admin.http("PATCH", f"{base}/{c}", {"parent_id": None})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from semot.domain.conversations import direct_conv, parse_conv, resolve_target
-from dataclasses import replace
-
 from semot.domain.messages import Message, check_recall, validate_body, validate_opts
 from semot.errors import BadRequest, Forbidden
 

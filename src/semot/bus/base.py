@@ -1,24 +1,27 @@
 """The bus carries pushes and control commands to whichever node holds the connections.
 
-Services publish to users, never to connections: on one node the local bus hands the
-frame straight to the hub; in a cluster a Redis bus carries the same envelopes to every
-node, and each node's hub delivers to the connections it holds.
+Services publish to users, never to connections (through the EventPublisher): on one
+node the local bus hands the event straight to the hub; in a cluster a Redis bus carries
+the same envelopes to every node, and each node's hub delivers to the connections it
+holds. A push travels as its event's JSON, not as a WebSocket frame: framing is the
+gateway's business (the hub frames each event once, for all its connections).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 
 @dataclass(slots=True, frozen=True)
 class Delivery:
-    """One encoded frame for every connected device of `user_ids`."""
+    """One event (its JSON, encoded once) for every connected device of `user_ids`,
+    except the session `exclude_session` (the device that caused it)."""
 
-    user_ids: Sequence[str]
-    frame: bytes
+    user_ids: Collection[str]
+    payload: bytes
     exclude_session: str | None = None
 
 

@@ -2,8 +2,11 @@
 
 Each node delivers its own publishes locally at once (no round trip for the users it
 holds) and sends them on one Redis channel for the others; every node subscribes and
-skips what it published itself. Frames travel pre-encoded, so a message is still
-serialised once per cluster, not once per node or recipient.
+skips what it published itself. Events travel as their JSON, encoded once per cluster
+(not once per node or recipient); each node frames them for WebSocket itself.
+
+The channel is versioned (`bus:v2` carries event JSON; v1 carried WebSocket frames),
+so nodes of two incompatible versions never read each other's envelopes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -24,11 +28,11 @@ _SEP = b"\n"
 
 def encode(node_id: str, envelope: Envelope) -> bytes:
     if isinstance(envelope, Delivery):
-        meta = {"k": "d", "n": node_id, "u": list(envelope.user_ids), "x": envelope.exclude_session}
-        return orjson.dumps(meta) + _SEP + envelope.frame
+        meta: dict[str, Any] = {"k": "d", "n": node_id, "u": list(envelope.user_ids), "x": envelope.exclude_session}
+        return orjson.dumps(meta) + _SEP + envelope.payload
     if isinstance(envelope, Invalidate):
         return orjson.dumps({"k": "i", "n": node_id, "c": envelope.key}) + _SEP
-    meta = {
+    meta = {  # a Disconnect
         "k": "x",
         "n": node_id,
         "u": envelope.user_id,
@@ -41,10 +45,10 @@ def encode(node_id: str, envelope: Envelope) -> bytes:
 
 
 def decode(raw: bytes) -> tuple[str, Envelope]:
-    head, _, frame = raw.partition(_SEP)
+    head, _, payload = raw.partition(_SEP)
     meta = orjson.loads(head)
     if meta["k"] == "d":
-        return meta["n"], Delivery(tuple(meta["u"]), frame, meta["x"])
+        return meta["n"], Delivery(tuple(meta["u"]), payload, meta["x"])
     if meta["k"] == "i":
         return meta["n"], Invalidate(meta["c"])
     return meta["n"], Disconnect(meta["u"], meta["c"], meta["r"], meta["d"], meta["e"])
@@ -54,7 +58,7 @@ class RedisBus(Bus):
     def __init__(self, url: str, *, node_id: str | None = None, namespace: str = "semot") -> None:
         self._url = url
         self.node_id = node_id or secrets.token_hex(6)
-        self._channel = f"{namespace}:bus:v1"
+        self._channel = f"{namespace}:bus:v2"
         self._redis: aioredis.Redis | None = None
         self._receiver: Receiver | None = None
         self._reader: asyncio.Task[None] | None = None

@@ -38,6 +38,16 @@ log = logging.getLogger(__name__)
 
 SEP = "\x1f"
 RECONCILE_EVERY = 12  # beats
+
+
+def _texts(values: Any) -> set[str]:
+    """Members of a Redis set or range as str (the client decodes responses)."""
+    return {v if isinstance(v, str) else bytes(v).decode() for v in values}
+
+
+def _text_map(fields: Any) -> dict[str, str]:
+    """A Redis hash as str -> str (the client decodes responses)."""
+    return {str(k): str(v) for k, v in fields.items()}
 CHUNK = 500
 
 # The live devices of a user, as both scripts count them: distinct device ids of
@@ -191,7 +201,7 @@ class RedisPresence(PresenceRegistry):
             await self._write_mine()  # we were taken for dead (a long stall) and reaped
             if self._mine:
                 self._on_lost(set(self._mine))  # their status was pushed as offline: settle again
-        stale = set(await r.zrangebyscore(nodes, "-inf", f"({now_ms - int(self._timeout_s * 1000)}"))
+        stale = _texts(await r.zrangebyscore(nodes, "-inf", f"({now_ms - int(self._timeout_s * 1000)}"))
         stale.discard(self.node_id)
         # Only a node that has watched the cluster without a gap may declare others dead.
         watching = self._last_ok is not None and time.monotonic() - self._last_ok <= self._timeout_s
@@ -224,7 +234,7 @@ class RedisPresence(PresenceRegistry):
         lock = f"{self._ns}:reap:{dead}"
         if not await r.set(lock, self.node_id, nx=True, ex=60):
             return  # another node is on it
-        users = list(await r.smembers(self._node(dead)))
+        users = sorted(_texts(await r.smembers(self._node(dead))))
         prefix = f"s:{dead}:"
         for i in range(0, len(users), CHUNK):
             chunk = users[i : i + CHUNK]
@@ -234,11 +244,11 @@ class RedisPresence(PresenceRegistry):
                 keys = await pipe.execute()
             async with r.pipeline(transaction=False) as pipe:
                 for user_id, fields in zip(chunk, keys, strict=True):
-                    gone = [f for f in fields if f.startswith(prefix)]
+                    gone = [f for f in _texts(fields) if f.startswith(prefix)]
                     if gone:
                         pipe.hdel(self._user(user_id), *gone)
                 await pipe.execute()
-        followers = list(await r.smembers(f"{self._ns}:fn:{dead}"))
+        followers = sorted(_texts(await r.smembers(f"{self._ns}:fn:{dead}")))
         for entry in followers:
             viewer, _, session_id = entry.partition(SEP)
             await self._drop_follows(viewer, session_id)
@@ -266,7 +276,7 @@ class RedisPresence(PresenceRegistry):
         """Make Redis hold exactly this node's open sessions (a write may have been lost
         to a failure or a cancellation), and stop listing users who left this node."""
         r = self._r
-        listed = set(await r.smembers(self._node(self.node_id)))
+        listed = _texts(await r.smembers(self._node(self.node_id)))
         users = list(listed | set(self._mine))
         prefix = f"s:{self.node_id}:"
         for i in range(0, len(users), CHUNK):
@@ -278,7 +288,7 @@ class RedisPresence(PresenceRegistry):
             async with r.pipeline(transaction=False) as pipe:
                 for user_id, fields in zip(chunk, rows, strict=True):
                     want = {self._field(s): d for s, d in self._mine.get(user_id, {}).items()}
-                    have = {f: v for f, v in fields.items() if f.startswith(prefix)}
+                    have = {f: v for f, v in _text_map(fields).items() if f.startswith(prefix)}
                     extra = [f for f in have if f not in want]
                     if extra:
                         pipe.hdel(self._user(user_id), *extra)
@@ -323,7 +333,7 @@ class RedisPresence(PresenceRegistry):
         return devices, manual  # type: ignore[return-value]
 
     async def devices(self, user_id: str) -> set[str]:
-        return self._parse(await self._r.hgetall(self._user(user_id)))[0]
+        return self._parse(_text_map(await self._r.hgetall(self._user(user_id))))[0]
 
     async def lookup(self, user_ids: Iterable[str]) -> dict[str, Seen]:
         users = list(dict.fromkeys(user_ids))
@@ -335,7 +345,7 @@ class RedisPresence(PresenceRegistry):
             rows = await pipe.execute()
         out = {}
         for u, fields in zip(users, rows, strict=True):
-            devices, manual = self._parse(fields)
+            devices, manual = self._parse(_text_map(fields))
             out[u] = Seen(len(devices), manual)
         return out
 
@@ -361,7 +371,7 @@ class RedisPresence(PresenceRegistry):
     async def _drop_follows(self, viewer: str, session_id: str) -> None:
         r = self._r
         follows = f"{self._ns}:f:{session_id}"
-        targets = await r.smembers(follows)
+        targets = _texts(await r.smembers(follows))
         async with r.pipeline(transaction=False) as pipe:
             for t in targets:
                 pipe.hdel(f"{self._ns}:fb:{t}", session_id)
@@ -383,7 +393,7 @@ class RedisPresence(PresenceRegistry):
             await pipe.execute()
 
     async def subscribers(self, target: str) -> set[str]:
-        return set(await self._r.hvals(f"{self._ns}:fb:{target}"))
+        return _texts(await self._r.hvals(f"{self._ns}:fb:{target}"))
 
     async def unsubscribe(self, viewer: str, session_id: str) -> None:
         if self._my_follows.pop(session_id, None) is None:

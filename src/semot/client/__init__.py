@@ -11,4 +11,4 @@
 
 from .client import ClientClosed, SemotAPIError, SemotClient
 
-__all__ = ["SemotClient", "SemotAPIError", "ClientClosed"]
+__all__ = ["ClientClosed", "SemotAPIError", "SemotClient"]

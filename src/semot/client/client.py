@@ -126,17 +126,17 @@ class SemotClient:
         body: dict[str, Any] = {"username": username, "password": password}
         if display_name:
             body["display_name"] = display_name
-        return (await self.http("POST", "/api/v1/auth/register", body, auth=False))["user_id"]
+        return str((await self.http("POST", "/api/v1/auth/register", body, auth=False))["user_id"])
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
-        data = await self.http("POST", "/api/v1/auth/login", {"username": username, "password": password}, auth=False)
+        data: dict[str, Any] = await self.http("POST", "/api/v1/auth/login", {"username": username, "password": password}, auth=False)
         self._take_tokens(data)
         return data
 
     async def refresh(self) -> dict[str, Any]:
         if not self.refresh_token:
             raise SemotAPIError("unauthorized", "no refresh token")
-        data = await self.http("POST", "/api/v1/auth/refresh", {"refresh_token": self.refresh_token}, auth=False)
+        data: dict[str, Any] = await self.http("POST", "/api/v1/auth/refresh", {"refresh_token": self.refresh_token}, auth=False)
         self._take_tokens(data)
         return data
 
@@ -161,7 +161,7 @@ class SemotClient:
         try:
             if self.refresh_token:
                 await asyncio.wait_for(revoke(), 10)
-        except (SemotAPIError, aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, SemotAPIError, aiohttp.ClientError, ValueError):
             log.info("logout could not be confirmed by the server; forgetting the tokens locally")
         finally:
             self.access_token = self.refresh_token = None
@@ -192,7 +192,8 @@ class SemotClient:
         return out
 
     async def create_group(self, name: str, members: list[str]) -> dict[str, Any]:
-        return await self.http("POST", "/api/v1/groups", {"name": name, "members": members})
+        created: dict[str, Any] = await self.http("POST", "/api/v1/groups", {"name": name, "members": members})
+        return created
 
     async def search_groups(self, q: str, limit: int = 20) -> list[dict[str, Any]]:
         """Groups to join: by exact group id, or by part of the name (searchable groups)."""
@@ -294,7 +295,7 @@ class SemotClient:
                         except Exception:
                             log.warning("token refresh failed; will retry")
                     continue
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError, OSError):
                     continue
                 attempt = 0
                 self.reconnects += 1
@@ -304,7 +305,7 @@ class SemotClient:
     async def _catch_up_quietly(self) -> None:
         try:
             await self.catch_up()
-        except (SemotAPIError, ClientClosed, asyncio.TimeoutError):
+        except (TimeoutError, SemotAPIError, ClientClosed):
             log.debug("catch-up interrupted; the next reconnect retries it", exc_info=True)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -324,9 +325,8 @@ class SemotClient:
                     fut.set_result(frame)
             elif t == "msg":
                 self._spawn(self._ingest(frame))
-            elif t == "evt":
-                if self._event_handlers:
-                    self._dispatch.put_nowait((self._event_handlers, frame))
+            elif t == "evt" and self._event_handlers:
+                self._dispatch.put_nowait((self._event_handlers, frame))
 
     def _fail_pending(self) -> None:
         for fut in self._pending.values():
@@ -380,7 +380,8 @@ class SemotClient:
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise SemotAPIError(err.get("code", "internal"), err.get("message", ""))
-        return reply.get("data", {})
+        data: dict[str, Any] = reply.get("data", {})
+        return data
 
     async def send(
         self,
@@ -415,7 +416,8 @@ class SemotClient:
         return await self.request("history", **fields)
 
     async def sync(self, convs: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        return (await self.request("sync", convs=convs if convs is not None else {}))["convs"]
+        convs_out: list[dict[str, Any]] = (await self.request("sync", convs=convs if convs is not None else {}))["convs"]
+        return convs_out
 
     async def read(self, conv: str, seq: int) -> None:
         await self.request("read", conv=conv, seq=seq)
@@ -427,7 +429,7 @@ class SemotClient:
         await self.request("recall", conv=conv, seq=seq)
 
     async def ping(self) -> int:
-        return (await self.request("ping"))["server_time"]
+        return int((await self.request("ping"))["server_time"])
 
     # --- gap filling
     async def catch_up(self) -> None:
@@ -468,7 +470,7 @@ class SemotClient:
                     return  # already delivered
         try:
             await self._fill(conv, seq)
-        except (SemotAPIError, ClientClosed, asyncio.TimeoutError):
+        except (TimeoutError, SemotAPIError, ClientClosed):
             log.debug("gap fill for %s failed; next catch-up repairs it", conv)
 
     async def _deliver(self, msg: dict[str, Any]) -> None:

@@ -10,16 +10,29 @@ from semot.ids import is_valid_id
 
 
 @dataclass(slots=True, frozen=True)
-class ConvRef:
+class DirectRef:
+    """A direct chat between two users (`users` in byte order, as in the conv id)."""
+
     conv: str
-    kind: Literal["d", "g"]
-    users: tuple[str, str] | None = None  # direct chats
-    group_id: str | None = None  # group chats
+    users: tuple[str, str]
+    kind: Literal["d"] = "d"
 
     def peer_of(self, user_id: str) -> str:
-        assert self.users is not None
         a, b = self.users
         return b if user_id == a else a
+
+
+@dataclass(slots=True, frozen=True)
+class GroupRef:
+    """A group's conversation."""
+
+    conv: str
+    group_id: str
+    kind: Literal["g"] = "g"
+
+
+ConvRef = DirectRef | GroupRef
+"""A parsed conversation id: `ref.kind == "d"` (or isinstance) tells the two apart."""
 
 
 def direct_conv(a: str, b: str) -> str:
@@ -36,11 +49,11 @@ def parse_conv(conv: str) -> ConvRef:
     if conv.startswith("g:"):
         gid = conv[2:]
         if is_valid_id(gid):
-            return ConvRef(conv, "g", group_id=gid)
+            return GroupRef(conv, gid)
     elif conv.startswith("d:"):
         parts = conv[2:].split(":")
         if len(parts) == 2 and all(is_valid_id(p) for p in parts) and parts[0].encode() < parts[1].encode():
-            return ConvRef(conv, "d", users=(parts[0], parts[1]))
+            return DirectRef(conv, (parts[0], parts[1]))
     raise BadRequest(f"invalid conversation id {conv!r}")
 
 
@@ -48,7 +61,7 @@ def resolve_target(to: str, sender: str) -> ConvRef:
     """`send.to` may be a user id, `g:<group_id>` or a conversation id."""
     if to.startswith(("g:", "d:")):
         ref = parse_conv(to)
-        if ref.kind == "d" and sender not in ref.users:  # type: ignore[operator]
+        if ref.kind == "d" and sender not in ref.users:
             raise Forbidden("you are not a member of this conversation")
         return ref
     if not is_valid_id(to):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from semot.errors import BadRequest, Forbidden, Muted
+from semot.errors import BadRequest, Forbidden, Muted, NotFound
 
 Role = Literal["owner", "admin", "member"]
 RANK: dict[str, int] = {"owner": 3, "admin": 2, "member": 1}
@@ -90,7 +90,7 @@ def invitation_needs_approval(actor_role: str | None, settings: dict[str, Any]) 
     require_role(actor_role, at_least="member", action="invite")
     if is_manager(actor_role):
         return False
-    policy = settings.get("invite", "member")
+    policy = str(settings.get("invite", "member"))
     if policy == "admin":
         raise Forbidden("only the owner and admins can invite to this group")
     return policy == "approval"
@@ -98,7 +98,7 @@ def invitation_needs_approval(actor_role: str | None, settings: dict[str, Any]) 
 
 def check_join(settings: dict[str, Any]) -> bool:
     """True: a join request waits for approval; False: the user joins at once."""
-    policy = settings.get("join", "approval")
+    policy = str(settings.get("join", "approval"))
     if policy == "closed":
         raise Forbidden("this group does not take join requests; ask an admin to invite you")
     return policy == "approval"
@@ -108,14 +108,14 @@ def check_over(actor_role: str | None, target_role: str | None, action: str) -> 
     """Kick / mute: a manager acts on someone of lower rank only."""
     require_role(actor_role, at_least="admin", action=action)
     if target_role is None:
-        raise BadRequest("that user is not a member of this group")
+        raise NotFound("that user is not a member of this group")
     if RANK[target_role] >= RANK[actor_role]:  # type: ignore[index]
         raise Forbidden(f"you cannot {action} a member of equal or higher role")
 
 
 def check_leave(role: str | None, settings: dict[str, Any]) -> None:
     if role is None:
-        raise BadRequest("you are not a member of this group")
+        raise Forbidden("you are not a member of this group")
     if role == "owner":
         raise Forbidden("the owner cannot leave: transfer ownership first, or dismiss the group")
     if role == "member" and not settings.get("member_leave", True):

@@ -17,8 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-from semot.errors import BadRequest
+from semot.errors import BadRequest, Conflict
 
 MAX_NAME = 128
 MAX_TITLE = 128
@@ -145,11 +144,11 @@ def check_move(dept_id: str, new_parent: str | None, parents: Mapping[str, str |
     if new_parent is None:
         return
     if new_parent == dept_id:
-        raise BadRequest("a department cannot be its own parent")
+        raise Conflict("a department cannot be its own parent")
     if new_parent not in parents:
         raise BadRequest(f"no such parent department {new_parent!r}")
     if dept_id in ancestors(new_parent, parents):
-        raise BadRequest("cannot move a department under one of its own sub-departments")
+        raise Conflict("cannot move a department under one of its own sub-departments")
 
 
 def path_of(dept_id: str, depts: Mapping[str, Department]) -> list[Department]:
@@ -219,11 +218,14 @@ def _syllables(text: str) -> list[list[str]]:
     # without a directory should not pay
     from pypinyin import Style, lazy_pinyin, pinyin
 
-    pieces = lazy_pinyin(text, errors=lambda s: _WORD.findall(s.lower()) or [""])
+    def latin_words(chunk: str) -> Any:  # pypinyin accepts a list here; its stubs say str
+        return _WORD.findall(chunk.lower()) or [""]
+
+    pieces: list[str] = lazy_pinyin(text, errors=latin_words)
     out = [[p.lower()] for p in pieces if p]
     stripped = text.strip()
     if out and stripped and _is_han(stripped[0]):
-        readings = pinyin(stripped[0], style=Style.NORMAL, heteronym=True)[0]
+        readings: list[str] = pinyin(stripped[0], style=Style.NORMAL, heteronym=True)[0]
         out[0] = list(dict.fromkeys([out[0][0], *(r.lower() for r in readings)]))[:4]
     return out
 
@@ -238,7 +240,10 @@ def search_keys(user_id: str, username: str, display_name: str) -> SearchKeys:
         for i in range(len(words)):
             fulls.append("".join(words[i:]))
             inits.append("".join(w[0] for w in words[i:]))
-    uniq = lambda xs: "".join(" " + x for x in dict.fromkeys(xs) if x)  # noqa: E731
+
+    def uniq(xs: list[str]) -> str:
+        return "".join(" " + x for x in dict.fromkeys(xs) if x)
+
     return SearchKeys(
         user_id=user_id,
         username=username.lower(),
@@ -300,7 +305,7 @@ def parse_import(text: str, fmt: str) -> tuple[list[ImportRow], list[str]]:
                 continue
             if i == 1 and cells[0].strip().lower() in ("department", "department path", "path", "部门"):
                 continue  # header
-            raw.append((i, (cells + ["", "", ""])[:4]))
+            raw.append((i, ([*cells, "", "", ""])[:4]))
     else:
         raise BadRequest("format must be csv or json")
     rows: list[ImportRow] = []

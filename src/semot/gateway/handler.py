@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -29,13 +30,17 @@ from semot.protocol.session import (
     SessionProtocol,
 )
 from semot.services.accounts import AccountService
+from semot.services.client_ip import client_ip
 from semot.services.messaging import MessageService
 from semot.services.presence import PresenceService
 
-from .connection import Connection
+from .connection import Connection, GatewayWebSocket, WriteCoalescer
 from .hub import Hub
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[Connection, Any], Awaitable[dict[str, Any] | None]]
+"""Serves one request type: the reply's data, or None when the reply comes later."""
 
 
 class Gateway:
@@ -60,9 +65,22 @@ class Gateway:
         # labels() is a dict lookup under a lock: resolve each child once, not per frame
         self._count_request = {t: metrics.requests.labels(t).inc for t in frames.FRAME_TYPES}
         self._error_counters: dict[str, Any] = {}
+        self._coalescer = WriteCoalescer()  # one write() per connection per burst of frames
+        # frame type -> handler (auth is the handshake's, in _auth): a new request type is one entry
+        self._handlers: dict[str, Handler] = {
+            "send": self._send,
+            "ping": self._ping,
+            "sync": self._sync,
+            "history": self._history,
+            "read": self._read,
+            "typing": self._typing,
+            "recall": self._recall,
+            "presence": self._set_presence,
+            "presence_sub": self._presence_sub,
+        }
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(
+        ws = GatewayWebSocket(
             autoping=False,
             max_msg_size=self._s.max_frame_bytes,
             compress=False,
@@ -79,10 +97,15 @@ class Gateway:
             rate_per_s=self._s.rate_per_s,
             burst=self._s.rate_burst,
             close_after=self._s.rate_close_after,
+            close_after_s=self._s.rate_close_after_s,
         )
         transport = request.transport
         assert transport is not None
-        conn = Connection(ws, transport, proto, send_limit=self._s.send_buffer_bytes, metrics=self._metrics)  # type: ignore[arg-type]
+        conn = Connection(
+            ws, transport, proto,
+            send_limit=self._s.send_buffer_bytes, metrics=self._metrics, coalescer=self._coalescer,
+        )
+        conn.ip = client_ip(request.remote, request.headers.getall("X-Forwarded-For", []), self._s.trusted_proxies)
         conn.task = asyncio.current_task()
         try:
             await self._run(conn, ws, loop)
@@ -107,7 +130,7 @@ class Gateway:
             try:
                 # at least 1 ms: aiohttp reads a timeout of 0 as "no timeout"
                 msg = await ws.receive(timeout=max(0.001, proto.auth_deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await ws.close(code=CLOSE_AUTH_TIMEOUT, message=b"auth timeout")
                 return
             if msg.type is WSMsgType.PING:
@@ -118,8 +141,10 @@ class Gateway:
             await self._finish_control(ws, msg)
             return
         action = proto.receive(msg.data, loop.time())
+        del msg  # an idle session keeps no frame alive (RSS per connection)
         if not await self._apply(conn, ws, action):
             return
+        del action
         # --- session
         while True:
             if conn.close_request is not None:
@@ -139,9 +164,11 @@ class Gateway:
                 conn.receiving = False
             t = msg.type
             if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
-                action = proto.receive(msg.data, loop.time())
-                if not await self._apply(conn, ws, action):
+                data = msg.data
+                del msg  # nothing of a served frame stays referenced while the session idles
+                if not await self._apply(conn, ws, proto.receive(data, loop.time())):
                     return
+                del data
             elif t is WSMsgType.PING:
                 proto.last_seen = loop.time()
                 await ws.pong(msg.data)
@@ -188,7 +215,7 @@ class Gateway:
 
     async def _auth(self, conn: Connection, ws: web.WebSocketResponse, req: frames.Auth) -> bool:
         try:
-            user = await self._accounts.authenticate(req.token)
+            user, login_id = await self._accounts.authenticate_login(req.token)
         except SemotError as exc:
             return await self._apply(conn, ws, conn.proto.auth_failed(req.rid, exc.message))
         # set first: if this task is cancelled inside `connected`, cleanup still removes
@@ -197,6 +224,7 @@ class Gateway:
         conn.device_id = req.device.id
         conn.platform = req.device.platform
         conn.session_id = new_session_id()
+        conn.login_id = login_id
         # counted on every node, checked and recorded at once; the device now connecting
         # replaces its own older session, so it does not count against itself
         limit = self._s.max_devices_per_user
@@ -204,6 +232,8 @@ class Gateway:
             conn.send(replies.error(req.rid, "forbidden", f"at most {limit} devices at once"))
             await ws.close(code=CLOSE_POLICY, message=b"too many devices")
             return False
+        if self._accounts.logins.is_revoked(login_id):  # signed out while we waited above
+            return await self._apply(conn, ws, conn.proto.auth_failed(req.rid, "this login has ended: sign in again"))
         conn.proto.auth_succeeded()
         # No await from here to the reply: a push must never reach the client before it
         # (the presence write above may wait on Redis, while pushes for this user flow).
@@ -227,41 +257,8 @@ class Gateway:
         rid = req.rid
         t = req.t
         self._count_request[t]()
-        uid = conn.user_id
         try:
-            if isinstance(req, frames.Send):
-                started = asyncio.get_running_loop().time()
-                item = await self._messages.prepare(
-                    uid, cid=req.cid, to=req.to, kind=req.kind, body=req.body, opts=req.opts
-                )
-                fut = self._messages.submit(item, conn.session_id)
-                fut.add_done_callback(lambda f: self._send_done(conn, rid, f, started))
-                return
-            if isinstance(req, frames.Ping):
-                data: dict[str, Any] = {"server_time": now_ms()}
-            elif isinstance(req, frames.Sync):
-                states = await self._messages.sync(uid, req.convs)
-                data = {"convs": [s.to_wire() for s in states]}
-            elif isinstance(req, frames.History):
-                msgs, more = await self._messages.history(
-                    uid, req.conv, after=req.after, before=req.before, limit=req.limit
-                )
-                data = {"messages": [m.to_wire() for m in msgs], "more": more}
-            elif isinstance(req, frames.Read):
-                await self._messages.read(uid, conn.session_id, req.conv, req.seq)
-                data = {}
-            elif isinstance(req, frames.Typing):
-                await self._messages.typing(uid, req.conv)
-                data = {}
-            elif isinstance(req, frames.Recall):
-                await self._messages.recall(uid, conn.session_id, req.conv, req.seq)
-                data = {}
-            elif isinstance(req, frames.SetPresence):
-                data = await self._presence.set_manual(uid, req.status, req.text)
-            elif isinstance(req, frames.PresenceSub):
-                data = {"users": await self._presence.subscribe(uid, conn.session_id, req.users)}
-            else:  # pragma: no cover - the session only dispatches known frames
-                raise AssertionError(t)
+            data = await self._handlers[t](conn, req)
         except SemotError as exc:
             self._count_error(exc.code)
             conn.send(replies.from_exception(rid, exc))
@@ -271,7 +268,50 @@ class Gateway:
             self._count_error("internal")
             conn.send(replies.error(rid, "internal", "internal error"))
             return
-        conn.send(replies.ok(rid, data))
+        if data is not None:
+            conn.send(replies.ok(rid, data))
+
+    # --- request handlers (the table in __init__): the reply's data, or None when the
+    # reply is written later (a send's, once stored)
+    async def _send(self, conn: Connection, req: frames.Send) -> None:
+        started = asyncio.get_running_loop().time()
+        item = await self._messages.prepare(
+            conn.user_id, cid=req.cid, to=req.to, kind=req.kind, body=req.body, opts=req.opts
+        )
+        fut = self._messages.submit(item, conn.session_id)
+        rid = req.rid
+        fut.add_done_callback(lambda f: self._send_done(conn, rid, f, started))
+
+    async def _ping(self, conn: Connection, req: frames.Ping) -> dict[str, Any]:
+        return {"server_time": now_ms()}
+
+    async def _sync(self, conn: Connection, req: frames.Sync) -> dict[str, Any]:
+        states = await self._messages.sync(conn.user_id, req.convs)
+        return {"convs": [s.to_wire() for s in states]}
+
+    async def _history(self, conn: Connection, req: frames.History) -> dict[str, Any]:
+        msgs, more = await self._messages.history(
+            conn.user_id, req.conv, after=req.after, before=req.before, limit=req.limit
+        )
+        return {"messages": [m.to_wire() for m in msgs], "more": more}
+
+    async def _read(self, conn: Connection, req: frames.Read) -> dict[str, Any]:
+        await self._messages.read(conn.user_id, conn.session_id, req.conv, req.seq)
+        return {}
+
+    async def _typing(self, conn: Connection, req: frames.Typing) -> dict[str, Any]:
+        await self._messages.typing(conn.user_id, req.conv)
+        return {}
+
+    async def _recall(self, conn: Connection, req: frames.Recall) -> dict[str, Any]:
+        await self._messages.recall(conn.user_id, conn.session_id, req.conv, req.seq)
+        return {}
+
+    async def _set_presence(self, conn: Connection, req: frames.SetPresence) -> dict[str, Any]:
+        return await self._presence.set_manual(conn.user_id, req.status, req.text)
+
+    async def _presence_sub(self, conn: Connection, req: frames.PresenceSub) -> dict[str, Any]:
+        return {"users": await self._presence.subscribe(conn.user_id, conn.session_id, req.users)}
 
     def _count_error(self, code: str) -> None:
         inc = self._error_counters.get(code)

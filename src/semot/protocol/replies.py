@@ -1,4 +1,5 @@
-"""Builders for the server's frames: replies to requests and pushes (§2.1, §2.4)."""
+"""Builders for the server's replies to requests (§2.1). Pushes are typed models in
+semot.protocol.events, framed by the gateway's hub."""
 
 from __future__ import annotations
 
@@ -23,7 +24,3 @@ def error(rid: Rid, code: str, message: str, details: dict[str, Any] | None = No
 
 def from_exception(rid: Rid, exc: SemotError) -> bytes:
     return encode_frame({"t": "res", "rid": rid, "ok": False, "error": exc.to_wire()})
-
-
-def event(name: str, **fields: Any) -> dict[str, Any]:
-    return {"t": "evt", "evt": name, **fields}

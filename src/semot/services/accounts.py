@@ -81,14 +81,15 @@ class AccountService:
         hasher: PasswordHasherPool | None = None,
         login_check_s: float = 5.0,
     ) -> None:
-        self._storage = storage
+        self._users = storage.users
+        self._tokens = storage.tokens
         self._bus = bus
         self._signer = signer
         self._refresh_ttl_ms = refresh_ttl_s * 1000
         self.self_registration = self_registration
         self.abuse = abuse or AbuseGuard(None, AbuseLimits(enabled=False))
         self.hasher = hasher or PasswordHasherPool()
-        self.logins = LoginCache(storage.login_alive, ttl_s=login_check_s)
+        self.logins = LoginCache(storage.tokens.login_alive, ttl_s=login_check_s)
 
     async def start(self) -> None:
         await self.abuse.start()
@@ -103,7 +104,7 @@ class AccountService:
     ) -> User:
         check_username(username)
         check_password(password)
-        if await self._storage.get_user_by_username(username) is not None:
+        if await self._users.get_user_by_username(username) is not None:
             raise Conflict("that username is already taken")  # before the costly hash (the store checks again)
         user = User(
             id=username,
@@ -113,7 +114,7 @@ class AccountService:
             is_admin=is_admin,
             created_at=now_ms(),
         )
-        await self._storage.create_user(user)
+        await self._users.create_user(user)
         return user
 
     async def register(self, username: str, password: str, display_name: str | None, *, ip: str = "") -> User:
@@ -127,7 +128,7 @@ class AccountService:
     async def login(self, username: str, password: str, *, ip: str = "") -> TokenPair:
         """Refused before any hashing while the username or the address is locked out."""
         ticket = await self.abuse.before_login(username_key(username), ip)
-        user = await self._storage.get_user_by_username(username)
+        user = await self._users.get_user_by_username(username)
         try:
             ok = await self.hasher.verify(user.password_hash if user else None, password)
         except Unavailable:
@@ -143,23 +144,23 @@ class AccountService:
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         now = now_ms()
-        old = await self._storage.consume_refresh_token(hash_refresh_token(refresh_token), now)
+        old = await self._tokens.consume_refresh_token(hash_refresh_token(refresh_token), now)
         if old is None or old.revoked or old.used_at is not None or old.expires_at <= now:
             if old is not None and old.used_at is not None:
                 self._ended(old.user_id, old.family)  # a replay revoked the whole login
             raise Unauthorized("refresh token is invalid, expired or already used")
-        if not await self._storage.login_alive(old.user_id, old.family):
+        if not await self._tokens.login_alive(old.user_id, old.family):
             # issued by a refresh that raced the login's revocation: it ends with it
-            await self._storage.revoke_login(old.family)
+            await self._tokens.revoke_login(old.family)
             raise Unauthorized("refresh token is invalid, expired or already used")
-        user = await self._storage.get_user(old.user_id)
+        user = await self._users.get_user(old.user_id)
         if user is None or user.disabled:
             raise Unauthorized("this account is disabled")
         return await self._issue(user.id, family=old.family)
 
     async def _issue(self, user_id: str, family: str) -> TokenPair:
         refresh = new_token()
-        await self._storage.add_refresh_token(
+        await self._tokens.add_refresh_token(
             RefreshToken(hash_refresh_token(refresh), user_id, family, now_ms() + self._refresh_ttl_ms)
         )
         return TokenPair(self._signer.issue(user_id, family), refresh, self._signer.ttl_s, user_id)
@@ -173,7 +174,7 @@ class AccountService:
         """The user behind a bearer token and the login it belongs to, which must not
         have ended (logout, disabling)."""
         claims = self._signer.verify(access_token)
-        user = await self._storage.get_user(claims.user_id)
+        user = await self._users.get_user(claims.user_id)
         if user is None:
             raise Unauthorized("unknown user")
         if user.disabled:
@@ -192,12 +193,12 @@ class AccountService:
         Its refresh tokens stop working, its access tokens are refused, its sockets close."""
         family = login_id
         if refresh_token:
-            token = await self._storage.get_refresh_token(hash_refresh_token(refresh_token))
+            token = await self._tokens.get_refresh_token(hash_refresh_token(refresh_token))
             if token is not None:
                 if token.user_id != user_id:
                     raise Forbidden("that refresh token belongs to another user")
                 family = token.family
-        await self._storage.revoke_login(family)
+        await self._tokens.revoke_login(family)
         self._ended(user_id, family)
 
     def _ended(self, user_id: str, login_id: str) -> None:
@@ -218,21 +219,21 @@ class AccountService:
     async def profiles(self, user_ids: list[str]) -> list[dict[str, Any]]:
         """Public profiles (id, username, display name) of existing users."""
         ids = [u for u in dict.fromkeys(user_ids) if is_valid_id(u)]
-        found = {u.id: u for u in await self._storage.users_by_ids(ids)}
+        found = {u.id: u for u in await self._users.users_by_ids(ids)}
         return [found[u].public() for u in ids if u in found]
 
     async def get(self, user_id: str) -> User:
-        user = await self._storage.get_user(user_id)
+        user = await self._users.get_user(user_id)
         if user is None:
             raise NotFound(f"no user {user_id!r}")
         return user
 
     async def set_disabled(self, user_id: str, disabled: bool) -> User:
         """Disabling ends every login for good: enabling again revives no old token."""
-        if not await self._storage.set_user_disabled(user_id, disabled):
+        if not await self._users.set_user_disabled(user_id, disabled):
             raise NotFound(f"no user {user_id!r}")
         if disabled:
-            await self._storage.revoke_user_tokens(user_id)
+            await self._tokens.revoke_user_tokens(user_id)
             self.logins.forget_user(user_id)
             self._bus.publish(Invalidate(f"{LOGIN_KEY}{user_id}:{ALL_LOGINS}"))
             self._bus.publish(Disconnect(user_id, CLOSE_POLICY, "account disabled"))
@@ -243,5 +244,5 @@ class AccountService:
         self._bus.publish(Disconnect(user_id, CLOSE_REPLACED, "replaced by a new connection", device_id, session_id))
 
     async def set_admin(self, user_id: str, is_admin: bool) -> None:
-        if not await self._storage.set_user_admin(user_id, is_admin):
+        if not await self._users.set_user_admin(user_id, is_admin):
             raise NotFound(f"no user {user_id!r}")

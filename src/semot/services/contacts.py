@@ -16,10 +16,10 @@ from typing import Any
 from semot.bus.base import Bus, Invalidate
 from semot.domain import contacts as rules
 from semot.domain.records import ContactTag, FriendRequest
-from semot.errors import BadRequest, Forbidden, NotFound
+from semot.errors import BadRequest, Conflict, Forbidden, NotFound
 from semot.ids import is_valid_id, now_ms
-from semot.protocol.replies import event
-from semot.services.messaging import MessageService
+from semot.protocol import events as ev
+from semot.services.events import EventPublisher
 from semot.storage.base import Storage
 
 ColleagueCheck = Callable[[str, str], Awaitable[bool]]
@@ -27,9 +27,10 @@ USER_KEY = "u:"  # bus Invalidate keys for per-user contact caches
 
 
 class ContactsService:
-    def __init__(self, storage: Storage, messages: MessageService, bus: Bus, *, direct_policy: str) -> None:
-        self._storage = storage
-        self._messages = messages
+    def __init__(self, storage: Storage, events: EventPublisher, bus: Bus, *, direct_policy: str) -> None:
+        self._store = storage.contacts
+        self._users = storage.users
+        self._events = events
         self._bus = bus
         self.direct_policy = direct_policy
         self.colleague_check: ColleagueCheck | None = None  # set when the org directory is wired
@@ -50,7 +51,7 @@ class ContactsService:
         if got is None:
             if len(self._blocked) > 100_000:
                 self._blocked.clear()
-            got = self._blocked[user_id] = frozenset(b.user_id for b in await self._storage.blacklist(user_id))
+            got = self._blocked[user_id] = frozenset(b.user_id for b in await self._store.blacklist(user_id))
         return got
 
     async def _friend_set(self, user_id: str) -> frozenset[str]:
@@ -58,7 +59,7 @@ class ContactsService:
         if got is None:
             if len(self._friends) > 100_000:
                 self._friends.clear()
-            got = self._friends[user_id] = frozenset(await self._storage.friend_ids(user_id))
+            got = self._friends[user_id] = frozenset(await self._store.friend_ids(user_id))
         return got
 
     async def friend_set(self, user_id: str) -> frozenset[str]:
@@ -86,47 +87,47 @@ class ContactsService:
         rules.check_direct(self.direct_policy, blocked_by_peer=blocked, friends=friends, colleagues=colleagues)
 
     # --- events
-    def _emit(self, user_id: str, change: dict[str, Any]) -> None:
-        self._messages.push((user_id,), event("contacts", change=change))
+    def _emit(self, user_id: str, change: ev.ContactsChange) -> None:
+        self._events.publish((user_id,), ev.ContactsEvent(change=change))
 
     async def _user(self, user_id: str) -> None:
-        if not is_valid_id(user_id) or not await self._storage.existing_user_ids([user_id]):
+        if not is_valid_id(user_id) or not await self._users.existing_user_ids([user_id]):
             raise NotFound(f"no user {user_id!r}")
 
     # --- snapshot
     async def snapshot(self, user_id: str) -> dict[str, Any]:
-        incoming, outgoing = await self._storage.pending_requests(user_id)
+        incoming, outgoing = await self._store.pending_requests(user_id)
         return {
-            "friends": [f.to_wire() for f in await self._storage.friends(user_id)],
+            "friends": [f.to_wire() for f in await self._store.friends(user_id)],
             "requests": {"incoming": [r.to_wire() for r in incoming], "outgoing": [r.to_wire() for r in outgoing]},
-            "tags": [t.to_wire() for t in await self._storage.tags(user_id)],
-            "blacklist": [b.to_wire() for b in await self._storage.blacklist(user_id)],
-            "settings": rules.user_settings(await self._storage.user_settings(user_id)),
+            "tags": [t.to_wire() for t in await self._store.tags(user_id)],
+            "blacklist": [b.to_wire() for b in await self._store.blacklist(user_id)],
+            "settings": rules.user_settings(await self._store.user_settings(user_id)),
         }
 
     # --- settings
     async def update_settings(self, user_id: str, change: dict[str, Any]) -> dict[str, Any]:
-        stored = await self._storage.user_settings(user_id)
+        stored = await self._store.user_settings(user_id)
         current = rules.user_settings(stored)
         merged = rules.merge_user_settings(current, change)
         if merged != current:
             # the same JSON also keeps other services' per-user values (presence): keep them
-            await self._storage.set_user_settings(user_id, {**stored, **merged})
-            self._emit(user_id, {"type": "settings", "settings": merged})
+            await self._store.set_user_settings(user_id, {**stored, **merged})
+            self._emit(user_id, ev.SettingsReplaced(settings=ev.UserSettings.model_validate(merged)))
         return merged
 
     # --- friends
     async def _befriend(self, a: str, b: str) -> None:
-        await self._storage.add_friendship(a, b, now_ms())
+        await self._store.add_friendship(a, b, now_ms())
         self._changed(a, b)
         for me, other in ((a, b), (b, a)):
-            friend = await self._storage.friend(me, other)
+            friend = await self._store.friend(me, other)
             if friend is not None:
-                self._emit(me, {"type": "friend_added", "friend": friend.to_wire()})
+                self._emit(me, ev.FriendAdded(friend=ev.Friend.model_validate(friend.to_wire())))
 
     def _request_gone(self, req: FriendRequest) -> None:
         for u in (req.from_user, req.to_user):
-            self._emit(u, {"type": "request_removed", "request_id": req.id})
+            self._emit(u, ev.RequestRemoved(request_id=req.id))
 
     async def request_friend(self, user_id: str, target: str, message: str = "") -> dict[str, Any]:
         await self._user(target)
@@ -138,28 +139,29 @@ class ContactsService:
             blocked_by_target=await self.has_blocked(target, user_id),
             already_friends=await self.are_friends(user_id, target),
         )
-        reverse = await self._storage.pending_request(target, user_id)
-        settings = rules.user_settings(await self._storage.user_settings(target))
+        reverse = await self._store.pending_request(target, user_id)
+        settings = rules.user_settings(await self._store.user_settings(target))
         if reverse is not None or not settings["friend_approval"]:
             await self._befriend(user_id, target)  # also settles pending requests between them
             if reverse is not None:
                 self._request_gone(reverse)
             return {"status": "friends", "request_id": None}
-        existing = await self._storage.pending_request(user_id, target)
+        existing = await self._store.pending_request(user_id, target)
         if existing is not None:
             return {"status": "requested", "request_id": existing.id}
         req = FriendRequest(secrets.token_hex(8), user_id, target, message, "pending", now_ms())
-        await self._storage.add_friend_request(req)
-        self._emit(user_id, {"type": "request_added", "direction": "outgoing", "request": req.to_wire()})
-        self._emit(target, {"type": "request_added", "direction": "incoming", "request": req.to_wire()})
+        await self._store.add_friend_request(req)
+        request = ev.FriendRequest.model_validate(req.to_wire())
+        self._emit(user_id, ev.RequestAdded(direction="outgoing", request=request))
+        self._emit(target, ev.RequestAdded(direction="incoming", request=request))
         return {"status": "requested", "request_id": req.id}
 
     async def decide_request(self, user_id: str, request_id: str, accept: bool) -> dict[str, Any]:
-        req = await self._storage.friend_request(request_id)
+        req = await self._store.friend_request(request_id)
         if req is None or user_id not in (req.to_user, req.from_user):
             raise NotFound("no such friend request")
         if req.status != "pending":
-            raise BadRequest(f"this request was already {req.status}")
+            raise Conflict(f"this request was already {req.status}")
         if user_id == req.from_user:
             if accept:
                 raise Forbidden("only the recipient can accept a request")
@@ -168,33 +170,33 @@ class ContactsService:
             status = "accepted" if accept else "declined"
         if accept:
             await self._befriend(req.from_user, req.to_user)
-        elif not await self._storage.settle_friend_request(request_id, status, now_ms()):
-            raise BadRequest("this request was already settled")
+        elif not await self._store.settle_friend_request(request_id, status, now_ms()):
+            raise Conflict("this request was already settled")
         self._request_gone(req)
         return {"status": status}
 
     async def remove_friend(self, user_id: str, friend_id: str) -> None:
         if not await self.are_friends(user_id, friend_id):
             raise NotFound("not in your friends")
-        tags_before = {u: await self._storage.tags(u) for u in (user_id, friend_id)}
-        await self._storage.remove_friendship(user_id, friend_id)
+        tags_before = {u: await self._store.tags(u) for u in (user_id, friend_id)}
+        await self._store.remove_friendship(user_id, friend_id)
         self._changed(user_id, friend_id)
         for me, other in ((user_id, friend_id), (friend_id, user_id)):
-            self._emit(me, {"type": "friend_removed", "user_id": other})
+            self._emit(me, ev.FriendRemoved(user_id=other))
             for tag in tags_before[me]:
                 if other in tag.members:
                     tag.members.remove(other)
-                    self._emit(me, {"type": "tag_updated", "tag": tag.to_wire()})
+                    self._emit(me, ev.TagUpdated(tag=ev.ContactTag.model_validate(tag.to_wire())))
 
     async def set_remark(self, user_id: str, friend_id: str, remark: str) -> dict[str, Any]:
         remark = remark.strip()
         if len(remark) > rules.MAX_REMARK:
             raise BadRequest(f"remark: at most {rules.MAX_REMARK} characters")
-        if not await self._storage.set_remark(user_id, friend_id, remark):
+        if not await self._store.set_remark(user_id, friend_id, remark):
             raise NotFound("not in your friends")
-        friend = await self._storage.friend(user_id, friend_id)
+        friend = await self._store.friend(user_id, friend_id)
         assert friend is not None
-        self._emit(user_id, {"type": "friend_updated", "friend": friend.to_wire()})
+        self._emit(user_id, ev.FriendUpdated(friend=ev.Friend.model_validate(friend.to_wire())))
         return friend.to_wire()
 
     # --- tags
@@ -202,52 +204,52 @@ class ContactsService:
         friends = await self._friend_set(user_id)
         strangers = [m for m in members if m not in friends]
         if strangers:
-            raise BadRequest(f"only friends can be tagged: {strangers[:10]}")
+            raise Conflict(f"only friends can be tagged: {strangers[:10]}")
         return list(dict.fromkeys(members))
 
     async def _tag(self, user_id: str, tag_id: str) -> ContactTag:
-        for tag in await self._storage.tags(user_id):
+        for tag in await self._store.tags(user_id):
             if tag.id == tag_id:
                 return tag
         raise NotFound("no such tag")
 
     async def create_tag(self, user_id: str, name: str, members: list[str]) -> dict[str, Any]:
         tag = ContactTag(secrets.token_hex(8), rules.check_tag_name(name), now_ms(), await self._check_members(user_id, members))
-        await self._storage.create_tag(user_id, tag)
+        await self._store.create_tag(user_id, tag)
         wire = (await self._tag(user_id, tag.id)).to_wire()
-        self._emit(user_id, {"type": "tag_added", "tag": wire})
+        self._emit(user_id, ev.TagAdded(tag=ev.ContactTag.model_validate(wire)))
         return wire
 
     async def update_tag(self, user_id: str, tag_id: str, *, name: str | None, members: list[str] | None) -> dict[str, Any]:
         clean_name = rules.check_tag_name(name) if name is not None else None
         clean_members = await self._check_members(user_id, members) if members is not None else None
-        if not await self._storage.update_tag(user_id, tag_id, name=clean_name, members=clean_members):
+        if not await self._store.update_tag(user_id, tag_id, name=clean_name, members=clean_members):
             raise NotFound("no such tag")
         wire = (await self._tag(user_id, tag_id)).to_wire()
-        self._emit(user_id, {"type": "tag_updated", "tag": wire})
+        self._emit(user_id, ev.TagUpdated(tag=ev.ContactTag.model_validate(wire)))
         return wire
 
     async def delete_tag(self, user_id: str, tag_id: str) -> None:
-        if not await self._storage.delete_tag(user_id, tag_id):
+        if not await self._store.delete_tag(user_id, tag_id):
             raise NotFound("no such tag")
-        self._emit(user_id, {"type": "tag_removed", "tag_id": tag_id})
+        self._emit(user_id, ev.TagRemoved(tag_id=tag_id))
 
     # --- blacklist
     async def block(self, user_id: str, target: str) -> None:
         await self._user(target)
         if target == user_id:
-            raise BadRequest("you cannot block yourself")
+            raise Forbidden("you cannot block yourself")
         now = now_ms()
-        if await self._storage.block(user_id, target, now):
+        if await self._store.block(user_id, target, now):
             self._changed(user_id)
-            self._emit(user_id, {"type": "blocked", "entry": {"user_id": target, "created_at": now}})
+            self._emit(user_id, ev.UserBlocked(entry=ev.BlockEntry(user_id=target, created_at=now)))
             # a pending request from the blocked user is dropped with the block
-            pending = await self._storage.pending_request(target, user_id)
-            if pending is not None and await self._storage.settle_friend_request(pending.id, "declined", now):
+            pending = await self._store.pending_request(target, user_id)
+            if pending is not None and await self._store.settle_friend_request(pending.id, "declined", now):
                 self._request_gone(pending)
 
     async def unblock(self, user_id: str, target: str) -> None:
-        if not await self._storage.unblock(user_id, target):
+        if not await self._store.unblock(user_id, target):
             raise NotFound("that user is not in your blacklist")
         self._changed(user_id)
-        self._emit(user_id, {"type": "unblocked", "user_id": target})
+        self._emit(user_id, ev.UserUnblocked(user_id=target))

@@ -1,23 +1,43 @@
 """Groups: creation and management (roles, invitations, join requests, kick, leave,
 transfer, dismiss, mutes, announcements, settings).
 
-Every change is three things, in this order: the storage write, a `system` message in
-the group's conversation (so history explains itself and offline devices find it with
-`sync`), and an `evt group` to the members' devices, the affected user's included.
+Every change is the storage write and a `system` message in the group's conversation
+(so history explains itself and offline devices find it with `sync`), committed in one
+transaction (GroupStorage.write), then an `evt group` to the members' devices, the
+affected user's included. A write that changed nothing (a kick racing another) records
+and announces nothing. Each
+change is one typed model (semot.protocol.events, `GroupChange`): the event carries it,
+and the system message's body is the same fields with the type prefixed `group_`.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Literal
 
 from semot.bus.base import Bus, Invalidate
 from semot.domain import groups as rules
 from semot.domain.conversations import group_conv
-from semot.domain.records import Group, GroupRequest, GroupState, Member
-from semot.errors import BadRequest, Conflict, Forbidden, NotFound
-from semot.ids import is_valid_id, new_group_id, now_ms
-from semot.protocol.replies import event
+from semot.domain.records import (
+    AddMembers,
+    CreateGroup,
+    Group,
+    GroupRequest,
+    GroupState,
+    GroupWrite,
+    Member,
+    NewMessage,
+    RemoveMember,
+    SetMember,
+    TransferOwnership,
+    UpdateGroup,
+    WriteOutcome,
+)
+from semot.errors import BadRequest, Blocked, Conflict, Forbidden, NotFound
+from semot.ids import is_valid_id, new_group_id, new_mid, now_ms
+from semot.protocol import events as ev
+from semot.services.events import EventPublisher
 from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
 from semot.storage.base import Storage
@@ -33,13 +53,17 @@ class GroupService:
         messages: MessageService,
         membership: MembershipCache,
         bus: Bus,
+        events: EventPublisher,
         *,
         max_members: int,
     ) -> None:
-        self._storage = storage
+        self._store = storage.groups
+        self._users = storage.users
+        self._contacts = storage.contacts
         self._messages = messages
         self._membership = membership
         self._bus = bus
+        self._events = events
         self._max_members = max_members
 
     # --- helpers
@@ -61,65 +85,114 @@ class GroupService:
         bad = [u for u in wanted if not is_valid_id(u)]
         if bad:
             raise BadRequest(f"invalid user ids: {bad[:10]}")
-        found = await self._storage.existing_user_ids(wanted)
+        found = await self._users.existing_user_ids(wanted)
         missing = [u for u in wanted if u not in found]
         if missing:
             raise NotFound(f"no such users: {missing[:20]}")
         return wanted
 
-    async def _changed(
-        self, group_id: str, actor: str, change: dict[str, Any], *, also: tuple[str, ...] = (), notice: bool = True
-    ) -> None:
-        """After a write: drop cached copies everywhere, record it, tell the devices."""
-        conv = group_conv(group_id)
-        self._bus.publish(Invalidate(conv))
-        if notice:
-            body = {**change, "type": f"group_{change['type']}", "by": actor}
-            await self._messages.store_system(conv, actor, f"sys.{secrets.token_hex(12)}", body)
-        state = await self._membership.state(group_id)
-        recipients = set(state.members) | set(also)
-        self._messages.push(recipients, event("group", group_id=group_id, conv=conv, change={**change, "by": actor}))
+    def _publish(self, users: Collection[str], group_id: str, change: ev.GroupChange) -> None:
+        self._events.publish(users, ev.GroupEvent(group_id=group_id, conv=group_conv(group_id), change=change))
+
+    @staticmethod
+    def _notice(group_id: str, change: ev.GroupChange, cid: str | None = None) -> NewMessage:
+        """The `system` message recording a change: its fields, the type prefixed `group_`."""
+        body = {**change.model_dump(), "type": f"group_{change.type}"}
+        cid = cid or f"sys.{secrets.token_hex(12)}"
+        return NewMessage(group_conv(group_id), change.by, cid, "system", body, {}, now_ms(), new_mid())
+
+    async def _write(
+        self,
+        group_id: str,
+        write: GroupWrite,
+        changes: Callable[[WriteOutcome], list[ev.GroupChange]],
+        *,
+        also: tuple[str, ...] = (),
+    ) -> WriteOutcome:
+        """Apply a write and store the notice of each change it made, in one transaction
+        (`changes` says what it made, from its outcome); then drop cached copies
+        everywhere, push the notices and tell the devices."""
+        made: list[ev.GroupChange] = []
+
+        def notices(outcome: WriteOutcome) -> list[NewMessage]:
+            made[:] = changes(outcome)
+            return [self._notice(group_id, c) for c in made]
+
+        outcome = await self._store.write(write, notices)
+        if made:
+            self._bus.publish(Invalidate(group_conv(group_id)))
+            self._messages.announce(outcome.notices)
+            # one load of the new member list, shared with the notices' fan-out (single-flight)
+            state = await self._membership.state(group_id)
+            for change in made:
+                self._publish(set(state.members) | set(also), group_id, change)
+        return outcome
+
+    async def _refuse_blocked(self, actor: str, user_ids: list[str]) -> None:
+        """Nobody is put in a group by someone they blocked: a group would carry the
+        blocked user's messages to them, which the blacklist forbids."""
+        blockers = await self._contacts.blockers(actor, user_ids)
+        if blockers:
+            raise Blocked("these users do not accept invitations from you", users=sorted(blockers))
 
     # --- creation and reading
-    async def create(self, owner_id: str, name: str, members: list[str], kind: str = "project") -> Group:
+    async def create(
+        self, owner_id: str, name: str, members: list[str], kind: str = "project"
+    ) -> tuple[Group, list[str]]:
+        """The new group, and the users left out because they blocked the creator (the
+        group is made with the others, rather than failing over one of many)."""
         name = name.strip()
         if not 1 <= len(name) <= 128:
             raise BadRequest("name: 1-128 characters")
         settings = rules.default_settings(kind)
         wanted = await self._existing_users([m for m in members if m != owner_id])
+        blockers = await self._contacts.blockers(owner_id, wanted)
+        skipped = [u for u in wanted if u in blockers]
+        wanted = [u for u in wanted if u not in blockers]
         if len(wanted) + 1 > self._max_members:
             raise BadRequest(f"a group has at most {self._max_members} members")
         now = now_ms()
         group = Group(new_group_id(), name, owner_id, now, settings, kind)
-        await self._storage.create_group(group, wanted, now)
+        created = ev.GroupCreated(by=owner_id, name=name)
+        notice = self._notice(group.id, created, f"sys.{group.id}.created")
+        outcome = await self._store.write(CreateGroup(group, wanted, now), lambda _: [notice])
         everyone = [owner_id, *wanted]
         self._membership.remember(
             GroupState(group, {u: Member(u, "owner" if u == owner_id else "member", now) for u in everyone})
         )
-        conv = group_conv(group.id)
-        await self._messages.store_system(
-            conv, owner_id, f"sys.{group.id}.created", {"type": "group_created", "by": owner_id, "name": name}
-        )
-        self._messages.push(
-            everyone,
-            event("group", group_id=group.id, conv=conv, change={"type": "created", "by": owner_id, "name": name}),
-        )
-        return group
+        self._messages.announce(outcome.notices)
+        self._publish(everyone, group.id, created)
+        return group, skipped
 
     async def info(self, user_id: str, group_id: str) -> dict[str, Any]:
-        """Members see everything; others see what they need to ask to join."""
+        """Members see everything. Others see the join policy and whether the group was
+        dismissed (what a former member's client shows); the name, type and size only
+        when group search would show them for this id (a live group that takes joiners),
+        never the owner, announcement or other settings."""
         state = await self._state(group_id, live=False)
         role = self._role(state, user_id)
-        out = {**state.group.to_wire(), "member_count": len(state.members), "my_role": role}
         if role is not None:
+            out = {**state.group.to_wire(), "member_count": len(state.members), "my_role": role}
             out["my_muted_until"] = state.members[user_id].muted_until  # the composer says so up front
-        else:
-            out["announcement"] = None
-            out["settings"] = {"join": rules.effective_settings(state.group.kind, state.group.settings)["join"]}
-        return out
+            return out
+        g = state.group
+        shown = g.dismissed_at is None and rules.findable(g.kind, g.settings, by_id=True)
+        return {
+            "group_id": g.id,
+            "conv": group_conv(g.id),
+            "name": g.name if shown else None,
+            "owner": None,
+            "type": g.kind if shown else None,
+            "settings": {"join": rules.effective_settings(g.kind, g.settings)["join"]},
+            "announcement": None,
+            "created_at": None,
+            "dismissed": g.dismissed_at is not None,
+            "member_count": len(state.members) if shown else None,
+            "my_role": None,
+        }
 
     async def my_groups(self, user_id: str) -> list[dict[str, Any]]:
-        return [{**g.to_wire(), "my_role": role} for g, role in await self._storage.user_groups(user_id)]
+        return [{**g.to_wire(), "my_role": role} for g, role in await self._store.user_groups(user_id)]
 
     async def search(self, user_id: str, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Groups an outsider can ask to join: by exact group id (any group that takes
@@ -135,12 +208,15 @@ class GroupService:
                 state: GroupState | None = await self._membership.state(text)
             except NotFound:
                 state = None
-            if state is not None and state.group.dismissed_at is None:
-                if rules.findable(state.group.kind, state.group.settings, by_id=True):
-                    found[text] = (state.group, len(state.members))
-        for group, count in await self._storage.search_groups(text, limit=limit):
+            if (
+                state is not None
+                and state.group.dismissed_at is None
+                and rules.findable(state.group.kind, state.group.settings, by_id=True)
+            ):
+                found[text] = (state.group, len(state.members))
+        for group, count in await self._store.search_groups(text, limit=limit):
             found.setdefault(group.id, (group, count))
-        mine = {g.id: role for g, role in await self._storage.user_groups(user_id)} if found else {}
+        mine = {g.id: role for g, role in await self._store.user_groups(user_id)} if found else {}
         out = []
         for group, count in list(found.values())[:limit]:
             eff = rules.effective_settings(group.kind, group.settings)
@@ -163,7 +239,7 @@ class GroupService:
             raise Forbidden("you are not a member of this group")
         if not 1 <= limit <= 500:
             raise BadRequest("limit: 1 to 500")
-        page = await self._storage.group_members(group_id, after=after, limit=limit + 1)
+        page = await self._store.group_members(group_id, after=after, limit=limit + 1)
         more = len(page) > limit
         page = page[:limit]
         return {
@@ -180,18 +256,21 @@ class GroupService:
         wanted = [u for u in await self._existing_users(user_ids) if u not in state.members]
         if not wanted:
             return {"added": [], "pending": []}
+        await self._refuse_blocked(actor, wanted)
         if needs_approval:
             pending = []
             for u in wanted:
                 req = GroupRequest(secrets.token_hex(8), group_id, u, actor, "", "pending", now_ms())
-                await self._storage.add_group_request(req)
+                await self._store.add_group_request(req)
                 pending.append(req.id)
-            await self._notify_managers(state, actor, {"type": "requests_pending", "count": len(pending)})
+            self._notify_managers(state, ev.RequestsPending(by=actor, count=len(pending)))
             return {"added": [], "pending": pending}
-        added = await self._storage.add_members(group_id, wanted, now_ms(), limit=self._max_members)
-        if added:
-            await self._changed(group_id, actor, {"type": "members_added", "users": added})
-        return {"added": added, "pending": []}
+        outcome = await self._write(
+            group_id,
+            AddMembers(group_id, wanted, now_ms(), self._max_members),
+            lambda o: [ev.MembersAdded(by=actor, users=o.added)] if o.added else [],
+        )
+        return {"added": outcome.added, "pending": []}
 
     async def join(self, user_id: str, group_id: str, message: str = "") -> dict[str, Any]:
         state = await self._state(group_id)
@@ -201,55 +280,65 @@ class GroupService:
             raise BadRequest(f"message: at most {MAX_REQUEST_MESSAGE} characters")
         if rules.check_join(state.group.settings):
             req = GroupRequest(secrets.token_hex(8), group_id, user_id, None, message, "pending", now_ms())
-            await self._storage.add_group_request(req)
-            await self._notify_managers(state, user_id, {"type": "requests_pending", "count": 1})
+            await self._store.add_group_request(req)
+            self._notify_managers(state, ev.RequestsPending(by=user_id, count=1))
             return {"joined": False, "request_id": req.id}
-        await self._storage.add_members(group_id, [user_id], now_ms(), limit=self._max_members)
-        await self._changed(group_id, user_id, {"type": "member_joined", "user": user_id})
+        await self._write(
+            group_id,
+            AddMembers(group_id, [user_id], now_ms(), self._max_members),
+            lambda o: [ev.MemberJoined(by=user_id, user=user_id)] if o.added else [],
+        )
         return {"joined": True, "request_id": None}
 
-    async def _notify_managers(self, state: GroupState, actor: str, change: dict[str, Any]) -> None:
+    def _notify_managers(self, state: GroupState, change: ev.GroupChange) -> None:
         managers = [u for u, m in state.members.items() if rules.is_manager(m.role)]
-        gid = state.group.id
-        self._messages.push(managers, event("group", group_id=gid, conv=group_conv(gid), change={**change, "by": actor}))
+        self._publish(managers, state.group.id, change)
 
     async def requests(self, actor: str, group_id: str) -> list[dict[str, Any]]:
         state = await self._state(group_id)
         rules.require_role(self._role(state, actor), at_least="admin", action="review join requests")
-        return [r.to_wire() for r in await self._storage.group_requests(group_id)]
+        return [r.to_wire() for r in await self._store.group_requests(group_id)]
 
     async def decide(self, actor: str, group_id: str, request_id: str, accept: bool) -> dict[str, Any]:
         state = await self._state(group_id)
         rules.require_role(self._role(state, actor), at_least="admin", action="review join requests")
-        req = await self._storage.get_group_request(request_id)
+        req = await self._store.get_group_request(request_id)
         if req is None or req.group_id != group_id:
             raise NotFound("no such request in this group")
-        if not await self._storage.close_group_request(request_id, "accepted" if accept else "declined", actor, now_ms()):
+        if not await self._store.close_group_request(request_id, "accepted" if accept else "declined", actor, now_ms()):
             raise Conflict(f"this request was already {req.status}")
-        decided = {"type": "request_decided", "request_id": request_id, "accepted": accept, "user": req.user_id}
         if accept and req.user_id not in state.members:
-            await self._storage.add_members(group_id, [req.user_id], now_ms(), limit=self._max_members)
-            await self._changed(
-                group_id, actor, {"type": "member_joined", "user": req.user_id, "inviter": req.inviter}
+            await self._write(
+                group_id,
+                AddMembers(group_id, [req.user_id], now_ms(), self._max_members),
+                lambda o: [ev.MemberJoined(by=actor, user=req.user_id, inviter=req.inviter)] if o.added else [],
             )
-        gid = group_id
-        self._messages.push(
+        self._publish(
             {req.user_id, *(u for u, m in state.members.items() if rules.is_manager(m.role))},
-            event("group", group_id=gid, conv=group_conv(gid), change={**decided, "by": actor}),
+            group_id,
+            ev.RequestDecided(by=actor, request_id=request_id, accepted=accept, user=req.user_id),
         )
         return {"status": "accepted" if accept else "declined"}
 
     async def kick(self, actor: str, group_id: str, target: str) -> None:
         state = await self._state(group_id)
         rules.check_over(self._role(state, actor), self._role(state, target), "remove")
-        await self._storage.remove_member(group_id, target)
-        await self._changed(group_id, actor, {"type": "member_removed", "user": target}, also=(target,))
+        await self._write(
+            group_id,
+            RemoveMember(group_id, target),
+            lambda o: [ev.MemberRemoved(by=actor, user=target)] if o.changed else [],
+            also=(target,),
+        )
 
     async def leave(self, user_id: str, group_id: str) -> None:
         state = await self._state(group_id)
         rules.check_leave(self._role(state, user_id), state.group.settings)
-        await self._storage.remove_member(group_id, user_id)
-        await self._changed(group_id, user_id, {"type": "member_left", "user": user_id}, also=(user_id,))
+        await self._write(
+            group_id,
+            RemoveMember(group_id, user_id),
+            lambda o: [ev.MemberLeft(by=user_id, user=user_id)] if o.changed else [],
+            also=(user_id,),
+        )
 
     async def set_role(self, actor: str, group_id: str, target: str, role: str) -> None:
         if role not in ("admin", "member"):
@@ -258,42 +347,52 @@ class GroupService:
         rules.require_role(self._role(state, actor), at_least="owner", action="appoint admins")
         current = self._role(state, target)
         if current is None:
-            raise BadRequest("that user is not a member of this group")
+            raise NotFound("that user is not a member of this group")
         if current == "owner":
             raise Forbidden("the owner's role changes only by transfer")
         if current == role:
             return
-        await self._storage.set_member(group_id, target, role=role)
-        await self._changed(group_id, actor, {"type": "role_changed", "user": target, "role": role})
+        new_role: Literal["admin", "member"] = "admin" if role == "admin" else "member"
+        await self._write(
+            group_id,
+            SetMember(group_id, target, {"role": role}),
+            lambda o: [ev.RoleChanged(by=actor, user=target, role=new_role)] if o.changed else [],
+        )
 
     async def mute(self, actor: str, group_id: str, target: str, until: int | None) -> None:
         state = await self._state(group_id)
         rules.check_over(self._role(state, actor), self._role(state, target), "mute")
         if until is not None and until <= now_ms():
-            raise BadRequest("until must be in the future (or null to unmute)")
-        await self._storage.set_member(group_id, target, muted_until=until)
-        await self._changed(group_id, actor, {"type": "member_muted", "user": target, "until": until})
+            raise Conflict("until must be in the future (or null to unmute)")
+        await self._write(
+            group_id,
+            SetMember(group_id, target, {"muted_until": until}),
+            lambda o: [ev.MemberMuted(by=actor, user=target, until=until)] if o.changed else [],
+        )
 
     async def transfer(self, actor: str, group_id: str, new_owner: str) -> None:
         state = await self._state(group_id)
         rules.require_role(self._role(state, actor), at_least="owner", action="transfer ownership")
         if new_owner == actor:
-            raise BadRequest("you already own this group")
+            raise Conflict("you already own this group")
         if new_owner not in state.members:
-            raise BadRequest("the new owner must be a member of the group")
-        await self._storage.transfer_ownership(group_id, actor, new_owner)
-        await self._changed(group_id, actor, {"type": "owner_transferred", "user": new_owner})
+            raise Conflict("the new owner must be a member of the group")
+        await self._write(
+            group_id,
+            TransferOwnership(group_id, actor, new_owner),
+            lambda _: [ev.OwnerTransferred(by=actor, user=new_owner)],
+        )
 
     async def dismiss(self, actor: str, group_id: str) -> None:
         state = await self._state(group_id)
         rules.require_role(self._role(state, actor), at_least="owner", action="dismiss the group")
-        conv = group_conv(group_id)
-        body = {"type": "group_dismissed", "by": actor}
-        await self._messages.store_system(conv, actor, f"sys.{secrets.token_hex(12)}", body)  # while sends still work
-        await self._storage.update_group(group_id, dismissed_at=now_ms())
         # the event goes out once the group is dismissed in storage: a device that reloads
         # the group on it must already see `dismissed: true`
-        await self._changed(group_id, actor, {"type": "dismissed"}, notice=False)
+        await self._write(
+            group_id,
+            UpdateGroup(group_id, {"dismissed_at": now_ms()}),
+            lambda o: [ev.GroupDismissed(by=actor)] if o.changed else [],
+        )
 
     async def update(
         self,
@@ -307,7 +406,7 @@ class GroupService:
         state = await self._state(group_id)
         role = self._role(state, actor)
         rules.require_role(role, at_least="admin", action="change the group")
-        changes: list[dict[str, Any]] = []
+        changes: list[ev.GroupChange] = []
         values: dict[str, Any] = {}
         if name is not None:
             name = name.strip()
@@ -315,12 +414,12 @@ class GroupService:
                 raise BadRequest("name: 1-128 characters")
             if name != state.group.name:
                 values["name"] = name
-                changes.append({"type": "renamed", "name": name})
+                changes.append(ev.GroupRenamed(by=actor, name=name))
         if announcement is not None:
             if len(announcement) > MAX_ANNOUNCEMENT:
                 raise BadRequest(f"announcement: at most {MAX_ANNOUNCEMENT} characters")
             values["announcement"] = announcement
-            changes.append({"type": "announcement", "text": announcement})
+            changes.append(ev.AnnouncementChanged(by=actor, text=announcement))
         if settings:
             if set(settings) - {"mute_all"} and role != "owner":
                 raise Forbidden("only the owner can change the group's policies")
@@ -329,9 +428,7 @@ class GroupService:
             if merged != current:
                 values["settings"] = merged
                 changed = {k: v for k, v in merged.items() if current.get(k) != v}
-                changes.append({"type": "settings_changed", "settings": changed})
+                changes.append(ev.SettingsChanged.model_validate({"by": actor, "settings": changed}))
         if values:
-            await self._storage.update_group(group_id, **values)
-            for change in changes:
-                await self._changed(group_id, actor, change)
+            await self._write(group_id, UpdateGroup(group_id, values), lambda o: changes if o.changed else [])
         return (await self._membership.state(group_id)).group

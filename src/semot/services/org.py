@@ -13,7 +13,7 @@ from typing import Any
 
 from semot.domain import org as rules
 from semot.domain.org import Department, DirectoryEntry, ImportRow, ImportSummary
-from semot.errors import BadRequest, NotFound, SemotError
+from semot.errors import BadRequest, Conflict, NotFound, SemotError
 from semot.ids import is_valid_id, now_ms
 from semot.storage.base import Storage
 from semot.storage.org import OrgStorage
@@ -43,7 +43,7 @@ def _dept_out(d: Department) -> dict[str, Any]:
 
 class OrgService:
     def __init__(self, storage: Storage, org: OrgStorage) -> None:
-        self._storage = storage
+        self._users = storage.users
         self._org = org
 
     # --- helpers
@@ -67,7 +67,7 @@ class OrgService:
     async def _keys(self, user_id: str) -> rules.SearchKeys:
         if not is_valid_id(user_id):
             raise BadRequest(f"invalid user id {user_id!r}")
-        user = await self._storage.get_user(user_id)
+        user = await self._users.get_user(user_id)
         if user is None:
             raise NotFound(f"no such user {user_id!r}")
         return rules.search_keys(user.id, user.username, user.display_name)
@@ -114,7 +114,7 @@ class OrgService:
         rules.check_order(sort_order)
         if move and parent_id is not None:
             if parent_id == dept_id:
-                raise BadRequest("a department cannot be its own parent")
+                raise Conflict("a department cannot be its own parent")
             await self._parent(parent_id)
         return await self._org.update_department(dept_id, name=name, sort_order=sort_order, move=move, parent_id=parent_id)
 
@@ -246,7 +246,7 @@ class OrgService:
                 dept_id = await self.ensure_path(row.path, summary)
                 if not row.username:
                     continue  # a row may just create a department
-                user = await self._storage.get_user_by_username(row.username)
+                user = await self._users.get_user_by_username(row.username)
                 if user is None:
                     raise NotFound(f"no such user {row.username!r}")
                 created = await self.add_member(dept_id, user.id, row.title, row.sort_order)

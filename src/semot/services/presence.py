@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from semot.bus.presence import PresenceRegistry, Seen, Settled
 from semot.domain import presence as rules
-from semot.protocol.replies import event
+from semot.protocol.events import PresenceEvent, PresenceStatus
 from semot.services.contacts import ContactsService
-from semot.services.messaging import MessageService
+from semot.services.events import EventPublisher
 from semot.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,14 @@ class PresenceService:
         self,
         storage: Storage,
         contacts: ContactsService,
-        messages: MessageService,
+        events: EventPublisher,
         registry: PresenceRegistry,
         *,
         coalesce_s: float = 1.0,
     ) -> None:
-        self._storage = storage
+        self._store = storage.contacts
         self._contacts = contacts
-        self._messages = messages
+        self._events = events
         self._registry = registry
         self._coalesce_s = coalesce_s
         self._dirty: set[str] = set()
@@ -84,7 +84,7 @@ class PresenceService:
                 return False
             seen = (await self._registry.lookup([user_id]))[user_id]
             if seen.manual is None:
-                stored = await self._storage.user_settings(user_id)
+                stored = await self._store.user_settings(user_id)
                 await self._registry.set_manual(
                     user_id, stored.get("presence", "online"), stored.get("status_text", ""), only_if_unset=True
                 )
@@ -116,11 +116,11 @@ class PresenceService:
 
     async def set_manual(self, user_id: str, status: str, text: str | None) -> dict[str, Any]:
         rules.check_manual(status, text)
-        stored = await self._storage.user_settings(user_id)
+        stored = await self._store.user_settings(user_id)
         new_text = stored.get("status_text", "") if text is None else text
         # the registry first: it is what everyone sees; storage seeds it after a restart
         await self._registry.set_manual(user_id, status, new_text)
-        await self._storage.set_user_settings(user_id, {**stored, "presence": status, "status_text": new_text})
+        await self._store.set_user_settings(user_id, {**stored, "presence": status, "status_text": new_text})
         self._dirty.add(user_id)
         self._chosen.add(user_id)
         return await self._wire(user_id)
@@ -201,9 +201,8 @@ class PresenceService:
                 self._unsent.setdefault(user_id, (now, with_self))
                 log.warning("presence: could not push %s's status (retried)", user_id, exc_info=True)
                 continue
-            self._messages.push(
-                recipients, event("presence", user=user_id, status=now.status, text=now.text, v=now.version)
-            )
+            status = cast(PresenceStatus, now.status)  # checked by the model at runtime
+            self._events.publish(recipients, PresenceEvent(user=user_id, status=status, text=now.text, v=now.version))
             pushed += 1
         return pushed
 

@@ -3,7 +3,8 @@
 Every `submit` waits for the commit that stores its message, so an acknowledgement
 always means "durably stored". While one transaction is in flight the next batch
 accumulates, so batches grow with load on their own and no timer delays a quiet server.
-Messages are handed to `on_stored` in commit (= seq) order before any ack is released.
+Messages are handed to `on_stored` in commit (= seq) order before any ack is released,
+each with the queued item it came from (which carries its sending session).
 
 One bad message never fails the others: when storage refuses the data of a batch
 (StorageDataError), the batch is retried in halves, in order, down to single messages,
@@ -22,15 +23,15 @@ from collections.abc import Callable
 from semot.domain.records import AppendResult, NewMessage
 from semot.errors import BadRequest, Internal, SemotError, StorageDataError, Unavailable
 from semot.metrics import Metrics
-from semot.storage.base import Storage
+from semot.storage.base import MessageStorage
 
 log = logging.getLogger(__name__)
 
-StoredCallback = Callable[[list[AppendResult]], None]
+StoredCallback = Callable[[list[tuple[NewMessage, AppendResult]]], None]
 
 
 class GroupCommitWriter:
-    def __init__(self, storage: Storage, on_stored: StoredCallback, metrics: Metrics, *, batch_max: int) -> None:
+    def __init__(self, storage: MessageStorage, on_stored: StoredCallback, metrics: Metrics, *, batch_max: int) -> None:
         self._storage = storage
         self._on_stored = on_stored
         self._metrics = metrics
@@ -81,7 +82,7 @@ class GroupCommitWriter:
     async def _commit(self, taken: list[tuple[NewMessage, asyncio.Future[AppendResult]]]) -> None:
         batch = [item for item, _ in taken]
         results = await self._append_isolating(batch)
-        created = [r for r in results if isinstance(r, AppendResult) and r.created]
+        created = [(item, r) for item, r in zip(batch, results, strict=True) if isinstance(r, AppendResult) and r.created]
         self._metrics.batch_size.observe(len(batch))
         if created:
             self._metrics.messages_stored.inc(len(created))

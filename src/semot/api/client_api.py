@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from semot.errors import BadRequest, NotFound
+from semot.errors import BadRequest, NotFound, SemotError, Unauthorized
 
-from .http import Call
-from .routing import Route, RouteTable
+from .auth_http import (
+    REFRESH_COOKIE,
+    clear_refresh_cookie,
+    cookie_token,
+    error_response,
+    request_ip,
+    require_json,
+    token_response,
+)
+from .http import Call, bearer_token
+from .models import id_list_pattern
+from .routing import Query, Route, RouteTable, json_response
 
 
 class _In(BaseModel):
@@ -29,18 +40,22 @@ class RegisterOut(BaseModel):
 class LoginIn(_In):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    cookie: bool = Field(False, description="Browsers: put the refresh token in an HttpOnly cookie, not in the reply")
 
 
 class TokenOut(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(None, description="Absent in cookie mode (the token is in the cookie)")
     expires_in: int = Field(description="Access token lifetime in seconds")
     user_id: str
     token_type: str = "Bearer"
 
 
 class RefreshIn(_In):
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        None, description="Omitted: the refresh-token cookie is used (and the reply is in cookie mode)"
+    )
+    cookie: bool = Field(False, description="Move this login to cookie mode (the new refresh token goes in the cookie)")
 
 
 class MeOut(BaseModel):
@@ -70,23 +85,56 @@ class HistoryOut(BaseModel):
     more: bool
 
 
-async def register(call: Call) -> dict[str, Any]:
+async def register(call: Call) -> dict[str, Any] | web.Response:
     b: RegisterIn = call.body
-    user = await call.services.accounts.register(b.username, b.password, b.display_name)
+    try:
+        user = await call.services.accounts.register(
+            b.username, b.password, b.display_name, ip=request_ip(call.request, call.services.settings)
+        )
+    except SemotError as exc:
+        return error_response(exc)
     return {"user_id": user.id}
 
 
-async def login(call: Call) -> dict[str, Any]:
+async def login(call: Call) -> web.Response:
     b: LoginIn = call.body
-    return (await call.services.accounts.login(b.username, b.password)).to_wire()
+    settings = call.services.settings
+    try:
+        if b.cookie:
+            require_json(call.request)
+        pair = await call.services.accounts.login(b.username, b.password, ip=request_ip(call.request, settings))
+    except SemotError as exc:
+        return error_response(exc)
+    return token_response(pair, call.request, settings, cookie=b.cookie)
 
 
-async def refresh(call: Call) -> dict[str, Any]:
-    return (await call.services.accounts.refresh(call.body.refresh_token)).to_wire()
+async def refresh(call: Call) -> web.Response:
+    b: RefreshIn = call.body
+    settings = call.services.settings
+    token = b.refresh_token or cookie_token(call.request)
+    from_cookie = not b.refresh_token
+    try:
+        if token is None:
+            raise Unauthorized("no refresh token: send refresh_token, or the cookie of a cookie-mode login")
+        if from_cookie or b.cookie:
+            require_json(call.request)
+        pair = await call.services.accounts.refresh(token)
+    except SemotError as exc:
+        resp = error_response(exc)
+        if exc.http_status == 401 and from_cookie and REFRESH_COOKIE in call.request.cookies:
+            clear_refresh_cookie(resp, call.request, settings)  # a dead cookie: stop sending it
+        return resp
+    return token_response(pair, call.request, settings, cookie=from_cookie or b.cookie)
+
+
+class LogoutOut(BaseModel):
+    status: str = Field(description="`logged_out`")
 
 
 class LogoutIn(_In):
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        None, description="The login to end; omitted: the cookie's login, else the bearer token's own login"
+    )
 
 
 class ProfileOut(BaseModel):
@@ -99,9 +147,14 @@ class ProfilesOut(BaseModel):
     users: list[ProfileOut]
 
 
-async def logout(call: Call) -> dict[str, Any]:
-    await call.services.accounts.logout(call.me.id, call.body.refresh_token)
-    return {"status": "logged_out"}
+async def logout(call: Call) -> web.Response:
+    accounts = call.services.accounts
+    token = call.body.refresh_token or cookie_token(call.request)
+    await accounts.logout(call.me.id, accounts.login_of(bearer_token(call.request)), token)
+    resp = json_response({"status": "logged_out"})
+    if REFRESH_COOKIE in call.request.cookies:
+        clear_refresh_cookie(resp, call.request, call.services.settings)
+    return resp
 
 
 async def profile(call: Call) -> dict[str, Any]:
@@ -126,6 +179,10 @@ async def me(call: Call) -> dict[str, Any]:
 
 async def conversation_messages(call: Call) -> dict[str, Any]:
     conv = call.request.match_info["conv"]
+    if conv.startswith("d:"):  # well formed (the route checked), but only one order of the two ids names it
+        lo, _, hi = conv[2:].partition(":")
+        if not lo.encode() < hi.encode():
+            raise NotFound(f"no conversation {conv!r} (a direct one is d:<id>:<id>, the ids in byte order)")
     limit = call.query_int("limit")
     msgs, more = await call.services.messages.history(
         call.me.id,
@@ -139,13 +196,24 @@ async def conversation_messages(call: Call) -> dict[str, Any]:
 
 def routes() -> RouteTable:
     t = RouteTable()
-    t.add(Route("POST", "/api/v1/auth/register", register, "Create an account", "auth", RegisterIn, RegisterOut, 201, None))
-    t.add(Route("POST", "/api/v1/auth/login", login, "Log in: access + refresh token", "auth", LoginIn, TokenOut, 200, None))
-    t.add(Route("POST", "/api/v1/auth/refresh", refresh, "Rotate the refresh token", "auth", RefreshIn, TokenOut, 200, None))
-    t.add(Route("POST", "/api/v1/auth/logout", logout, "Log out: revoke this login's refresh token", "auth", LogoutIn, None))
+    t.add(Route("POST", "/api/v1/auth/register", register, "Create an account (429 + Retry-After past the per-IP limit)", "auth", RegisterIn, RegisterOut, 201, None))
+    t.add(Route("POST", "/api/v1/auth/login", login, "Log in: access + refresh token (429 + Retry-After while locked out)", "auth", LoginIn, TokenOut, 200, None))
+    t.add(Route("POST", "/api/v1/auth/refresh", refresh, "Rotate the refresh token (from the body or the cookie)", "auth", RefreshIn, TokenOut, 200, None))
+    t.add(Route("POST", "/api/v1/auth/logout", logout, "Log out: end this login (its tokens and sockets)", "auth", LogoutIn, LogoutOut))
     t.add(Route("GET", "/api/v1/me", me, "The current user", "users", None, MeOut))
     t.add(Route("GET", "/api/v1/users/{user_id}", profile, "A user's public profile", "users", None, ProfileOut))
-    t.add(Route("GET", "/api/v1/users", profiles, "Public profiles of up to 200 users (?ids=a,b)", "users", None, ProfilesOut))
+    t.add(
+        Route(
+            "GET", "/api/v1/users", profiles, "Public profiles of up to 200 users (?ids=a,b)", "users", None, ProfilesOut,
+            # ids are ASCII: 7,000 characters (and the commas' %2C) fit the 8 KiB request line
+            query={
+                "ids": Query(
+                    "1-200 comma-separated user ids", "string", max_length=7000, min_length=1,
+                    pattern=id_list_pattern(200), required=True,
+                )
+            },
+        )
+    )
     t.add(
         Route(
             "GET",
@@ -155,7 +223,11 @@ def routes() -> RouteTable:
             "messages",
             None,
             HistoryOut,
-            query={"after": "messages with seq > after", "before": "messages with seq < before", "limit": "1-200, default 50"},
+            query={
+                "after": Query("messages with seq > after"),
+                "before": Query("messages with seq < before"),
+                "limit": Query("1-200, default 50", minimum=1, maximum=200),
+            },
         )
     )
     return t

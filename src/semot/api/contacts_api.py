@@ -145,7 +145,8 @@ async def unblock(call: Call) -> dict[str, Any]:
 
 
 async def get_settings(call: Call) -> dict[str, Any]:
-    return (await call.services.contacts.snapshot(call.me.id))["settings"]
+    settings: dict[str, Any] = (await call.services.contacts.snapshot(call.me.id))["settings"]
+    return settings
 
 
 async def update_settings(call: Call) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from .http import Call
 from .models import (
     ID_CHARS,
+    INTEGRAL,
     MAX_SAFE_INT,
     NOT_BLANK,
-    INTEGRAL,
     DecideIn,
     StatusOut,
     UserId,

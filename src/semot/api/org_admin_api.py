@@ -121,7 +121,7 @@ def routes() -> RouteTable:
     add("GET", one, get_department, "A department, its path from the top and its counts", None, DepartmentDetailOut)
     add(
         "PATCH", one, update_department,
-        "Rename, reorder or move a department (moving under itself or a sub-department is refused with 400)",
+        "Rename, reorder or move a department (moving under itself or a sub-department is refused with 409)",
         UpdateDepartmentIn, DepartmentDetailOut,
     )
     add("DELETE", one, delete_department, "Delete an empty department (409 while it has members or sub-departments)", None, StatusOut)

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -159,7 +160,7 @@ class SecurityHeaders:
         if self._frame_options:
             h.setdefault("X-Frame-Options", self._frame_options)
 
-    def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def middleware(self) -> Middleware:
         @web.middleware
         async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
             try:

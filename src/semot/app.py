@@ -17,6 +17,7 @@ from semot.api import (
     client_api,
     contacts_api,
     directory_api,
+    files_api,
     groups_api,
     ops,
     org_admin_api,
@@ -33,6 +34,7 @@ from semot.bus.local_presence import LocalPresence
 from semot.bus.presence import PresenceRegistry
 from semot.config import Settings
 from semot.datadir import ensure_private_dir
+from semot.gateway.gcpolicy import GcGovernor
 from semot.gateway.handler import Gateway
 from semot.gateway.hub import Hub
 from semot.metrics import Metrics
@@ -42,6 +44,7 @@ from semot.services.accounts import CLOSE_UNAUTHORIZED, LOGIN_KEY, AccountServic
 from semot.services.contacts import USER_KEY, ContactsService
 from semot.services.container import Services
 from semot.services.events import EventPublisher
+from semot.services.files import FileLimits, FileService, UrlSigner
 from semot.services.groups import GroupService
 from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
@@ -50,6 +53,8 @@ from semot.services.presence import PresenceService
 from semot.services.security import PasswordHasherPool, TokenSigner
 from semot.storage.base import Storage
 from semot.storage.batch import BatchPlan
+from semot.storage.files import BlobStore
+from semot.storage.local_files import LocalBlobStore
 from semot.storage.sql.engine import make_engines
 from semot.storage.sql.store import sql_storage
 
@@ -70,6 +75,25 @@ def make_storage(settings: Settings) -> Storage:
     )
     BatchPlan.fault_cid_prefix = settings.test_fault_cid_prefix  # test-only hook; None in production
     return sql_storage(engines, schema=settings.database_schema)
+
+
+def make_blobs(settings: Settings) -> BlobStore:
+    """Uploaded files' bytes: a directory (several nodes may share it over a network filesystem)."""
+    return LocalBlobStore(settings.files_dir or settings.data_dir / "files")
+
+
+def make_files(settings: Settings, storage: Storage, events: EventPublisher) -> FileService:
+    limits = FileLimits(
+        max_bytes=settings.file_max_bytes,
+        quota_bytes=settings.file_quota_bytes,
+        expiry_s=settings.file_upload_expiry_s,
+        gc_grace_s=settings.file_gc_grace_s,
+        gc_interval_s=settings.file_gc_interval_s,
+        url_ttl_s=settings.file_url_ttl_s,
+        max_image_pixels=settings.max_image_pixels,
+    )
+    signer = UrlSigner(settings.resolved_secret(), settings.file_url_ttl_s)
+    return FileService(storage.files, make_blobs(settings), events, limits, signer)
 
 
 def make_bus(settings: Settings, node_id: str) -> Bus:
@@ -203,6 +227,7 @@ class Node:
             self.storage, self.contacts, self.events, make_presence_registry(settings, self.node_id)
         )
         self.org = OrgService(self.storage, self.storage.org)
+        self.files = make_files(settings, self.storage, self.events)
         self.contacts.colleague_check = self.org.are_colleagues
         self.services = Services(
             settings=settings,
@@ -215,7 +240,9 @@ class Node:
             metrics=self.metrics,
             client_config=client_config(settings),
             org=self.org,
+            files=self.files,
         )
+        self._login_sweeper: asyncio.Task[None] | None = None
         self.gateway = Gateway(
             settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config, self.presence
         )
@@ -227,10 +254,28 @@ class Node:
         self.messages.start()
         await self.presence.start()
         self.hub.start()
+        self.files.start()
+        self._login_sweeper = asyncio.create_task(self._sweep_logins(), name="semot-login-sweep")
+
+    async def _sweep_logins(self) -> None:
+        """Close sockets whose login ended on another node while this one missed the bus
+        message (a Redis outage): logout reaches every socket within login_sweep_s."""
+        while True:
+            await asyncio.sleep(self.settings.login_sweep_s)
+            try:
+                held = {(c.user_id, c.login_id) for c in self.hub.all_connections() if c.user_id and c.login_id}
+                for user_id, login_id in await self.accounts.ended_logins(held):
+                    self.hub.close_login(user_id, login_id, CLOSE_UNAUTHORIZED, "signed out")
+            except Exception:
+                log.exception("re-checking the logins of open sockets failed")
 
     async def stop(self) -> None:
         """Stop taking work, commit what was accepted, say 1001 to every client, close."""
         self.gateway.accepting = False
+        if self._login_sweeper is not None:
+            self._login_sweeper.cancel()
+            await asyncio.gather(self._login_sweeper, return_exceptions=True)
+        await self.files.stop()
         await self.messages.stop()
         await self.hub.stop(CLOSE_GOING_AWAY, "server shutting down")
         await self.presence.stop()  # after the hub: the closed sessions are removed first
@@ -254,9 +299,11 @@ class Node:
             admin_api.routes(),
             directory_api.routes(),
             org_admin_api.routes(),
+            files_api.routes(self.settings.file_max_bytes),
         ):
             table.routes.extend(part.routes)
         mount(app, table)
+        files_api.install(app)
         ops.mount(app, table)
         app.router.add_get("/ws", self.gateway.handle)
 
@@ -285,9 +332,13 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None, stop:
     app = node.build_app()
     # Everything alive now lives as long as the process: keep it out of the collector's
     # generations, and collect less often (the hot path allocates many short-lived objects).
+    # Settled connections are frozen the same way, in batches (gateway/gcpolicy.py), so a
+    # full collection never walks the objects of every idle connection.
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+    governor = GcGovernor(node.hub)
+    governor.start()
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
     await runner.setup()
     # aiohttp's own TCPSite would accept connections that never finish a request (slowloris)
@@ -314,6 +365,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None, stop:
         await stop.wait()
     finally:
         log.info("shutting down")
+        await governor.stop()
         await site.stop()
         await node.stop()
         await runner.cleanup()

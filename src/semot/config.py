@@ -55,6 +55,28 @@ class Settings(BaseSettings):
         15.0, ge=1, le=600, description="A node silent this long is taken as dead: its users' sessions stop counting"
     )
 
+    # --- files: tus uploads, downloads, garbage collection (docs/protocol.md, Files)
+    files_dir: Path | None = Field(None, description="Directory of uploaded files' bytes; empty: <data_dir>/files")
+    file_max_bytes: int = Field(1024**3, ge=1, le=2**50, description="Largest file one upload may announce (413 above)")
+    file_quota_bytes: int = Field(
+        0, ge=0, description="Bytes of live files and unfinished uploads per user (413 beyond); 0: no quota"
+    )
+    file_upload_expiry_s: int = Field(
+        86400, ge=1, le=365 * 86400, description="An unfinished upload is removed this long after it was created"
+    )
+    file_gc_grace_s: int = Field(
+        7 * 86400, ge=0, description="A finished file that no message or avatar references is removed after this long"
+    )
+    file_gc_interval_s: float = Field(
+        300.0, gt=0, le=86400, description="How often expired uploads and unreferenced files are looked for"
+    )
+    file_url_ttl_s: int = Field(
+        3600, ge=60, le=7 * 86400, description="Lifetime of the signed download URLs put in message bodies"
+    )
+    max_image_pixels: int = Field(
+        50_000_000, ge=1, description="Images with more pixels are not decoded (decompression bombs); no w/h for them"
+    )
+
     # --- security
     secret_key: str | None = Field(
         None, min_length=32, description="Token signing key; generated into data_dir when unset. Share it across nodes."
@@ -91,6 +113,13 @@ class Settings(BaseSettings):
     )
     login_check_s: float = Field(
         5.0, gt=0, le=300, description="How long a node trusts a login is still valid before asking the database again"
+    )
+    login_sweep_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="How often a node re-checks the logins of its open sockets (closes those that ended but whose "
+        "bus message it missed)",
     )
 
     # --- gateway

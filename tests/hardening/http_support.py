@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,19 +121,6 @@ class RawHttp:
             except orjson.JSONDecodeError:
                 payload = text
             return Reply(resp.status, payload, text)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    c = Clients()
-    yield c
-    await c.close_all()
 
 
 __all__ = ["Account", "Api", "Clients", "RawHttp", "Reply", "ServerProcess", "assert_log_clean", "start_backend"]

@@ -12,11 +12,10 @@ when group search would show them for that id; never the owner or the announceme
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.hardening.http_support import (
@@ -33,19 +32,6 @@ from tests.integration.harness import WS, direct_conv, unique
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     yield from start_backend("sqlite", tmp_path_factory.mktemp("authz") / "data")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    c = Clients()
-    yield c
-    await c.close_all()
 
 
 @dataclass

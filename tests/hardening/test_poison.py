@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import exc as sa_exc
 
@@ -63,19 +62,6 @@ class _Pg(Exception):
 @pytest.fixture(params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
     yield from run_backend(request.param, tmp_path / "data", {"SEMOT_TEST_FAULT_CID_PREFIX": FAULT})
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    c = Clients()
-    yield c
-    await c.close_all()
 
 
 def deep(levels: int) -> Any:

@@ -157,6 +157,25 @@ async def test_a_node_that_missed_the_revocation_refuses_within_seconds(tmp_path
             await _ws_auth_refused(b, tokens["access_token"])
 
 
+async def test_an_open_socket_on_a_node_that_missed_the_revocation_is_closed(tmp_path: Path) -> None:
+    """No bus between the nodes: node B finds the ended login of its open socket in the
+    store on its periodic sweep and closes it, instead of keeping it open for good."""
+    env = {"SEMOT_LOGIN_CHECK_S": "1", "SEMOT_LOGIN_SWEEP_S": "1"}
+    with cluster(tmp_path, env, split_bus=True) as (a, b):
+        async with aiohttp.ClientSession() as s:
+            _, tokens = await _signed_in(s, a)
+            _, other = await _signed_in(s, a)
+            ws_b = await _socket(b, tokens["access_token"], "on-b")
+            other_b = await _socket(b, other["access_token"], "other-on-b")
+            try:
+                assert (await call(s, a, "POST", "/api/v1/auth/logout", {}, token=tokens["access_token"])).status == 200
+                assert await ws_b.wait_closed(6) == 4401
+                assert (await other_b.call("ping"))["server_time"] > 0  # other logins stay open
+            finally:
+                await ws_b.close()
+                await other_b.close()
+
+
 async def test_usernames_are_case_insensitive(tmp_path: Path) -> None:
     with servers(tmp_path, {}) as (srv,):
         tag = uuid.uuid4().hex[:6]

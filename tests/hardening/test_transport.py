@@ -8,7 +8,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +35,6 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     for srv in started:
         if srv.running:
             assert srv.stop() == 0, srv.log_tail()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    c = Clients()
-    yield c
-    await c.close_all()
 
 
 def assert_clean_log(srv: ServerProcess) -> None:

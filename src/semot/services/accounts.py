@@ -10,6 +10,7 @@ and hashing runs on a bounded pool of threads (PasswordHasherPool).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +183,15 @@ class AccountService:
         if not await self.logins.alive(user.id, claims.login_id):
             raise Unauthorized("this login has ended (signed out): sign in again")
         return user, claims.login_id
+
+    async def ended_logins(self, logins: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (user, login) pairs have ended: the safety net for a node that
+        missed the bus message of a logout (a Redis outage), run over its open sockets."""
+        wanted = set(logins)
+        ended = wanted - await self._tokens.logins_alive(wanted)
+        for _, login_id in ended:
+            self.logins.revoked(login_id)
+        return ended
 
     def login_of(self, access_token: str) -> str:
         """The login (`sid`) an access token belongs to."""

@@ -14,7 +14,7 @@ only the parts it uses.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from semot.domain.records import (
     WriteOutcome,
 )
 from semot.storage.contacts import ContactsStorage
+from semot.storage.files import FileStorage
 from semot.storage.org import OrgStorage
 
 
@@ -114,6 +115,11 @@ class TokenStorage(abc.ABC):
     async def login_alive(self, user_id: str, family: str) -> bool:
         """Whether `user_id` has this login and none of its tokens was ever revoked
         (a token added to a family after its revocation does not revive it)."""
+
+    @abc.abstractmethod
+    async def logins_alive(self, logins: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (user_id, family) pairs of `logins` that `login_alive` would accept, in
+        few queries: a node re-checks every login it holds a socket for this way."""
 
 
 class MessageStorage(abc.ABC):
@@ -237,6 +243,7 @@ class Storage:
     groups: GroupStorage
     contacts: ContactsStorage
     org: OrgStorage
+    files: FileStorage
 
     async def migrate(self) -> None:
         await self.database.migrate()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from semot.domain.records import RefreshToken, User
 from semot.domain.users import username_key
@@ -99,6 +99,9 @@ class MemoryTokens(TokenStorage):
 
     async def revoke_login(self, family: str) -> None:
         self._revoke(family=family)
+
+    async def logins_alive(self, logins: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {(u, f) for u, f in set(logins) if await self.login_alive(u, f)}
 
     async def login_alive(self, user_id: str, family: str) -> bool:
         mine = [t for t in self._tokens.values() if t.family == family and t.user_id == user_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
@@ -152,6 +152,23 @@ class SqlTokens(TokenStorage):
     async def revoke_login(self, family: str) -> None:
         async with self._engines.write.begin() as conn:
             await conn.execute(update(s.refresh_tokens).where(s.refresh_tokens.c.family == family).values(revoked=True))
+
+    async def logins_alive(self, logins: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        t = s.refresh_tokens
+        wanted = set(logins)
+        families = sorted({family for _, family in wanted})
+        alive: set[tuple[str, str]] = set()
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(families), IN_CHUNK):
+                query = (
+                    select(t.c.user_id, t.c.family, func.count(case((t.c.revoked, 1))))
+                    .where(t.c.family.in_(families[i : i + IN_CHUNK]))
+                    .group_by(t.c.user_id, t.c.family)
+                )
+                for user_id, family, revoked in await conn.execute(query):
+                    if not revoked and (user_id, family) in wanted:
+                        alive.add((user_id, family))
+        return alive
 
     async def login_alive(self, user_id: str, family: str) -> bool:
         t = s.refresh_tokens

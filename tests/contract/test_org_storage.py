@@ -8,7 +8,7 @@ import pytest
 
 from semot.domain.org import Department, search_keys
 from semot.domain.records import User
-from semot.errors import BadRequest, Conflict, NotFound
+from semot.errors import Conflict, NotFound
 from semot.storage.base import Storage
 from semot.storage.org import OrgStorage
 
@@ -46,9 +46,9 @@ async def test_tree_create_move_delete(storage: Storage) -> None:
     assert await org.find_department(None, "后端组") is None
     assert await org.child_counts(["hq", "rd", "be"]) == {"hq": 2, "rd": 1}
 
-    with pytest.raises(BadRequest):
+    with pytest.raises(Conflict):
         await org.update_department("hq", move=True, parent_id="be")  # under its own grandchild
-    with pytest.raises(BadRequest):
+    with pytest.raises(Conflict):
         await org.update_department("rd", move=True, parent_id="rd")
     with pytest.raises(Conflict):
         await org.update_department("rd", move=True, parent_id=None)  # "研发部" exists at the top
@@ -158,6 +158,6 @@ async def test_concurrent_moves_never_make_a_cycle(storage: Storage) -> None:
         org.update_department("b", move=True, parent_id="a"),
         return_exceptions=True,
     )
-    assert sum(isinstance(r, BadRequest) for r in results) == 1
+    assert sum(isinstance(r, Conflict) for r in results) == 1
     parents = {d.id: d.parent_id for d in await org.all_departments()}
     assert None in parents.values()

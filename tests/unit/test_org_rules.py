@@ -7,7 +7,7 @@ import pytest
 
 from semot.domain import org as rules
 from semot.domain.org import Department
-from semot.errors import BadRequest
+from semot.errors import BadRequest, Conflict
 
 
 def d(id: str, parent: str | None, name: str = "", order: int = 0) -> Department:
@@ -34,7 +34,7 @@ def test_moves_never_make_cycles() -> None:
     rules.check_move("rd", None, parents)
     rules.check_move("ops", "be", parents)
     for dept, target in (("hq", "be"), ("rd", "fe"), ("rd", "rd"), ("hq", "hq")):
-        with pytest.raises(BadRequest):
+        with pytest.raises(Conflict):  # the request is well formed; the tree refuses it
             rules.check_move(dept, target, parents)
     with pytest.raises(BadRequest):
         rules.check_move("rd", "missing", parents)
@@ -51,7 +51,7 @@ def test_depth_is_not_limited() -> None:
     chain["x"], chain["y"] = None, "x"
     rules.check_move("x", f"c{n - 1}", chain)  # a 2-level subtree under level 5000
     rules.check_move(f"c{n - 1}", "y", chain)
-    with pytest.raises(BadRequest):
+    with pytest.raises(Conflict):
         rules.check_move("c0", f"c{n - 1}", chain)  # the top under its own bottom
     assert len(rules.ancestors(f"c{n - 1}", chain)) == n - 1
 

@@ -31,7 +31,12 @@ autockpt        SQLite auto-checkpoints inside the appender's COMMIT again, no c
 sa-append       PostgreSQL appends through SQLAlchemy (SqlStorage._append), not pg_appender
 memtrace        DIAGNOSTIC: SIGUSR1 starts tracemalloc, SIGUSR2 writes what was allocated
                 since and is still alive to $BENCH_MEMTRACE_OUT (memory per connection)
-gclog           DIAGNOSTIC: logs every garbage collection over 20 ms to the server log
+gclog           DIAGNOSTIC: times every garbage collection; logs those over 5 ms, and a
+                summary per generation every 10 s (GCSTAT lines), to the server log
+census          DIAGNOSTIC: SIGUSR1 / SIGUSR2 count live objects by type; the growth goes
+                to $BENCH_CENSUS_OUT (what a connection keeps alive)
+no-gcfreeze     BEFORE: no GC governor (settled connections never frozen)
+no-pong-inbox   BEFORE: PONGs are queued and wake the session task (no _Inbox stamping)
 """
 
 from __future__ import annotations
@@ -148,22 +153,96 @@ def _memtrace() -> None:
 
 
 def _gclog() -> None:
-    """DIAGNOSTIC: log every garbage collection that takes over 20 ms (generation, objects)."""
+    """DIAGNOSTIC: time every garbage collection; log those over 5 ms as they happen and,
+    every 10 s, one summary line per generation (count, total, max) to the server log."""
     import gc
+    import threading
     import time
 
     started: list[float] = [0.0]
+    stats: dict[int, list[float]] = {0: [], 1: [], 2: []}
 
     def cb(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             started[0] = time.perf_counter()
-        else:
-            ms = (time.perf_counter() - started[0]) * 1e3
-            if ms > 20:
-                print(f"GC gen {info['generation']}: {ms:.0f} ms, collected {info['collected']}, "
-                      f"tracked {len(gc.get_objects())}", file=sys.stderr, flush=True)
+            return
+        ms = (time.perf_counter() - started[0]) * 1e3
+        gen = info["generation"]
+        stats[gen].append(ms)
+        if ms > 5:
+            print(f"GC gen {gen}: {ms:.1f} ms, collected {info['collected']}, "
+                  f"gen-2 objects {len(gc.get_objects(2)) if gen == 2 else '-'}", file=sys.stderr, flush=True)
+
+    def report() -> None:
+        while True:
+            time.sleep(10)
+            parts = []
+            for gen, xs in stats.items():
+                if xs:
+                    parts.append(f"gen{gen} n={len(xs)} sum={sum(xs):.0f}ms max={max(xs):.1f}ms")
+            # (not gc.get_freeze_count(): it walks the whole permanent generation, and at
+            # 20,000 frozen connections that alone was ~1.4 % of a core)
+            print(f"GCSTAT {time.time():.0f} " + " ".join(parts),
+                  file=sys.stderr, flush=True)
 
     gc.callbacks.append(cb)
+    threading.Thread(target=report, daemon=True).start()
+
+
+def _census() -> None:
+    """DIAGNOSTIC: SIGUSR1 counts the live container objects by type (count, bytes by
+    sys.getsizeof, frozen ones included), SIGUSR2 writes the growth since to
+    $BENCH_CENSUS_OUT: what each connection keeps alive, by type."""
+    import collections
+    import gc
+    import signal
+
+    state: dict[str, collections.Counter[str]] = {}
+    out = os.environ.get("BENCH_CENSUS_OUT", "census.txt")
+
+    def count() -> tuple[collections.Counter[str], collections.Counter[str]]:
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()  # frozen objects are invisible to get_objects()
+        n: collections.Counter[str] = collections.Counter()
+        size: collections.Counter[str] = collections.Counter()
+        for o in gc.get_objects():
+            k = f"{type(o).__module__}.{type(o).__qualname__}"
+            n[k] += 1
+            size[k] += sys.getsizeof(o)
+        if frozen:
+            gc.freeze()
+        return n, size
+
+    def snap(_sig: int, _frame: object) -> None:
+        state["n"], state["size"] = count()
+
+    def diff(_sig: int, _frame: object) -> None:
+        n, size = count()
+        n.subtract(state["n"])
+        size.subtract(state["size"])
+        with open(out, "w") as f:
+            f.write(f"total: {sum(n.values())} objects, {sum(size.values()) / 1024:.0f} KiB (getsizeof)\n")
+            for k, b in size.most_common(60):
+                f.write(f"{b / 1024:10.1f} KiB {n[k]:8d}  {k}\n")
+
+    signal.signal(signal.SIGUSR1, snap)
+    signal.signal(signal.SIGUSR2, diff)
+
+
+def _no_gcfreeze() -> None:
+    """BEFORE the GC governor: settled connections are never frozen (src/semot/gateway/gcpolicy.py)."""
+    from semot.gateway.gcpolicy import GcGovernor
+
+    GcGovernor.start = lambda self: None  # type: ignore[method-assign]
+
+
+def _no_pong_inbox() -> None:
+    """BEFORE: PONGs go through aiohttp's queue and wake the session task."""
+    from aiohttp import web
+
+    from semot.gateway.connection import GatewayWebSocket
+
+    GatewayWebSocket._post_start = web.WebSocketResponse._post_start  # type: ignore[method-assign]
 
 
 def _no_coalesce() -> None:
@@ -214,6 +293,9 @@ PATCHES = {
     "nodb": _nodb,
     "memtrace": _memtrace,
     "gclog": _gclog,
+    "census": _census,
+    "no-gcfreeze": _no_gcfreeze,
+    "no-pong-inbox": _no_pong_inbox,
     "no-coalesce": _no_coalesce,
     "autockpt": _autockpt,
     "sa-append": _sa_append,

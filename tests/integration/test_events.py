@@ -122,6 +122,12 @@ async def test_every_push_fits_its_model(
     await ok(api, server, a, "POST", base + "/transfer", {"user_id": b.user_id})
     await ok(api, server, b, "DELETE", base)
 
+    # --- a finished upload (creation-with-upload: one request) tells the uploader's devices
+    tus = {"Authorization": f"Bearer {a.access_token}", "Tus-Resumable": "1.0.0", "Upload-Length": "5",
+           "Content-Type": "application/offset+octet-stream"}
+    async with api.session.post(server.base_url + "/api/v1/files/", data=b"hello", headers=tus) as resp:
+        assert resp.status == 201, await resp.text()
+
     # --- last, a removal (its pushes end the contacts part)
     await ok(api, server, b, "DELETE", f"/api/v1/friends/{a.user_id}")
 

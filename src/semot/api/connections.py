@@ -147,6 +147,18 @@ class GuardedRequestHandler(web.RequestHandler):
             self._body_timer = self._loop.call_later(self._guard.body_timeout, self._body_expired, self._body)
 
     # --- the body deadline
+    def extend_body_deadline(self) -> None:
+        """Restart the body deadline: called by a handler streaming a long body (a tus
+        PATCH) each time a chunk arrives, so there it bounds silence, not the transfer."""
+        body = self._body
+        if self._body_timer is None or body is None or self._guard.body_timeout <= 0:
+            return
+        now = self._loop.time()
+        if self._body_timer.when() - now > self._guard.body_timeout - 1.0:
+            return  # restarted less than a second ago
+        self._body_timer.cancel()
+        self._body_timer = self._loop.call_later(self._guard.body_timeout, self._body_expired, body)
+
     def _body_expired(self, payload: StreamReader) -> None:
         self._body_timer = None
         if payload.is_eof():

@@ -33,6 +33,7 @@ ERROR_STATUSES = {
     413: ("TooLarge", "Body over 1 MiB (`too_large`)"),
     429: ("RateLimited", "Too many attempts: wait Retry-After seconds (`rate_limited`)"),
 }
+_OK = {200: "OK", 201: "Created", 204: "Done (no content)", 206: "Partial content"}
 SERVER_ERROR = ("ServerError", "Server error: `internal` (500) or `unavailable` (503)")
 
 
@@ -90,6 +91,11 @@ def build(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
                 {"name": name, "in": "query", "required": spec.required, "description": spec.description,
                  "schema": spec.schema()}
             )
+        for name, spec in r.headers.items():
+            params.append(
+                {"name": name, "in": "header", "required": spec.required, "description": spec.description,
+                 "schema": spec.schema()}
+            )
         if params:
             op["parameters"] = params
         if r.body is not None:
@@ -97,10 +103,21 @@ def build(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": REF.format(model=body_refs[r.body])}}},
             }
-        ok: dict[str, Any] = {"description": "OK" if r.status == 200 else "Created"}
+        elif r.raw_body is not None:
+            op["requestBody"] = {"required": False, "content": {r.raw_body: {"schema": {"type": "string", "format": "binary"}}}}
+        ok: dict[str, Any] = {"description": _OK.get(r.status, "OK")}
         if r.reply is not None:
             ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=reply_refs[r.reply])}}}
+        if r.reply_headers:
+            ok["headers"] = {
+                name: {"description": spec.description, "required": spec.required, "schema": spec.schema()}
+                for name, spec in r.reply_headers.items()
+            }
         op["responses"] = {str(r.status): ok, **_errors(r)}
+        for status, text in r.responses.items():
+            op["responses"][str(status)] = {"description": text} if status < 400 else {
+                "description": text, "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+            }
         if r.auth:
             op["security"] = [{"bearer": []}]
         paths.setdefault(r.path, {})[r.method.lower()] = op

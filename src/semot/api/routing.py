@@ -86,7 +86,7 @@ CONV = Query(
 )
 # every path parameter, by name: the same rules wherever it appears
 PATH_PARAMS: dict[str, Query] = {
-    "user_id": ID, "group_id": ID, "request_id": ID, "tag_id": ID, "department_id": ID, "conv": CONV,
+    "user_id": ID, "group_id": ID, "request_id": ID, "tag_id": ID, "department_id": ID, "conv": CONV, "file_id": ID,
 }
 
 
@@ -102,6 +102,13 @@ class Route:
     status: int = 200
     auth: str | None = "bearer"  # "bearer", "admin" or None
     query: dict[str, Query | str] = field(default_factory=dict)  # name -> spec (a bare description: an integer)
+    # a route speaking a header protocol (tus): request headers it reads (documented; the
+    # handler checks them, with the protocol's own statuses), a raw body's media type,
+    # headers of its success reply, and further statuses it answers (name -> description)
+    headers: dict[str, Query] = field(default_factory=dict)
+    raw_body: str | None = None
+    reply_headers: dict[str, Query] = field(default_factory=dict)
+    responses: dict[int, str] = field(default_factory=dict)
     # resolved once: what check_params enforces on every request
     _path: dict[str, Query] = field(init=False, repr=False)
     _query: dict[str, Query] = field(init=False, repr=False)

@@ -15,7 +15,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
+from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
 
 from semot.protocol.session import SessionProtocol
 
@@ -59,15 +60,59 @@ class WriteCoalescer:
                 log.exception("writing to a connection failed")
 
 
+class _Inbox(WebSocketDataQueue):
+    """aiohttp's queue of received messages, minus the PONGs.
+
+    A pong only proves the peer is alive: it stamps the session's `last_seen` right in
+    the reader's callback instead of waking the session's task through the queue, which
+    at 100,000 connections and one heartbeat each was a task wakeup per connection per
+    interval (the largest part of the idle CPU, benchmarks/README.md)."""
+
+    __slots__ = ("_clock", "session")
+
+    def __init__(self, protocol: Any, limit: int, *, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(protocol, limit, loop=loop)
+        self.session: SessionProtocol | None = None
+        self._clock = loop.time
+
+    def feed_data(self, data: Any, size: int) -> None:
+        if data[0] is WSMsgType.PONG:
+            if self.session is not None:
+                self.session.last_seen = self._clock()
+            return
+        super().feed_data(data, size)
+
+
 class GatewayWebSocket(web.WebSocketResponse):
     """aiohttp's WebSocket that first writes the frames still queued for it when it
-    closes (ours or aiohttp's own close), so none lands after the close frame."""
+    closes (ours or aiohttp's own close), so none lands after the close frame, and
+    whose inbox handles PONGs without waking the session (`_Inbox`)."""
 
     __slots__ = ("before_close",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_close: Connection | None = None
+
+    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        # aiohttp's own _post_start (3.14), with _Inbox for its WebSocketDataQueue; this
+        # server never uses aiohttp's heartbeat (no data-received callback needed)
+        assert self._heartbeat is None, "the Hub pings; aiohttp's heartbeat would need its callback"
+        self._ws_protocol = protocol
+        self._writer = writer
+        loop = self._loop
+        assert loop is not None
+        self._reader = _Inbox(request._protocol, 2**16, loop=loop)
+        self._parser = WebSocketReader(
+            self._reader, self._max_msg_size, compress=bool(self._compress), decode_text=self._decode_text
+        )
+        request.protocol.set_parser(self._parser)
+        request.protocol.keep_alive(False)
+
+    def watch_pongs(self, session: SessionProtocol) -> None:
+        """From now on a PONG stamps `session.last_seen` (and is not queued)."""
+        if isinstance(self._reader, _Inbox):
+            self._reader.session = session
 
     async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
         if self.before_close is not None:
@@ -126,6 +171,7 @@ class Connection:
         self._coalescer = coalescer
         if isinstance(ws, GatewayWebSocket):
             ws.before_close = self
+            ws.watch_pongs(proto)
 
     def send(self, frame: bytes) -> bool:
         """Queue one pre-built frame; False if the connection is gone or was dropped."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,27 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Connection, Any], Awaitable[dict[str, Any] | None]]
 """Serves one request type: the reply's data, or None when the reply comes later."""
+
+
+def _shed_http_state(request: web.Request) -> None:
+    """Free aiohttp's HTTP/1 parser of an upgraded socket (~1.5 KiB with its buffers),
+    and its request queue.
+
+    From the upgrade on, every byte goes to the WebSocket reader and aiohttp consults
+    the HTTP parser only for a declined upgrade (`_payload_parser` None) or before it
+    (`_upgraded` False); an idle connection would keep it for hours. Checked against
+    aiohttp 3.14; if its attributes ever differ, this does nothing."""
+    proto: Any = request.protocol
+    upgraded = getattr(proto, "_upgraded", False) and getattr(proto, "_payload_parser", None) is not None
+    if not upgraded:
+        return
+    if getattr(proto, "_parser", None) is not None:
+        proto._parser = None
+    # the queue of parsed HTTP requests (a 760-byte deque, empty from now on): aiohttp
+    # and GuardedRequestHandler only append to it while parsing HTTP; an empty tuple
+    # answers their emptiness checks, and fails loudly if that ever changes
+    if isinstance(getattr(proto, "_messages", None), deque) and not proto._messages:
+        proto._messages = ()
 
 
 class Gateway:
@@ -90,6 +112,7 @@ class Gateway:
         if not self.accepting:
             raise web.HTTPServiceUnavailable(text="shutting down")
         await ws.prepare(request)
+        _shed_http_state(request)
         loop = asyncio.get_running_loop()
         proto = SessionProtocol(
             loop.time(),
@@ -108,7 +131,40 @@ class Gateway:
         conn.ip = client_ip(request.remote, request.headers.getall("X-Forwarded-For", []), self._s.trusted_proxies)
         conn.task = asyncio.current_task()
         try:
-            await self._run(conn, ws, loop)
+            # The session loop runs right here, not in a coroutine of its own: every
+            # suspended frame is kept by every idle connection (memory per connection).
+            if await self._handshake(conn, ws, loop):
+                while True:
+                    if conn.close_request is not None:
+                        await self._close_requested(conn, ws)
+                        break
+                    conn.receiving = True
+                    try:
+                        msg = await ws.receive()
+                    except asyncio.CancelledError:
+                        if conn.close_request is None:
+                            raise
+                        task = asyncio.current_task()
+                        if task is not None:
+                            task.uncancel()
+                        continue
+                    finally:
+                        conn.receiving = False
+                    t = msg.type
+                    if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
+                        data = msg.data
+                        del msg  # nothing of a served frame stays referenced while the session idles
+                        if not await self._apply(conn, ws, proto.receive(data, loop.time())):
+                            break
+                        del data
+                    elif t is WSMsgType.PING:
+                        proto.last_seen = loop.time()
+                        await ws.pong(msg.data)
+                    elif t is WSMsgType.PONG:  # only if aiohttp's internals changed (_Inbox stamps them)
+                        proto.last_seen = loop.time()
+                    else:
+                        await self._finish_control(ws, msg)
+                        break
         except (ConnectionError, asyncio.CancelledError):
             pass
         except Exception:
@@ -122,61 +178,25 @@ class Gateway:
                 self._presence.disconnected(conn.user_id, conn.session_id)
         return ws
 
-    async def _run(self, conn: Connection, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
+    async def _handshake(self, conn: Connection, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> bool:
+        """The first frame must be a valid auth, in time; False ends the session. WebSocket
+        pings are not frames of the protocol: answer them (RFC 6455 §5.5.2), don't close."""
         proto = conn.proto
-        # --- handshake: the first frame must be a valid auth, in time. WebSocket pings
-        # are not frames of the protocol: answer them (RFC 6455 §5.5.2), don't close.
         while True:
             try:
                 # at least 1 ms: aiohttp reads a timeout of 0 as "no timeout"
                 msg = await ws.receive(timeout=max(0.001, proto.auth_deadline - loop.time()))
             except TimeoutError:
                 await ws.close(code=CLOSE_AUTH_TIMEOUT, message=b"auth timeout")
-                return
+                return False
             if msg.type is WSMsgType.PING:
                 await ws.pong(msg.data)
             elif msg.type is not WSMsgType.PONG:
                 break
         if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             await self._finish_control(ws, msg)
-            return
-        action = proto.receive(msg.data, loop.time())
-        del msg  # an idle session keeps no frame alive (RSS per connection)
-        if not await self._apply(conn, ws, action):
-            return
-        del action
-        # --- session
-        while True:
-            if conn.close_request is not None:
-                await self._close_requested(conn, ws)
-                return
-            conn.receiving = True
-            try:
-                msg = await ws.receive()
-            except asyncio.CancelledError:
-                if conn.close_request is None:
-                    raise
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-                continue
-            finally:
-                conn.receiving = False
-            t = msg.type
-            if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
-                data = msg.data
-                del msg  # nothing of a served frame stays referenced while the session idles
-                if not await self._apply(conn, ws, proto.receive(data, loop.time())):
-                    return
-                del data
-            elif t is WSMsgType.PING:
-                proto.last_seen = loop.time()
-                await ws.pong(msg.data)
-            elif t is WSMsgType.PONG:
-                proto.last_seen = loop.time()
-            else:
-                await self._finish_control(ws, msg)
-                return
+            return False
+        return await self._apply(conn, ws, proto.receive(msg.data, loop.time()))
 
     async def _close_requested(self, conn: Connection, ws: web.WebSocketResponse) -> None:
         """Close from this session's own task, so aiohttp waits for the client's close

@@ -24,10 +24,22 @@ class Hub:
         self._heartbeat_s = heartbeat_s
         self._task: asyncio.Task[None] | None = None
         self._count = 0
+        self._connects = 0
+        self._disconnects = 0
 
     @property
     def connection_count(self) -> int:
         return self._count
+
+    @property
+    def connects_total(self) -> int:
+        """Connections registered since start (the GC governor's batches)."""
+        return self._connects
+
+    @property
+    def disconnects_total(self) -> int:
+        """Connections unregistered since start (the GC governor's churn)."""
+        return self._disconnects
 
     def user_online(self, user_id: str) -> bool:
         return user_id in self._users
@@ -38,9 +50,11 @@ class Hub:
         for old in [c for c in conns if c.device_id == conn.device_id]:
             conns.remove(old)
             self._count -= 1
+            self._disconnects += 1
             old.close(CLOSE_REPLACED, "replaced by a new connection of the same device")
         conns.append(conn)
         self._count += 1
+        self._connects += 1
         self._metrics.connections.set(self._count)
 
     def unregister(self, conn: Connection) -> None:
@@ -49,6 +63,7 @@ class Hub:
             return
         conns.remove(conn)
         self._count -= 1
+        self._disconnects += 1
         if not conns:
             del self._users[conn.user_id]
         self._metrics.connections.set(self._count)

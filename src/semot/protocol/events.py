@@ -371,6 +371,29 @@ class ContactsEvent(_Event):
     change: ContactsChange
 
 
+# --- files (docs/protocol.md, Files)
+
+
+class FileUploaded(_Model):
+    """An upload finished: what the server found the file to be (type sniffed from its bytes)."""
+
+    type: Literal["uploaded"] = "uploaded"
+    file_id: str
+    name: str
+    size: int
+    mime: str
+    sha256: str
+    w: int | None = None
+    h: int | None = None
+
+
+class FileEvent(_Event):
+    """Something happened to one of the user's files; sent to the uploader's devices."""
+
+    evt: Literal["file"] = "file"
+    change: FileUploaded
+
+
 # --------------------------------------------------------------------------- unions
 
 EventModel: TypeAlias = (
@@ -383,6 +406,7 @@ EventModel: TypeAlias = (
     | NotifyEvent
     | GroupEvent
     | ContactsEvent
+    | FileEvent
 )
 """Any `evt` push (a plain union, for type hints)."""
 
@@ -417,6 +441,7 @@ EVENT_TYPES = _by_literal(
         NotifyEvent,
         GroupEvent,
         ContactsEvent,
+        FileEvent,
     ),
     "evt",
 )

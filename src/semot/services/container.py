@@ -9,6 +9,7 @@ from semot.config import Settings
 from semot.metrics import Metrics
 from semot.services.accounts import AccountService
 from semot.services.contacts import ContactsService
+from semot.services.files import FileService
 from semot.services.groups import GroupService
 from semot.services.messaging import MessageService
 from semot.services.org import OrgService
@@ -28,3 +29,4 @@ class Services:
     metrics: Metrics
     client_config: dict[str, Any]
     org: OrgService | None = None  # the organisation directory
+    files: FileService | None = None  # uploads and downloads (services/files.py)

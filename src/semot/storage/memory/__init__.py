@@ -6,6 +6,7 @@ from __future__ import annotations
 from semot.storage.base import Storage
 from semot.storage.memory.contacts import MemoryContacts
 from semot.storage.memory.db import MemoryDatabase, MemoryDb
+from semot.storage.memory.files import MemoryFiles
 from semot.storage.memory.groups import MemoryGroups
 from semot.storage.memory.messages import MemoryMessages
 from semot.storage.memory.org import MemoryOrg
@@ -23,4 +24,5 @@ def memory_storage() -> Storage:
         groups=MemoryGroups(db, messages),
         contacts=MemoryContacts(db),
         org=MemoryOrg(db),
+        files=MemoryFiles(db),
     )

@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from semot.domain.files import FileRecord, FileRef
 from semot.domain.messages import Message
 from semot.domain.org import Department, DeptMember, SearchKeys
 from semot.domain.records import (
@@ -72,6 +73,8 @@ class MemoryDb:
     departments: dict[str, Department] = field(default_factory=dict)
     dept_members: dict[str, dict[str, DeptMember]] = field(default_factory=dict)  # dept -> user -> member
     search_keys: dict[str, SearchKeys] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    file_refs: dict[tuple[str, str, str], FileRef] = field(default_factory=dict)  # (file, kind, ref) -> ref
 
 
 class MemoryDatabase(Database):

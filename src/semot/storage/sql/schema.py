@@ -179,4 +179,5 @@ blocks = Table(
     PrimaryKeyConstraint("user_id", "blocked_id"),
     Index(None, "blocked_id"),
 )
+from semot.storage.sql import schema_files as _schema_files  # noqa: E402,F401  (registers the file tables)
 from semot.storage.sql import schema_org as _schema_org  # noqa: E402,F401  (registers the org tables)

@@ -6,6 +6,7 @@ from semot.storage.base import Storage
 from semot.storage.sql.contacts_store import SqlContacts
 from semot.storage.sql.database import SqlDatabase
 from semot.storage.sql.engine import Engines
+from semot.storage.sql.file_store import SqlFiles
 from semot.storage.sql.group_store import SqlGroups
 from semot.storage.sql.message_store import SqlMessages
 from semot.storage.sql.org_store import SqlOrgStorage
@@ -23,4 +24,5 @@ def sql_storage(engines: Engines, *, schema: str | None = None) -> Storage:
         groups=SqlGroups(db, messages),  # a group write numbers its notices with the message code
         contacts=SqlContacts(db),
         org=SqlOrgStorage(engines),
+        files=SqlFiles(db),
     )

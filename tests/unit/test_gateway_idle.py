@@ -1,0 +1,81 @@
+"""What idle connections cost the node: pongs that do not wake sessions, and the GC governor."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from dataclasses import dataclass
+
+from aiohttp import WSMsgType
+from aiohttp._websocket.reader import WebSocketReader
+
+from semot.gateway.connection import _Inbox
+from semot.gateway.gcpolicy import GcGovernor
+from semot.protocol.session import SessionProtocol
+
+
+class _Proto:
+    """The bits of aiohttp's RequestHandler the queue touches."""
+
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        pass
+
+
+async def test_pong_stamps_last_seen_without_queueing() -> None:
+    loop = asyncio.get_running_loop()
+    inbox = _Inbox(_Proto(), 2**16, loop=loop)
+    reader = WebSocketReader(inbox, 1 << 20, compress=False, decode_text=False)
+    session = SessionProtocol(0.0, auth_timeout=5, rate_per_s=10, burst=10, close_after=5)
+    inbox.session = session
+    reader.feed_data(b"\x8a\x00")  # PONG, unmasked, empty: the reader does not care here
+    assert session.last_seen > 0.0
+    assert not inbox._buffer, "a pong must not be queued for the session's task"
+    reader.feed_data(b"\x81\x02hi")  # TEXT frames still reach the session
+    msg = await asyncio.wait_for(inbox.read(), 1)
+    assert msg.type is WSMsgType.TEXT and msg.data == b"hi"
+    reader.feed_data(b"\x89\x00")  # and so do PINGs (the session answers them)
+    assert (await asyncio.wait_for(inbox.read(), 1)).type is WSMsgType.PING
+
+
+@dataclass
+class _Counts:
+    connection_count: int = 0
+    connects_total: int = 0
+    disconnects_total: int = 0
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_governor_freezes_batches_and_collects_after_churn() -> None:
+    frozen_before = gc.get_freeze_count()
+    counts = _Counts()
+    gov = GcGovernor(counts, batch=10, min_churn=20)
+    try:
+        counts.connects_total = counts.connection_count = 5
+        gov.step(storm_over=False)
+        assert gov.freezes == 0  # below the batch, connects still coming
+        gov.step(storm_over=True)
+        assert gov.freezes == 1  # the storm is over: settle what came
+        assert gc.get_freeze_count() > frozen_before
+        # churn: cycles frozen while alive, then dropped, are found by the full collection
+        junk = [_Cycle() for _ in range(100)]
+        gov.step(storm_over=True)  # nothing new: no freeze
+        assert gov.freezes == 1
+        counts.connects_total += 10
+        gov.step(storm_over=False)
+        assert gov.freezes == 2
+        del junk
+        counts.disconnects_total = 19
+        gov.step(storm_over=True)
+        assert gov.full_collections == 0  # below min_churn
+        counts.disconnects_total = 25
+        gov.step(storm_over=True)
+        assert gov.full_collections == 1
+        assert not any(isinstance(o, _Cycle) for o in gc.get_objects())
+    finally:
+        gc.unfreeze()

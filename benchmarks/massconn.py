@@ -11,9 +11,9 @@ the second CPU, spread over the source addresses 127.0.0.2, 127.0.0.3, ... (each
 its own ~28,000 ephemeral ports towards the server's port). Heartbeats stay on (the
 server pings every connection every `--heartbeat` s; the clients answer). Then 200 more
 users chat at 1,000 msg/s (load 1 of run.py) while the idle ones stay connected, in
-`--rounds` rounds: the first one also pays the first full garbage collection after the
-connect storm (it walks every object of every connection), the later ones show the
-steady state.
+`--rounds` rounds. Without the GC governor (`--patch no-gcfreeze`) the first one may also
+pay the first full garbage collection after the connect storm (it walks every object of
+every connection); the later ones show the steady state.
 
 Figures: connect rate (connect + auth), server RSS per idle connection, server CPU while
 everything is idle over one full heartbeat round (% of a core), direct latency p50/p99
@@ -193,9 +193,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             c1, t1 = srv.cpu_s(), time.perf_counter()
             res.update(idle_s=t1 - t0, idle_cpu_share=(c1 - c0) / (t1 - t0), rss_after_idle_kib=srv.rss_kib())
             print(f"  idle CPU {res['idle_cpu_share']:.1%} of a core", flush=True)
-            # the first chat round also pays the first full garbage collection after the
-            # connect storm (it walks every object of every connection); later rounds are
-            # the steady state
+            # without the GC governor the first chat round may also pay the first full
+            # collection after the connect storm; later rounds are the steady state
             res["chat_rounds"] = []
             for k in range(args.rounds):
                 print(f"chat {k + 1}/{args.rounds}: {CHATTERS} users, 1,000 msg/s for {args.seconds:.0f} s ...",

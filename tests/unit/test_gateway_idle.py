@@ -79,3 +79,25 @@ def test_governor_freezes_batches_and_collects_after_churn() -> None:
         assert not any(isinstance(o, _Cycle) for o in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+def test_gateway_websocket_mirrors_aiohttps_post_start() -> None:
+    """GatewayWebSocket._post_start replaces aiohttp's (to put _Inbox in): if an aiohttp
+    upgrade makes its own set anything more, this fails instead of a session breaking."""
+    import inspect
+    import re
+
+    from aiohttp import web
+
+    from semot.gateway.connection import GatewayWebSocket
+
+    def assigned(fn: object) -> set[str]:
+        return set(re.findall(r"self\.(\w+) = ", inspect.getsource(fn)))  # type: ignore[arg-type]
+
+    theirs = assigned(web.WebSocketResponse._post_start)
+    ours = assigned(GatewayWebSocket._post_start)
+    assert theirs <= ours, theirs - ours
+    # and the RequestHandler attributes _shed_http_state relies on
+    handler_src = inspect.getsource(web.RequestHandler)
+    for attr in ("_upgraded", "_payload_parser", "_messages"):
+        assert f"self.{attr}" in handler_src, attr

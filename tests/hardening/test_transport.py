@@ -314,9 +314,11 @@ async def test_a_fresh_data_dir_is_private(spawn: Callable[..., ServerProcess], 
     await api.account(srv)  # a write: the WAL is in use
     data = srv.data_dir
     assert _mode(data) == 0o700
-    files = {p.name: _mode(p) for p in data.iterdir()}
+    files = {p.name: _mode(p) for p in data.iterdir() if not p.is_dir()}
     assert {"semot.db", "semot.db-wal", "semot.db-shm", "secret.key"} <= set(files), files
     assert all(mode == 0o600 for mode in files.values()), {k: oct(v) for k, v in files.items()}
+    dirs = {p.name: _mode(p) for p in data.iterdir() if p.is_dir()}  # e.g. files/ of uploads
+    assert all(mode == 0o700 for mode in dirs.values()), {k: oct(v) for k, v in dirs.items()}
 
 
 def test_an_existing_semot_dir_is_tightened_a_foreign_one_is_not(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
     Column("settings", Text, nullable=False, server_default="{}"),
+    Column("avatar_file_id", String(64), nullable=True),
     Index(None, "username_key", unique=True),
 )
 
@@ -89,6 +90,7 @@ groups = Table(
     Column("dismissed_at", BigInteger, nullable=True),
     Column("name_key", String(512), nullable=False, server_default=""),  # the name case-folded, for search
     Column("listed", Boolean, nullable=False, server_default=false()),  # found by name in group search
+    Column("avatar_file_id", String(64), nullable=True),
     Index(None, "listed", "created_at"),
 )
 

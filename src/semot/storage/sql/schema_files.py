@@ -44,3 +44,15 @@ file_refs = Table(
     PrimaryKeyConstraint("file_id", "kind", "ref"),
     Index(None, "kind", "ref"),
 )
+
+# When a user last left a conversation: the files of its messages sent before then stay
+# readable to them (what they saw stays readable), recalled or burned ones excepted.
+conv_departures = Table(
+    "conv_departures",
+    metadata,
+    Column("conv", String(140), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("left_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("conv", "user_id"),
+    Index(None, "user_id"),
+)

@@ -7,12 +7,13 @@ naming the setting, instead of failing later under load.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -75,6 +76,36 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(
         50_000_000, ge=1, description="Images with more pixels are not decoded (decompression bombs); no w/h for them"
+    )
+    # --- files in S3-compatible object storage (docs/files-storage.md)
+    file_store: Literal["local", "s3"] = Field(
+        "local", description="Where uploaded files' bytes go: files_dir (local) or an S3-compatible bucket (s3)"
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 API URL for MinIO, Ceph and the like (e.g. http://minio:9000); empty: AWS"
+    )
+    s3_bucket: str | None = Field(None, description="Bucket of uploaded files (required with file_store=s3)")
+    s3_region: str = Field("us-east-1", description="S3 region")
+    s3_access_key: str | None = Field(None, description="S3 access key id; empty: the AWS default chain (env, IAM role)")
+    s3_secret_key: SecretStr | None = Field(None, description="S3 secret access key (never logged)")
+    s3_prefix: str = Field(
+        "", pattern=r"^([A-Za-z0-9!_.*'()-]+/)*$", description="Key prefix of this deployment's objects (e.g. semot/)"
+    )
+    s3_part_bytes: int = Field(
+        8 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3,
+        description="Part size of uploads to S3 (min 5 MiB); memory per PATCH in flight is about twice this",
+    )
+    s3_max_connections: int = Field(
+        64, ge=1, le=10_000, description="Pooled HTTP connections to S3 (each download in progress holds one)"
+    )
+    file_strip_gps: bool = Field(
+        True, description="Remove location metadata (EXIF GPS, XMP) from JPEG/PNG/WebP uploads, without re-encoding"
+    )
+    file_media_workers: int = Field(
+        0, ge=0, le=64, description="Images/videos decoded at once (thumbnails, ffmpeg); 0: one fewer than the cores"
+    )
+    file_media_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="An ffmpeg/ffprobe run on an upload is killed after this long"
     )
 
     # --- security
@@ -255,6 +286,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"{words[0]!r}: only *-src, form-action and base-uri directives can be extended")
             if any(not re.fullmatch(r"[!-~]+", w) or "," in w for w in words):
                 raise ValueError("sources are printable ASCII without commas")
+        return v
+
+    @field_validator("file_store")
+    @classmethod
+    def _s3_client_installed(cls, v: str) -> str:
+        if v == "s3" and importlib.util.find_spec("aioboto3") is None:
+            raise ValueError("file_store=s3 needs aioboto3: pip install 'semot[s3]'")
+        return v
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _s3_needs_a_bucket(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # a field check, not a model one: the error then quotes this value only, never the secret key
+        if info.data.get("file_store") == "s3" and not v:
+            raise ValueError("file_store=s3 needs s3_bucket (SEMOT_S3_BUCKET)")
         return v
 
     @field_validator("database_url")

@@ -11,6 +11,12 @@ cannot be met; several ranges get the whole file), `ETag` = the sha256, `If-None
 (304), and a Content-Disposition/Content-Type pair chosen by services.file_media so a
 browser never runs an uploaded file. They take a bearer token, or the `exp`/`sig` of a
 signed URL (no header: `<img src>` works).
+
+Thumbnails (`/thumb`) follow the same rules with their own signature purpose (`thumb`:
+a content link never opens a thumbnail, nor the other way round). They are made when
+the upload completes (services/media_pipeline.py says why), so this only reads a small
+object; a file of a kind without thumbnails, or a picture that could not be decoded,
+is a 404 that says which.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from aiohttp import web
 from aiohttp.payload import AsyncIterablePayload
 from pydantic import BaseModel
 
+from semot.domain.files import FileRecord
 from semot.errors import BadRequest, SemotError, TooLarge
 from semot.services import file_media
 from semot.services.files import CHECKSUMS, FileService, parse_checksum, parse_metadata
+from semot.services.thumbnails import THUMB_VERSION
 
 from .http import Call, bearer_token
 from .models import MAX_SAFE_INT
@@ -249,16 +257,22 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+async def _readable(call: Call, purpose: str) -> tuple[FileRecord, bool]:
+    """The file a download names, by bearer token or by a signed URL for `purpose`;
+    (record, whether it came by signature)."""
+    files = _service(call)
+    file_id = call.request.match_info["file_id"]
+    exp, sig = call.query_int("exp"), call.query_str("sig")
+    if sig is not None and exp is not None:
+        return await files.signed(file_id, purpose, exp, sig), True
+    user = await call.services.accounts.authenticate(bearer_token(call.request))
+    return await files.readable(user.id, file_id), False
+
+
 async def file_content(call: Call) -> web.StreamResponse:
     request = call.request
     files = _service(call)
-    file_id = request.match_info["file_id"]
-    exp, sig = call.query_int("exp"), call.query_str("sig")
-    if sig is not None and exp is not None:
-        record = await files.signed(file_id, "content", exp, sig)
-    else:
-        user = await call.services.accounts.authenticate(bearer_token(request))
-        record = await files.readable(user.id, file_id)
+    record, sig = await _readable(call, "content")
     await files.check_bytes(record)
     etag = f'"{record.sha256}"'
     shown = file_media.served(record.mime)
@@ -289,6 +303,24 @@ async def file_content(call: Call) -> web.StreamResponse:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{record.size}"
     body = AsyncIterablePayload(files.read(record, start, end)) if end > start else b""
     return web.Response(status=status, headers=headers, body=body)
+
+
+async def file_thumb(call: Call) -> web.Response:
+    record, sig = await _readable(call, "thumb")
+    etag = f'"t{THUMB_VERSION}-{record.sha256}"'  # made from these bytes, in this way
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, max-age=31536000, immutable" if sig else "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": "inline",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    data = await _service(call).thumb(record)
+    inm = call.request.headers.get("If-None-Match")
+    if inm is not None and _etag_matches(inm, etag):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
+    return web.Response(status=200, headers=headers, body=data)
 
 
 async def _tus_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -367,6 +399,16 @@ def routes(max_bytes: int = 1024**3) -> RouteTable:
                  "If-None-Match": s("an ETag held (304 when it is current)", "string", max_length=200)},
         responses={206: "Partial content (a Range)", 304: "Not modified (If-None-Match)",
                    401: "No token and no valid signature", 416: "The Range selects no bytes of the file"},
+    ))
+    t.add(Route(
+        "GET", BASE + "{file_id}/thumb", file_thumb,
+        "A thumbnail (JPEG, or WebP when transparent; at most 320 px on the longer side, upright) of an image or a "
+        "video; a bearer token or a signed URL's exp and sig (purpose thumb)", "files", auth=None,
+        query={"exp": Query("a signed URL's expiry (ms)"),
+               "sig": Query("a signed URL's signature", "string", max_length=64, pattern="^[A-Za-z0-9_-]{1,64}$")},
+        headers={"If-None-Match": s("an ETag held (304 when it is current)", "string", max_length=200)},
+        responses={304: "Not modified (If-None-Match)", 401: "No token and no valid signature",
+                   404: "No such file, or one without a thumbnail (not an image or a video, or not decodable)"},
     ))
     return t
 

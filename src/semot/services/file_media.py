@@ -1,27 +1,21 @@
 """What a file's bytes are, and how to serve them safely.
 
 The type is sniffed from the bytes (the `filetype` library: magic numbers, no native
-dependency), never taken from the client. Images are measured with Pillow in a worker
-thread; `Image.open` reads the header only, and pictures over `max_pixels` are not
-decoded at all (decompression bombs). A browser is only ever given inline content of a
-type it renders passively (pictures, sound, video); anything it could execute or that
+dependency), never taken from the client (pictures are measured and thumbnailed in
+services/thumbnails.py, sound and video probed in services/media_probe.py). A browser
+is only ever given inline content of a type it renders passively (pictures, sound,
+video); anything it could execute or that
 could carry script (HTML, SVG, XML, JavaScript, PDF...) is an attachment, and a type
 that is not in the safe list is labelled application/octet-stream.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import unicodedata
 import urllib.parse
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import filetype
-
-log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 8192  # filetype looks at the first 8 KiB at most
 OCTET = "application/octet-stream"
@@ -96,28 +90,3 @@ def clean_name(raw: str) -> str:
     name = raw.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".")
     return name[:255] or "file"
-
-
-def _image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    return None
-                orientation = img.getexif().get(0x0112)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, ValueError, SyntaxError) as exc:
-            log.info("image %s not measured: %s", path.name, exc)
-            return None
-    if orientation in (5, 6, 7, 8):  # rotated a quarter turn: shown with the sides swapped
-        w, h = h, w
-    return w, h
-
-
-async def image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
-    """(width, height) as displayed (EXIF orientation applied), None when not an image
-    Pillow can read or over `max_pixels`. Runs in a worker thread."""
-    return await asyncio.to_thread(_image_size, path, max_pixels)

@@ -12,9 +12,12 @@ on another node) the file is hashed again from the start when it completes, in a
 thread (sha256 ran at about 250 MB/s on the 2-core test machine: some 4 s per GiB, paid
 only by uploads that were resumed across a restart or a node).
 
-On completion the type is sniffed from the bytes, images are measured, and a typed
-`file` event (change `uploaded`) goes to the uploader's devices through the event
-publisher, where the webhooks (`file.uploaded`) will listen.
+On completion (services/media_pipeline.py) the type is sniffed from the bytes, location
+metadata is taken out of pictures, pictures are measured and thumbnailed, sound and
+video probed with ffmpeg; then the record is completed and a typed `file` event (change
+`uploaded`) goes to the uploader's devices through the event publisher, where the
+webhooks (`file.uploaded`) will listen. A thumbnail is an object of its own in the
+BlobStore (media_pipeline.thumb_key) and goes with its file.
 
 A background task removes uploads past their `Upload-Expires` and finished files that
 nothing references once `file_gc_grace_s` has passed.
@@ -40,6 +43,9 @@ from semot.ids import now_ms
 from semot.protocol.events import FileEvent, FileUploaded
 from semot.services import file_media
 from semot.services.events import EventPublisher
+from semot.services.media_pipeline import MediaPipeline, thumb_key
+from semot.services.media_probe import Ffmpeg
+from semot.services.thumbnails import MediaWorkers
 from semot.storage.files import BlobMissing, BlobStore, FileStorage, StorageFull
 
 log = logging.getLogger(__name__)
@@ -82,6 +88,9 @@ class FileLimits:
     gc_interval_s: float
     url_ttl_s: int
     max_image_pixels: int
+    strip_gps: bool = True  # location metadata out of JPEG/PNG/WebP on completion
+    media_workers: int = 0  # decoders at once; 0: one fewer than the cores, at least one
+    media_timeout_s: float = 30.0  # an ffmpeg/ffprobe run is killed after this
 
 
 class UrlSigner:
@@ -159,6 +168,10 @@ class FileService:
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # Pillow's own bomb guard, process-wide
+        self.media = MediaPipeline(
+            blobs, MediaWorkers(limits.media_workers), Ffmpeg.find(limits.media_timeout_s),
+            max_pixels=limits.max_image_pixels, strip_gps=limits.strip_gps,
+        )
 
     # --- lifecycle
     def start(self) -> None:
@@ -168,6 +181,8 @@ class FileService:
         if self._gc is not None:
             self._gc.cancel()
             await asyncio.gather(self._gc, return_exceptions=True)
+        self.media.workers.close()
+        await self._blobs.close()  # an S3 client's connection pool
 
     # --- tus
     async def create(self, owner: str, length: int, metadata: dict[str, str]) -> FileRecord:
@@ -294,30 +309,40 @@ class FileService:
 
     # --- completion
     async def _complete(self, record: FileRecord) -> FileRecord:
+        try:
+            await self._blobs.complete(record.id, record.size)  # S3: the staged segments become one object
+        except BlobMissing:
+            await self._lost(record)
+            raise NotFound("this upload's bytes are gone from the server: start a new upload") from None
+        except StorageFull:
+            log.error("file storage full: upload %s (%s) could not be assembled", record.id, record.owner)
+            raise InsufficientStorage("the server's file storage is full: the upload could not be finished") from None
         known = self._hashes.pop(record.id, None)
         if known is not None and known[0] == record.size:
             sha = str(known[1].hexdigest())
         else:
             sha = await self._rehash(record.id, record.size)
-        head = b""
-        async for chunk in self._blobs.read_range(record.id, 0, min(record.size, file_media.SNIFF_BYTES)):
-            head += chunk
-        mime = file_media.sniff(head)
-        w = h = None
-        path = self._blobs.local_path(record.id)
-        if mime.startswith("image/") and path is not None:
-            size = await file_media.image_size(path, self.limits.max_image_pixels)
-            if size is not None:
-                w, h = size
+        try:
+            media = await self.media.process(record.id, record.size, sha)
+        except StorageFull:
+            raise InsufficientStorage("the server's file storage is full: the upload could not be finished") from None
+        if media.thumb is not None:  # before the record is complete: nobody can ask for it yet
+            await self._blobs.replace(thumb_key(record.id), _once(media.thumb))
         now = now_ms()
-        if not await self._store.complete_file(record.id, mime=mime, sha256=sha, w=w, h=h, duration_ms=None, now=now):
+        if not await self._store.complete_file(
+            record.id, mime=media.mime, sha256=media.sha256, w=media.w, h=media.h, duration_ms=media.duration_ms,
+            now=now,
+        ):
+            await self._blobs.delete(thumb_key(record.id))
             raise Conflict("this upload is no longer in progress")
-        record.mime, record.sha256, record.w, record.h = mime, sha, w, h
+        record.mime, record.sha256, record.w, record.h = media.mime, media.sha256, media.w, media.h
+        record.duration_ms = media.duration_ms
         record.completed_at, record.expires_at = now, None
         self._events.publish(
             [record.owner],
             FileEvent(change=FileUploaded(
-                file_id=record.id, name=record.name, size=record.size, mime=mime, sha256=sha, w=w, h=h
+                file_id=record.id, name=record.name, size=record.size, mime=record.mime, sha256=media.sha256,
+                w=media.w, h=media.h,
             )),
         )
         return record
@@ -354,6 +379,20 @@ class FileService:
     def read(self, record: FileRecord, start: int, end: int) -> AsyncIterator[bytes]:
         return self._blobs.read_range(record.id, start, end)
 
+    async def thumb(self, record: FileRecord) -> bytes:
+        """The thumbnail's bytes (JPEG or WebP, small: read whole); NotFound, saying why,
+        for a file that has none."""
+        if not record.mime.startswith(("image/", "video/")):
+            raise NotFound(f"no thumbnail: only images and videos have one (this file is {record.mime})")
+        key = thumb_key(record.id)
+        size = await self._blobs.size(key)
+        if not size:
+            raise NotFound("no thumbnail: this file could not be decoded (too large, damaged, or no frame to take)")
+        data = b""
+        async for chunk in self._blobs.read_range(key, 0, size):
+            data += chunk
+        return data
+
     async def _lost(self, record: FileRecord) -> None:
         log.error("the bytes of file %s (%s) are missing or cut short in the file store: removing it", record.id,
                   record.owner)
@@ -365,6 +404,7 @@ class FileService:
             return False
         self._hashes.pop(record.id, None)
         await self._blobs.delete(record.id)
+        await self._blobs.delete(thumb_key(record.id))
         return True
 
     async def sweep(self, now: int | None = None) -> int:
@@ -388,3 +428,7 @@ class FileService:
             except Exception:
                 log.exception("the file collector failed")
 
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

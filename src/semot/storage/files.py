@@ -57,8 +57,28 @@ class BlobStore(abc.ABC):
     async def delete(self, key: str) -> None:
         """Remove the object; no error when it is already gone."""
 
+    async def replace(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Make `chunks` the whole object under `key` in one step: a reader (or a crash)
+        sees the old bytes or the new ones, never a mix; how many bytes were written.
+        Used to rewrite a finished upload (location metadata removed). This default is
+        not atomic (it empties the object and writes it again): stores override it (a
+        rename on a disk, a single PUT or multipart upload on S3)."""
+        await self.create(key)
+        return await self.write_at(key, 0, chunks)
+
     def local_path(self, key: str) -> Path | None:
         """A path the server may hand to sendfile, when the bytes are on a local disk."""
+        return None
+
+    async def complete(self, key: str, size: int) -> None:
+        """The upload is whole (`size` bytes): make it the finished object, read-only from
+        now on. A no-op where the bytes already are the file (a local disk); S3 assembles
+        its staged segments into one object here (storage/s3_files.py). Idempotent.
+        BlobMissing when fewer than `size` bytes are stored."""
+        return None
+
+    async def close(self) -> None:
+        """Release connections (an S3 client's pool) at shutdown."""
         return None
 
 
@@ -98,8 +118,10 @@ class FileStorage(abc.ABC):
 
     @abc.abstractmethod
     async def can_read(self, file_id: str, user_id: str) -> bool:
-        """Whether `user_id` uploaded the file or is a member of a conversation in which
-        a message referencing it was sent (file_refs with a `conv`)."""
+        """Whether `user_id` uploaded the file, is a member of a conversation in which a
+        message referencing it was sent (file_refs with a `conv`), or was a member of one
+        and left (conv_departures) after such a message was sent (its ref's created_at).
+        Recalled and burned messages have no reference (their store deletes it)."""
 
     @abc.abstractmethod
     async def expired_uploads(self, now: int, limit: int) -> list[FileRecord]:

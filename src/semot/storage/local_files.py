@@ -98,6 +98,34 @@ class LocalBlobStore(BlobStore):
         await asyncio.to_thread(os.close, fd)
         return written
 
+    async def replace(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Atomic: the bytes go to a temporary file next to the object (a name no key can
+        have), fsynced, then renamed over it and the directory fsynced."""
+        path = self._path(key)
+        tmp = path.with_name(f".{key}.{os.getpid()}.{id(chunks):x}.tmp")
+        if not path.parent.exists():
+            await asyncio.to_thread(path.parent.mkdir, mode=DIR_MODE, exist_ok=True)
+        fd = await asyncio.to_thread(os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        written = 0
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    await asyncio.to_thread(_pwrite_all, fd, chunk, written)
+                    written += len(chunk)
+            await asyncio.to_thread(os.fsync, fd)
+            await asyncio.to_thread(os.close, fd)
+            fd = -1
+            await asyncio.to_thread(_rename_durably, tmp, path)
+        except BaseException as exc:
+            if fd >= 0:
+                await asyncio.to_thread(os.close, fd)
+            with contextlib.suppress(OSError):
+                await asyncio.shield(asyncio.to_thread(os.unlink, tmp))
+            if isinstance(exc, OSError) and _full(exc):
+                raise StorageFull(str(exc)) from None
+            raise
+        return written
+
     async def _open(self, key: str, flags: int) -> int:
         try:
             return await asyncio.to_thread(os.open, self._path(key), flags)
@@ -139,6 +167,15 @@ def _pwrite_all(fd: int, data: bytes, at: int) -> None:
     while view:
         n = os.pwrite(fd, view, at)
         view, at = view[n:], at + n
+
+
+def _rename_durably(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def _cut(fd: int, size: int) -> None:

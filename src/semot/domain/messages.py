@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from semot.domain.files import FileRecord
 from semot.errors import BadRequest, Forbidden
 from semot.ids import ID_PATTERN
 
@@ -19,6 +20,13 @@ BURNED = "burned"
 SYSTEM = "system"
 MAX_CUSTOM_DEPTH = 32
 MAX_CUSTOM_BYTES = 16 * 1024
+MAX_VOICE_MS = 10 * 60 * 1000
+# What the sniffed type of a file message's file must start with ("": anything)
+KIND_MIME = {"image": "image/", "voice": "audio/", "video": "video/", "file": ""}
+# Containers that magic numbers cannot tell audio-only from video: a recording from a
+# browser's MediaRecorder (audio/webm, audio/mp4) sniffs as video/*. A voice message may
+# be one of these as long as nothing measured a picture in it (no w/h on the record).
+_AUDIO_CONTAINERS = frozenset({"video/webm", "video/mp4", "video/ogg"})
 
 
 class _Body(BaseModel):
@@ -45,6 +53,23 @@ class CardBody(_Body):
 class CustomBody(_Body):
     type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     data: Any
+
+
+class FileBody(_Body):
+    """What a client sends for image/voice/video/file: the file, and the duration of a
+    voice or video message. Every other field the server fills from the stored file; the
+    ones a client may send (its own guess, or a received body forwarded as it is) are
+    accepted and overwritten, whatever they hold."""
+
+    file_id: Id
+    duration_ms: Annotated[int, Field(ge=0)] | None = None
+    name: Any = None
+    size: Any = None
+    mime: Any = None
+    w: Any = None
+    h: Any = None
+    url: Any = None
+    thumb_url: Any = None
 
 
 class Opts(_Body):
@@ -104,7 +129,11 @@ def validate_body(
 ) -> dict[str, Any]:
     """Return the normalised body to store, or raise bad_request saying what is wrong."""
     if kind in MEDIA_KINDS:
-        raise BadRequest(f"kind {kind!r} needs a file upload, which this server does not offer yet")
+        try:
+            media = FileBody.model_validate(body)
+        except ValidationError as exc:
+            raise _fail("body", exc) from None
+        return media.model_dump(include={"file_id", "duration_ms"}, exclude_none=True)
     model = BODY_MODELS.get(kind)
     if model is None:
         raise BadRequest(f"unknown message kind {kind!r}")
@@ -117,6 +146,47 @@ def validate_body(
     if isinstance(parsed, CustomBody):
         _check_custom_data(parsed.data, max_custom_depth, max_custom_bytes)
     return parsed.model_dump(exclude_unset=True)
+
+
+def message_file_id(kind: str, body: dict[str, Any]) -> str | None:
+    """The file a stored message references (its file_refs row), None for other kinds."""
+    if kind not in MEDIA_KINDS:
+        return None
+    file_id = body.get("file_id")
+    return file_id if isinstance(file_id, str) else None
+
+
+def media_body(kind: str, record: FileRecord, client_duration_ms: int | None) -> dict[str, Any]:
+    """The body to store for a file message: every field from the stored (complete)
+    record, never from the client, but the duration when nothing measured one.
+
+    BadRequest when the file's sniffed type does not fit the kind, or a voice or video
+    message has no usable duration."""
+    mime = record.mime
+    fits = mime.startswith(KIND_MIME[kind]) or (
+        kind == "voice" and mime in _AUDIO_CONTAINERS and record.w is None and record.h is None
+    )
+    if not fits:
+        raise BadRequest(
+            f"body.file_id: the file is {mime}, which does not fit a {kind} message "
+            f"(needs {KIND_MIME[kind]}*; send it as kind 'file')"
+        )
+    if kind == "image" and (record.w is None or record.h is None):
+        # Beyond max_image_pixels, or undecodable: a client could not show it inline.
+        raise BadRequest("body.file_id: the server could not read this picture's size; send it as kind 'file'")
+    body: dict[str, Any] = {"file_id": record.id, "name": record.name, "size": record.size, "mime": mime}
+    if kind in ("image", "video"):
+        body.update({k: v for k, v in (("w", record.w), ("h", record.h)) if v is not None})
+    if kind in ("voice", "video"):
+        duration = record.duration_ms if record.duration_ms is not None else client_duration_ms
+        if duration is None:
+            raise BadRequest(f"body.duration_ms: required for a {kind} message (the server could not measure it)")
+        if kind == "voice" and not 1 <= duration <= MAX_VOICE_MS:
+            raise BadRequest(f"body.duration_ms: a voice message lasts 1 ms to {MAX_VOICE_MS // 60000} minutes")
+        if kind == "video" and duration <= 0:
+            raise BadRequest("body.duration_ms: must be more than 0")
+        body["duration_ms"] = duration
+    return body
 
 
 def validate_opts(opts: dict[str, Any] | None, *, max_burn_s: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from semot.domain.groups import check_mention_all, check_send
 from semot.domain.messages import (
     MAX_CUSTOM_BYTES,
     MAX_CUSTOM_DEPTH,
+    MEDIA_KINDS,
     Message,
     check_recall,
     validate_body,
@@ -22,13 +23,13 @@ from semot.errors import BadRequest, Forbidden, NotFound
 from semot.ids import new_mid, now_ms
 from semot.metrics import Metrics
 from semot.protocol.events import BurnedEvent, ReadEvent, RecallEvent, TypingEvent
+from semot.services.attachments import Attachments
 from semot.services.events import EventPublisher
 from semot.services.membership import MembershipCache
 from semot.services.writer import GroupCommitWriter
 from semot.storage.base import Storage
 
 log = logging.getLogger(__name__)
-
 
 
 class MessageService:
@@ -61,6 +62,9 @@ class MessageService:
         self._loading: set[asyncio.Task[None]] = set()  # fan-outs waiting for a group's members
         # Set by the composition root: the contacts rules (blacklist, friendship policy).
         self.direct_check: Callable[[str, str], Awaitable[None]] | None = None
+        # File messages: what a sender may attach, and the signed URLs added on the way
+        # out (the composition root gives it the file service's URL signer).
+        self.attachments = Attachments(storage.files)
 
     # --- lifecycle
     def start(self) -> None:
@@ -115,6 +119,8 @@ class MessageService:
                 check_mention_all(role)
         if kind == "card" and not await self._members.user_exists(clean_body["user_id"]):
             raise NotFound(f"no user {clean_body['user_id']!r}")
+        if kind in MEDIA_KINDS:  # last: only a message allowed in the conversation looks at files
+            clean_body = await self.attachments.resolve(user_id, kind, clean_body)
         return NewMessage(
             conv=ref.conv,
             sender=user_id,
@@ -152,6 +158,7 @@ class MessageService:
             self._publish(res.message, item.origin_session)
 
     def _publish(self, msg: Message, exclude: str | None) -> None:
+        msg = self.attachments.decorate(msg)  # signed once per event, for every recipient
         recipients: Collection[str] | None
         if msg.conv.startswith("d:"):
             recipients = msg.conv[2:].split(":")
@@ -180,10 +187,11 @@ class MessageService:
         if not 1 <= limit <= 200:
             raise BadRequest("limit: 1 to 200")
         await self._member_ref(user_id, conv)
-        return await self._store.history(conv, after=after, before=before, limit=limit)
+        msgs, more = await self._store.history(conv, after=after, before=before, limit=limit)
+        return self.attachments.decorate_all(msgs), more
 
     async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]:
-        return await self._store.sync(user_id, known)
+        return self.attachments.decorate_states(await self._store.sync(user_id, known))
 
     async def read(self, user_id: str, session_id: str | None, conv: str, seq: int) -> None:
         ref, members = await self._member_ref(user_id, conv)

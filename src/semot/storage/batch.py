@@ -3,7 +3,9 @@
 Every append path runs the same plan (the SQLite and PostgreSQL appenders, the
 SQLAlchemy path that numbers a group write's notices, the in-memory store): drop
 (sender, cid) pairs stored before or repeated in the batch, create direct chats on
-their first message, reserve seqs per conversation, number the rows.
+their first message, reserve seqs per conversation, number the rows, and list the
+file_refs rows of new file messages (written in the same transaction as the messages,
+so a file message never exists without the reference that grants its readers access).
 It is also where the test-only fault hook sits, so every path fails the same way.
 """
 
@@ -13,12 +15,14 @@ from typing import Any, ClassVar
 
 import orjson
 
-from semot.domain.messages import Message
+from semot.domain.files import REF_MESSAGE
+from semot.domain.messages import Message, message_file_id
 from semot.domain.records import AppendResult, NewMessage
 from semot.errors import NotFound
 
 Key = tuple[str, str]
 ROW_COLUMNS = ("conv", "seq", "mid", "cid", "sender", "kind", "body", "opts", "ts", "burn_s")
+REF_COLUMNS = ("file_id", "kind", "ref", "conv", "created_at")
 
 
 class InjectedFault(ValueError):
@@ -99,6 +103,19 @@ class BatchPlan:
                     )
                 )
         return rows
+
+    def file_refs(self) -> list[tuple[str, str, str, str, int]]:
+        """After `number`: the file_refs rows (REF_COLUMNS order) of the new file messages
+        it numbered, `ref` = the message's mid, `created_at` = its ts (when it was sent:
+        what decides whether a former member saw it)."""
+        out: list[tuple[str, str, str, str, int]] = []
+        for r in self.results:
+            if isinstance(r, AppendResult) and r.created:
+                m = r.message
+                file_id = message_file_id(m.kind, m.body)
+                if file_id is not None:
+                    out.append((file_id, REF_MESSAGE, m.mid, m.conv, m.ts))
+        return out
 
     def finish(self) -> list[AppendResult | Exception]:
         """Repeats inside the batch get the result of their first copy."""

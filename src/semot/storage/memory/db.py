@@ -75,6 +75,7 @@ class MemoryDb:
     search_keys: dict[str, SearchKeys] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
     file_refs: dict[tuple[str, str, str], FileRef] = field(default_factory=dict)  # (file, kind, ref) -> ref
+    departures: dict[tuple[str, str], int] = field(default_factory=dict)  # (conv, user) -> when they last left
 
 
 class MemoryDatabase(Database):

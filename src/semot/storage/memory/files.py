@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from semot.domain.files import FileRecord, FileRef
+from semot.domain.files import REF_MESSAGE, FileRecord, FileRef
 from semot.storage.files import FileStorage
 from semot.storage.memory.db import MemoryDb, clone
 
@@ -67,11 +67,15 @@ class MemoryFiles(FileStorage):
             return False
         if rec.owner == user_id:
             return True
-        return any(
-            r.conv is not None and user_id in self.db.members.get(r.conv, {})
-            for k, r in self.db.file_refs.items()
-            if k[0] == file_id
-        )
+        for k, r in self.db.file_refs.items():
+            if k[0] != file_id or r.conv is None:
+                continue
+            if user_id in self.db.members.get(r.conv, {}):
+                return True
+            left_at = self.db.departures.get((r.conv, user_id))
+            if r.kind == REF_MESSAGE and left_at is not None and r.created_at <= left_at:
+                return True  # a former member keeps what they saw before leaving
+        return False
 
     async def expired_uploads(self, now: int, limit: int) -> list[FileRecord]:
         found = [

@@ -24,11 +24,12 @@ from semot.domain.records import (
     WriteOutcome,
 )
 from semot.errors import BadRequest, Conflict
+from semot.ids import now_ms
 from semot.storage.base import GroupStorage
 from semot.storage.memory.db import Conv, ConvMember, MemoryDb, clone
 from semot.storage.memory.messages import MemoryMessages
 
-_GROUP_FIELDS = {"name", "settings", "kind", "announcement", "owner_id", "dismissed_at"}
+_GROUP_FIELDS = {"name", "settings", "kind", "announcement", "owner_id", "dismissed_at", "avatar_file_id"}
 _MEMBER_FIELDS = {"role", "muted_until"}
 T = TypeVar("T")
 
@@ -94,7 +95,10 @@ class MemoryGroups(GroupStorage):
                     present[u] = ConvMember("member", 0, now)
                 return WriteOutcome(bool(new), added=new)
             case RemoveMember(group_id, user_id):
-                return WriteOutcome(db.members.get(f"g:{group_id}", {}).pop(user_id, None) is not None)
+                gone = db.members.get(f"g:{group_id}", {}).pop(user_id, None) is not None
+                if gone:  # the files of what they saw stay readable (storage/memory/files.py)
+                    db.departures[(f"g:{group_id}", user_id)] = now_ms()
+                return WriteOutcome(gone)
             case SetMember(group_id, user_id, values):
                 unknown = set(values) - _MEMBER_FIELDS
                 if unknown:
@@ -111,6 +115,9 @@ class MemoryGroups(GroupStorage):
                 g = db.groups.get(group_id)
                 if g is not None:
                     db.groups[group_id] = dataclasses.replace(g, **clone(values))
+                    if values.get("dismissed_at") is not None:
+                        for u in db.members.get(f"g:{group_id}", {}):
+                            db.departures[(f"g:{group_id}", u)] = values["dismissed_at"]
                 return WriteOutcome(g is not None)
             case TransferOwnership(group_id, old_owner, new_owner):
                 roles = db.members.get(f"g:{group_id}", {})

@@ -1,8 +1,10 @@
 """MemoryMessages: conversations and their messages in memory, numbered by the same
-batch plan as the SQL appenders (semot.storage.batch)."""
+batch plan as the SQL appenders (semot.storage.batch); file messages' references are
+added with them and dropped on recall and burn, as on SQL."""
 
 from __future__ import annotations
 
+from semot.domain.files import REF_MESSAGE, FileRef
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
 from semot.domain.records import AppendResult, ConvState, NewMessage, ReadResult
 from semot.errors import NotFound, StorageDataError
@@ -56,7 +58,14 @@ class MemoryMessages(MessageStorage):
                 m = r.message
                 db.messages.setdefault(m.conv, {})[m.seq] = Row(clone(m), m.opts.get("burn_s"))
                 db.by_cid[(m.sender, m.cid)] = (m.conv, m.seq)
+        for file_id, kind, ref, conv, sent in plan.file_refs():
+            db.file_refs.setdefault((file_id, kind, ref), FileRef(file_id, kind, ref, conv, sent))
         return results
+
+    def _drop_refs(self, mid: str) -> None:
+        """A recalled or burned message grants no access to its file any more."""
+        for key in [k for k in self._db.file_refs if k[1] == REF_MESSAGE and k[2] == mid]:
+            del self._db.file_refs[key]
 
     # --- reading
     def _row(self, conv: str, seq: int) -> Row | None:
@@ -134,6 +143,7 @@ class MemoryMessages(MessageStorage):
     async def recall(self, conv: str, seq: int) -> None:
         row = self._row(conv, seq)
         if row is not None:
+            self._drop_refs(row.message.mid)
             row.message.kind, row.message.body = RECALLED, {}
             row.burn_at = row.burn_s = None
 
@@ -146,5 +156,6 @@ class MemoryMessages(MessageStorage):
         )[:limit]
         for _, conv, s in due:
             row = self._db.messages[conv][s]
+            self._drop_refs(row.message.mid)
             row.message.kind, row.message.body, row.burn_at = BURNED, {}, None
         return [(conv, s) for _, conv, s in due]

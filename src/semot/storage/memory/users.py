@@ -54,6 +54,18 @@ class MemoryUsers(UserStorage):
             u.is_admin = is_admin
         return u is not None
 
+    async def set_user_profile(self, user_id: str, *, display_name: str, avatar_file_id: str | None) -> bool:
+        u = self._db.users.get(user_id)
+        if u is not None:
+            u.display_name, u.avatar_file_id = display_name, avatar_file_id
+        return u is not None
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> bool:
+        u = self._db.users.get(user_id)
+        if u is not None:
+            u.password_hash = password_hash
+        return u is not None
+
 
 class MemoryTokens(TokenStorage):
     def __init__(self, db: MemoryDb) -> None:
@@ -99,6 +111,13 @@ class MemoryTokens(TokenStorage):
 
     async def revoke_login(self, family: str) -> None:
         self._revoke(family=family)
+
+    async def revoke_other_logins(self, user_id: str, keep: str) -> list[str]:
+        families = {t.family for t in self._tokens.values() if t.user_id == user_id and t.family != keep}
+        alive = [f for f in sorted(families) if await self.login_alive(user_id, f)]
+        for f in families:
+            self._revoke(family=f)
+        return alive
 
     async def logins_alive(self, logins: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
         return {(u, f) for u, f in set(logins) if await self.login_alive(u, f)}

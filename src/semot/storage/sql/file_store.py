@@ -1,4 +1,9 @@
-"""SqlFiles: the FileStorage interface on SQL (SQLite and PostgreSQL)."""
+"""SqlFiles: the FileStorage interface on SQL (SQLite and PostgreSQL).
+
+Who may read a file is one query: the uploader, a member of a conversation where a
+message referencing it was sent, or a former member (conv_departures) of one where
+such a message was sent before they left. A recalled or burned message has no
+reference any more (the message store deletes it in the same transaction)."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, select, update
 
-from semot.domain.files import FileRecord, FileRef
+from semot.domain.files import REF_MESSAGE, FileRecord, FileRef
 from semot.storage.files import FileStorage
 from semot.storage.sql import schema as s
 from semot.storage.sql import schema_files as fs
@@ -14,6 +19,7 @@ from semot.storage.sql.database import SqlDatabase
 
 _f = fs.files
 _r = fs.file_refs
+_d = fs.conv_departures
 
 
 def _record(r: Any) -> FileRecord:
@@ -98,8 +104,12 @@ class SqlFiles(FileStorage):
         shared = exists().where(
             _r.c.file_id == file_id, _r.c.conv.is_not(None), m.c.conv == _r.c.conv, m.c.user_id == user_id
         )
+        seen = exists().where(  # what a former member saw before leaving stays readable
+            _r.c.file_id == file_id, _r.c.kind == REF_MESSAGE, _d.c.conv == _r.c.conv, _d.c.user_id == user_id,
+            _r.c.created_at <= _d.c.left_at,
+        )
         q = select(_f.c.id).where(
-            _f.c.id == file_id, _f.c.deleted_at.is_(None), (_f.c.owner == user_id) | shared
+            _f.c.id == file_id, _f.c.deleted_at.is_(None), (_f.c.owner == user_id) | shared | seen
         )
         async with self._engines.read.connect() as conn:
             return (await conn.execute(q)).first() is not None

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import BigInteger, and_, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from semot.domain.groups import findable, name_key
@@ -31,8 +31,10 @@ from semot.domain.records import (
     WriteOutcome,
 )
 from semot.errors import BadRequest
+from semot.ids import now_ms
 from semot.storage.base import GroupStorage
 from semot.storage.sql import schema as s
+from semot.storage.sql import schema_files as fs
 from semot.storage.sql.database import IN_CHUNK, SqlDatabase
 from semot.storage.sql.message_store import SqlMessages
 
@@ -43,7 +45,8 @@ _gr = s.group_requests
 
 def _row_to_group(r: Any) -> Group:
     return Group(
-        r.id, r.name, r.owner_id, r.created_at, orjson.loads(r.settings), r.kind, r.announcement, r.dismissed_at
+        r.id, r.name, r.owner_id, r.created_at, orjson.loads(r.settings), r.kind, r.announcement, r.dismissed_at,
+        r.avatar_file_id,
     )
 
 
@@ -62,6 +65,7 @@ class SqlGroups(GroupStorage):
         self._engines = db.engines
         self._dialect = db.dialect
         self._messages = messages
+        self._insert = db.insert
 
     # --- writes
     async def write(self, change: GroupWrite, notices: NoticesFor | None = None) -> WriteOutcome:
@@ -84,6 +88,8 @@ class SqlGroups(GroupStorage):
                 res = await conn.execute(
                     _cm.delete().where(and_(_cm.c.conv == f"g:{group_id}", _cm.c.user_id == user_id))
                 )
+                if res.rowcount > 0:
+                    await self._depart(conn, f"g:{group_id}", now_ms(), user_id)
                 return WriteOutcome(res.rowcount > 0)
             case SetMember(group_id, user_id, values):
                 res = await conn.execute(
@@ -91,11 +97,26 @@ class SqlGroups(GroupStorage):
                 )
                 return WriteOutcome(res.rowcount > 0)
             case UpdateGroup(group_id, values):
-                return WriteOutcome(await self._update(conn, group_id, dict(values)))
+                changed = await self._update(conn, group_id, dict(values))
+                if changed and values.get("dismissed_at") is not None:
+                    await self._depart(conn, f"g:{group_id}", values["dismissed_at"])
+                return WriteOutcome(changed)
             case TransferOwnership(group_id, old_owner, new_owner):
                 await self._transfer(conn, group_id, old_owner, new_owner)
                 return WriteOutcome(True)
         raise TypeError(f"not a group write: {change!r}")  # pragma: no cover
+
+    async def _depart(self, conn: AsyncConnection, conv: str, left_at: int, user_id: str | None = None) -> None:
+        """Remember when `user_id` (None: every member, the group being dismissed) left
+        `conv`: the files of messages sent before then stay readable to them."""
+        d = fs.conv_departures
+        if user_id is not None:
+            stmt = self._insert(d).values(conv=conv, user_id=user_id, left_at=left_at)
+        else:
+            rows = select(_cm.c.conv, _cm.c.user_id, literal(left_at, BigInteger)).where(_cm.c.conv == conv)
+            stmt = self._insert(d).from_select(["conv", "user_id", "left_at"], rows)
+        upsert = stmt.on_conflict_do_update(index_elements=["conv", "user_id"], set_={"left_at": stmt.excluded.left_at})
+        await conn.execute(upsert)
 
     async def _create(self, conn: AsyncConnection, change: CreateGroup) -> None:
         group, now = change.group, change.now

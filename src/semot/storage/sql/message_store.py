@@ -3,7 +3,11 @@
 Batches are appended by hand-written SQL on a plain driver (sqlite_appender.py,
 pg_appender.py: one hop / one round trip per batch); the SQLAlchemy `_append` here
 serves engines made elsewhere and numbers the `system` notices that a group write
-stores inside its own transaction (`append_in`). Both run the same plan (batch.py).
+stores inside its own transaction (`append_in`). Both run the same plan (batch.py),
+which also lists the file_refs rows of file messages, written in the same transaction.
+Recalling or burning a message deletes its file reference in the transaction that
+erases its body: from then on it grants nobody access, and a file that nothing else
+references is left to the collector.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     func,
     literal,
     or_,
@@ -27,12 +32,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Column
 
+from semot.domain.files import REF_MESSAGE
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
 from semot.domain.records import AppendResult, ConvState, NewMessage, ReadResult
 from semot.errors import NotFound
 from semot.storage.base import MessageStorage
-from semot.storage.batch import ROW_COLUMNS, BatchPlan
+from semot.storage.batch import REF_COLUMNS, ROW_COLUMNS, BatchPlan
 from semot.storage.sql import schema as s
+from semot.storage.sql import schema_files as fs
 from semot.storage.sql.database import IN_CHUNK as _IN_CHUNK
 from semot.storage.sql.database import SqlDatabase
 from semot.storage.sql.faults import as_storage_error
@@ -176,6 +183,13 @@ class SqlMessages(MessageStorage):
         rows = plan.number(await self._bump_seqs(conn, plan.seq_needs()))
         if rows:
             await conn.execute(m.insert(), [dict(zip(ROW_COLUMNS, r, strict=True)) for r in rows])
+        refs = plan.file_refs()
+        if refs:
+            await conn.execute(
+                self._insert(fs.file_refs)
+                .values([dict(zip(REF_COLUMNS, r, strict=True)) for r in refs])
+                .on_conflict_do_nothing()
+            )
         return plan.finish(), set(new_direct)
 
     async def _bump_seqs(self, conn: AsyncConnection, counts: dict[str, tuple[int, int]]) -> dict[str, int]:
@@ -309,8 +323,13 @@ class SqlMessages(MessageStorage):
         return ReadResult(previous, seq, [(b.seq, b.burn_at) for b in burn_rows])
 
     async def recall(self, conv: str, seq: int) -> None:
-        m = s.messages
+        m, r = s.messages, fs.file_refs
         async with self._engines.write.begin() as conn:
+            await conn.execute(
+                delete(r).where(
+                    and_(r.c.kind == REF_MESSAGE, r.c.ref.in_(select(m.c.mid).where(m.c.conv == conv, m.c.seq == seq)))
+                )
+            )
             await conn.execute(
                 update(m)
                 .where(and_(m.c.conv == conv, m.c.seq == seq))
@@ -332,9 +351,16 @@ class SqlMessages(MessageStorage):
                 update(m)
                 .where(and_(_pairs(m.c.conv, m.c.seq, keys), m.c.burn_at.is_not(None)))
                 .values(kind=BURNED, body="{}", burn_at=None)
-                .returning(m.c.conv, m.c.seq)
+                .returning(m.c.conv, m.c.seq, m.c.mid)
             )
-            return [(r.conv, r.seq) for r in res]
+            burned = res.all()
+            mids = [b.mid for b in burned]
+            for i in range(0, len(mids), _IN_CHUNK):  # the burned messages grant no access any more
+                refs = fs.file_refs
+                await conn.execute(
+                    delete(refs).where(and_(refs.c.kind == REF_MESSAGE, refs.c.ref.in_(mids[i : i + _IN_CHUNK])))
+                )
+            return [(b.conv, b.seq) for b in burned]
 
     async def conversation_max_seq(self, conv: str) -> int | None:
         async with self._engines.read.connect() as conn:

@@ -4,9 +4,10 @@ Through SQLAlchemy each statement of the group commit pays compile, execute and 
 mapping: ~0.8 ms of CPU per single-message transaction (benchmarks/README.md). Here a
 whole batch is ONE statement, so one round trip and its own implicit transaction: it
 finds resent (sender, cid) pairs and, when there are none, locks the conversations in
-id order (so nodes never deadlock), bumps their max_seq and inserts the rows, all or
-nothing. Prepared once per connection of a pool of its own. The first message of a
-direct chat costs one more statement, which creates the chat. Same plan (batch.py) as
+id order (so nodes never deadlock), bumps their max_seq and inserts the rows (and the
+file_refs rows of file messages: a stored file message always grants its readers
+access), all or nothing. Prepared once per connection of a pool of its own. The first
+message of a direct chat costs one more statement, which creates the chat. Same plan (batch.py) as
 the SQLite appender, same contract tests.
 
 The plan numbers the rows before the statement runs, with seqs relative to each
@@ -27,7 +28,7 @@ import orjson
 from semot.domain.messages import Message
 from semot.domain.records import AppendResult, NewMessage
 
-from .batch import BatchPlan, Key
+from .batch import REF_COLUMNS, BatchPlan, Key
 
 # While any (sender, cid) of the batch is already stored, nothing is locked, bumped or
 # inserted and the stored copies come back (the caller re-plans without them); else
@@ -57,6 +58,13 @@ WITH dup AS MATERIALIZED (
                 $13::text[], $14::bigint[], $15::int[])
          AS r(conv, seq, mid, cid, sender, kind, body, opts, ts, burn_s)
     JOIN bumped b ON b.id = r.conv
+), refs AS (
+    INSERT INTO file_refs (file_id, kind, ref, conv, created_at)
+    SELECT f.file_id, f.kind, f.ref, f.conv, f.created_at
+    FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[])
+         AS f(file_id, kind, ref, conv, created_at)
+    JOIN bumped b ON b.id = f.conv
+    ON CONFLICT DO NOTHING
 )
 SELECT conv, seq, mid, cid, sender, kind, body, ts, opts FROM dup
 UNION ALL
@@ -76,6 +84,11 @@ ON CONFLICT DO NOTHING
 # back whole (no seq consumed) and the next attempt sees the other node's commit.
 _RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.TransactionRollbackError)
 _ATTEMPTS = 3
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as `width` column arrays for unnest (empty arrays when there are no rows)."""
+    return [[r[i] for r in rows] for i in range(width)]
 
 
 class _AppenderConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -138,6 +151,7 @@ class PgAppender:
                 return plan.finish()
             convs = sorted(needs)
             rows = plan.number({c: n for c, (n, _) in needs.items()})  # seqs 1..n per conversation
+            refs = plan.file_refs()  # of every numbered file message; joined with `bumped` in the statement
             keys = plan.keys()  # (sender, cid) pairs of the batch
             fresh = [k for k in keys if k not in existing]
             got = await con.fetch(
@@ -148,6 +162,7 @@ class PgAppender:
                 [needs[c][0] for c in convs],
                 [needs[c][1] for c in convs],
                 *(list(col) for col in zip(*rows, strict=True)),
+                *_columns(refs, len(REF_COLUMNS)),
             )
             repeats = [r for r in got if r[2] is not None]
             if not repeats:

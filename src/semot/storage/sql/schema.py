@@ -73,6 +73,10 @@ conv_members = Table(
     Column("read_seq", BigInteger, nullable=False, default=0),
     Column("joined_at", BigInteger, nullable=False),
     Column("muted_until", BigInteger, nullable=True),
+    # The member's own view of the conversation, synced to all their devices:
+    Column("pinned_at", BigInteger, nullable=True),  # pinned to the top of the list since
+    Column("dnd", Boolean, nullable=False, server_default=false()),  # do not disturb
+    Column("hidden_seq", BigInteger, nullable=True),  # hidden until a message after this seq
     PrimaryKeyConstraint("conv", "user_id"),
     Index(None, "user_id"),
 )

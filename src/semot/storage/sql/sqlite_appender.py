@@ -18,11 +18,15 @@ import orjson
 from semot.domain.messages import Message
 from semot.domain.records import AppendResult, NewMessage
 
-from .batch import ROW_COLUMNS, BatchPlan, Key
+from .batch import REF_COLUMNS, ROW_COLUMNS, BatchPlan, Key
 from .sqlite_checkpoint import WalCheckpointer
 
 _CHUNK = 400  # (sender, cid) pairs per lookup: 2 parameters each, far below SQLite's limit
 _INSERT = f"INSERT INTO messages ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
+_REF = (
+    f"INSERT INTO file_refs ({', '.join(REF_COLUMNS)}) VALUES ({', '.join('?' * len(REF_COLUMNS))}) "
+    "ON CONFLICT DO NOTHING"
+)
 _BUMP = "UPDATE conversations SET max_seq = max_seq + ?, last_ts = max(last_ts, ?) WHERE id = ? RETURNING max_seq"
 _NEW_CONV = "INSERT INTO conversations (id, kind, max_seq, last_ts, created_at) VALUES (?, 'd', 0, 0, ?) ON CONFLICT DO NOTHING"
 _NEW_MEMBER = (
@@ -97,6 +101,9 @@ class SqliteAppender:
             rows = plan.number(tops)
             if rows:
                 con.executemany(_INSERT, rows)
+            refs = plan.file_refs()
+            if refs:  # in the messages' transaction: a file message always grants access
+                con.executemany(_REF, refs)
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:

@@ -25,6 +25,7 @@ def _row_to_user(r: Any) -> User:
         is_admin=bool(r.is_admin),
         disabled=bool(r.disabled),
         created_at=r.created_at,
+        avatar_file_id=r.avatar_file_id,
     )
 
 
@@ -49,6 +50,7 @@ class SqlUsers(UserStorage):
                         is_admin=user.is_admin,
                         disabled=user.disabled,
                         created_at=user.created_at,
+                        avatar_file_id=user.avatar_file_id,
                     )
                 )
         except IntegrityError:
@@ -96,6 +98,12 @@ class SqlUsers(UserStorage):
 
     async def set_user_admin(self, user_id: str, is_admin: bool) -> bool:
         return await self._update_user(user_id, is_admin=is_admin)
+
+    async def set_user_profile(self, user_id: str, *, display_name: str, avatar_file_id: str | None) -> bool:
+        return await self._update_user(user_id, display_name=display_name, avatar_file_id=avatar_file_id)
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> bool:
+        return await self._update_user(user_id, password_hash=password_hash)
 
 
 class SqlTokens(TokenStorage):
@@ -152,6 +160,15 @@ class SqlTokens(TokenStorage):
     async def revoke_login(self, family: str) -> None:
         async with self._engines.write.begin() as conn:
             await conn.execute(update(s.refresh_tokens).where(s.refresh_tokens.c.family == family).values(revoked=True))
+
+    async def revoke_other_logins(self, user_id: str, keep: str) -> list[str]:
+        t = s.refresh_tokens
+        others = and_(t.c.user_id == user_id, t.c.family != keep)
+        async with self._engines.write.begin() as conn:
+            alive = select(t.c.family).where(others).group_by(t.c.family).having(func.count(case((t.c.revoked, 1))) == 0)
+            families = [r.family for r in await conn.execute(alive)]
+            await conn.execute(update(t).where(others, t.c.revoked.is_(False)).values(revoked=True))
+        return families
 
     async def logins_alive(self, logins: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
         t = s.refresh_tokens

@@ -20,6 +20,7 @@ from .auth_http import (
 )
 from .http import Call, bearer_token
 from .models import id_list_pattern
+from .profile_api import MeOut, me_wire, profile_service
 from .routing import Query, Route, RouteTable, json_response
 
 
@@ -56,14 +57,6 @@ class RefreshIn(_In):
         None, description="Omitted: the refresh-token cookie is used (and the reply is in cookie mode)"
     )
     cookie: bool = Field(False, description="Move this login to cookie mode (the new refresh token goes in the cookie)")
-
-
-class MeOut(BaseModel):
-    user_id: str
-    username: str
-    display_name: str
-    is_admin: bool
-    created_at: int
 
 
 class MessageOut(BaseModel):
@@ -141,6 +134,7 @@ class ProfileOut(BaseModel):
     user_id: str
     username: str
     display_name: str
+    avatar_url: str | None = Field(None, description="load it in <img> without a token (signed, expires); null: none")
 
 
 class ProfilesOut(BaseModel):
@@ -159,7 +153,7 @@ async def logout(call: Call) -> web.Response:
 
 async def profile(call: Call) -> dict[str, Any]:
     uid = call.request.match_info["user_id"]
-    found = await call.services.accounts.profiles([uid])
+    found = await profile_service(call).profiles([uid])
     if not found:
         raise NotFound(f"no user {uid!r}")
     return found[0]
@@ -169,12 +163,11 @@ async def profiles(call: Call) -> dict[str, Any]:
     ids = [u for u in call.request.query.get("ids", "").split(",") if u]
     if not ids or len(ids) > 200:
         raise BadRequest("ids: 1-200 comma-separated user ids")
-    return {"users": await call.services.accounts.profiles(ids)}
+    return {"users": await profile_service(call).profiles(ids)}
 
 
 async def me(call: Call) -> dict[str, Any]:
-    u = call.me
-    return {**u.public(), "is_admin": u.is_admin, "created_at": u.created_at}
+    return me_wire(call)
 
 
 async def conversation_messages(call: Call) -> dict[str, Any]:

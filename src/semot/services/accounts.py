@@ -166,6 +166,27 @@ class AccountService:
         )
         return TokenPair(self._signer.issue(user_id, family), refresh, self._signer.ttl_s, user_id)
 
+    async def change_password(self, user: User, login_id: str, old: str, new: str, *, ip: str = "") -> None:
+        """The old password is checked as a login is (a wrong one counts as a failed login
+        towards the lockout, and is refused with 403, not 401: the caller's token is fine).
+        Then every other login of the user ends (refresh tokens, access tokens, sockets);
+        `login_id`, the caller's own, goes on."""
+        check_password(new)
+        ticket = await self.abuse.before_login(username_key(user.username), ip)
+        try:
+            ok = await self.hasher.verify(user.password_hash, old)
+        except Unavailable:
+            await self.abuse.cancel(ticket)
+            raise
+        if not ok:
+            log.info("wrong current password in a password change by %r from %s", user.id, ip or "?")
+            raise Forbidden("the current password is wrong")
+        await self.abuse.login_succeeded(ticket)
+        if not await self._users.set_password_hash(user.id, await self.hasher.hash(new)):
+            raise NotFound(f"no user {user.id!r}")
+        for family in await self._tokens.revoke_other_logins(user.id, login_id):
+            self._ended(user.id, family)
+
     # --- access tokens
     async def authenticate(self, access_token: str) -> User:
         """The user behind a bearer token, who must still exist and be enabled."""

@@ -17,6 +17,8 @@ def _default(field) -> str:  # type: ignore[no-untyped-def]
     value = field.default
     if value is None:
         return "*(unset)*"
+    if value == "":
+        return "*(empty)*"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if isinstance(value, Path):

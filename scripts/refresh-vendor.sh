@@ -15,6 +15,7 @@ VUE="${VUE:-3.5.45}"
 ELEMENT_PLUS="${ELEMENT_PLUS:-2.14.8}"
 ICONS="${ICONS:-2.3.2}"
 SWAGGER_UI="${SWAGGER_UI:-5.35.0}"
+TUS="${TUS:-4.3.1}"
 
 dest=src/semot/web/vendor
 tmp="$(mktemp -d)"
@@ -32,9 +33,10 @@ vue="$(unpack vue "$VUE")"
 ep="$(unpack element-plus "$ELEMENT_PLUS")"
 icons="$(unpack @element-plus/icons-vue "$ICONS")"
 swagger="$(unpack swagger-ui-dist "$SWAGGER_UI")"
+tus="$(unpack tus-js-client "$TUS")"
 
 rm -rf "$dest"
-mkdir -p "$dest/vue" "$dest/element-plus/locale" "$dest/icons-vue" "$dest/swagger-ui" "$dest/LICENSES"
+mkdir -p "$dest/vue" "$dest/element-plus/locale" "$dest/icons-vue" "$dest/swagger-ui" "$dest/tus-js-client" "$dest/LICENSES"
 # Vue: the ES-module browser build with the template compiler (templates are strings).
 cp "$vue/dist/vue.esm-browser.prod.js" "$dest/vue/"
 # Element Plus: the full ES-module bundle (imports only "vue"), its CSS and two locales.
@@ -44,9 +46,12 @@ cp "$ep/dist/locale/zh-cn.min.mjs" "$ep/dist/locale/en.min.mjs" "$dest/element-p
 cp "$icons/dist/index.min.js" "$dest/icons-vue/"
 # Swagger UI for /docs: its classic bundle (a plain script, no eval, no inline script) and CSS.
 cp "$swagger/swagger-ui-bundle.js" "$swagger/swagger-ui.css" "$dest/swagger-ui/"
+# tus-js-client for resumable uploads (sdk/uploads.js): its self-contained UMD bundle, which
+# runs in browsers (XHR) and, loaded by import(), in Node.js (the SDK gives it a fetch stack).
+cp "$tus/dist/tus.min.js" "$dest/tus-js-client/"
 # Drop the source-map comments: the maps are not vendored.
 for f in "$dest"/vue/*.js "$dest"/element-plus/*.mjs "$dest"/element-plus/locale/*.mjs "$dest"/icons-vue/*.js "$dest"/element-plus/*.css \
-  "$dest"/swagger-ui/*; do
+  "$dest"/swagger-ui/* "$dest"/tus-js-client/*.js; do
   sed -i -e 's|//# sourceMappingURL=.*$||' -e 's|/\*# sourceMappingURL=.*\*/||' "$f"
 done
 
@@ -55,6 +60,7 @@ cp "$ep/LICENSE" "$dest/LICENSES/element-plus-LICENSE.txt"
 cp "$icons/LICENSE" "$dest/LICENSES/element-plus-icons-vue-LICENSE.txt"
 cp "$swagger/LICENSE" "$dest/LICENSES/swagger-ui-LICENSE.txt"
 cp "$swagger/NOTICE" "$dest/LICENSES/swagger-ui-NOTICE.txt"
+cp "$tus/LICENSE" "$dest/LICENSES/tus-js-client-LICENSE.txt"
 
 cat > "$dest/VERSIONS" <<VERSIONS
 # Vendored by scripts/refresh-vendor.sh from the npm registry (npm pack); do not edit.
@@ -62,5 +68,6 @@ vue $VUE dist/vue.esm-browser.prod.js
 element-plus $ELEMENT_PLUS dist/index.full.min.mjs dist/index.css dist/locale/zh-cn.min.mjs dist/locale/en.min.mjs
 @element-plus/icons-vue $ICONS dist/index.min.js
 swagger-ui-dist $SWAGGER_UI swagger-ui-bundle.js swagger-ui.css
+tus-js-client $TUS dist/tus.min.js
 VERSIONS
-echo "vendored: vue $VUE, element-plus $ELEMENT_PLUS, @element-plus/icons-vue $ICONS, swagger-ui-dist $SWAGGER_UI -> $dest"
+echo "vendored: vue $VUE, element-plus $ELEMENT_PLUS, @element-plus/icons-vue $ICONS, swagger-ui-dist $SWAGGER_UI, tus-js-client $TUS -> $dest"

@@ -22,6 +22,7 @@ from semot.api import (
     ops,
     org_admin_api,
     presence_api,
+    profile_api,
 )
 from semot.api.connections import ConnectionGuard, GuardedSite
 from semot.api.http import SERVICES, error_middleware, mount
@@ -50,6 +51,7 @@ from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
 from semot.services.org import OrgService
 from semot.services.presence import PresenceService
+from semot.services.profiles import AvatarUrls, ProfileService
 from semot.services.security import PasswordHasherPool, TokenSigner
 from semot.storage.base import Storage
 from semot.storage.batch import BatchPlan
@@ -78,7 +80,19 @@ def make_storage(settings: Settings) -> Storage:
 
 
 def make_blobs(settings: Settings) -> BlobStore:
-    """Uploaded files' bytes: a directory (several nodes may share it over a network filesystem)."""
+    """Uploaded files' bytes: a directory (several nodes may share it over a network
+    filesystem), or an S3-compatible bucket (docs/files-storage.md)."""
+    if settings.file_store == "s3":
+        from semot.storage.s3_files import S3BlobStore
+        from semot.storage.s3_layout import MAX_PARTS
+
+        assert settings.s3_bucket is not None  # the settings check it
+        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+        # parts large enough that the largest file fits S3's 10,000 (aligned segments are then copied in S3)
+        part = max(settings.s3_part_bytes, -(-settings.file_max_bytes // MAX_PARTS))
+        return S3BlobStore(settings.s3_bucket, prefix=settings.s3_prefix, endpoint_url=settings.s3_endpoint_url,
+                           region=settings.s3_region, access_key=settings.s3_access_key, secret_key=secret,
+                           part_size=part, max_connections=settings.s3_max_connections)
     return LocalBlobStore(settings.files_dir or settings.data_dir / "files")
 
 
@@ -91,6 +105,9 @@ def make_files(settings: Settings, storage: Storage, events: EventPublisher) -> 
         gc_interval_s=settings.file_gc_interval_s,
         url_ttl_s=settings.file_url_ttl_s,
         max_image_pixels=settings.max_image_pixels,
+        strip_gps=settings.file_strip_gps,
+        media_workers=settings.file_media_workers,
+        media_timeout_s=settings.file_media_timeout_s,
     )
     signer = UrlSigner(settings.resolved_secret(), settings.file_url_ttl_s)
     return FileService(storage.files, make_blobs(settings), events, limits, signer)
@@ -228,6 +245,12 @@ class Node:
         )
         self.org = OrgService(self.storage, self.storage.org)
         self.files = make_files(settings, self.storage, self.events)
+        self.profiles = ProfileService(
+            self.storage, self.events, self.files, self.membership, AvatarUrls(settings.resolved_secret())
+        )
+        self.groups.avatar_url = lambda group_id, file_id: self.profiles.urls.url("groups", group_id, file_id)
+        self.contacts.avatar_urls = self.profiles.avatar_urls
+        self.messages.attachments.signer = self.files.signer  # signed URLs in file messages
         self.contacts.colleague_check = self.org.are_colleagues
         self.services = Services(
             settings=settings,
@@ -241,6 +264,7 @@ class Node:
             client_config=client_config(settings),
             org=self.org,
             files=self.files,
+            profiles=self.profiles,
         )
         self._login_sweeper: asyncio.Task[None] | None = None
         self.gateway = Gateway(
@@ -300,6 +324,7 @@ class Node:
             directory_api.routes(),
             org_admin_api.routes(),
             files_api.routes(self.settings.file_max_bytes),
+            profile_api.routes(),
         ):
             table.routes.extend(part.routes)
         mount(app, table)
@@ -312,7 +337,7 @@ class Node:
         # it is served from, so it must sit at the root). Revalidated on every use, so an
         # upgraded server never runs with a stale mix of files.
         web_root = WEB_DIR.resolve()
-        fixed = {"/": "index.html", "/sw.js": "sw.js", "/sdk/semot.js": "sdk/semot.js"}
+        fixed = {"/": "index.html", "/sw.js": "sw.js", "/sdk/semot.js": "sdk/semot.js", "/sdk/uploads.js": "sdk/uploads.js"}
 
         async def web_file(request: web.Request) -> web.FileResponse:
             path = (web_root / (request.match_info.get("path") or fixed[request.path])).resolve()

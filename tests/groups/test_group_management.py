@@ -317,7 +317,7 @@ async def test_group_search_finds_what_outsiders_may_join(people: list[Member]) 
     assert [g["group_id"] for g in found] == [public]
     assert found[0] == {
         "group_id": public, "conv": f"g:{public}", "name": f"Rust {tag} 100%_club", "type": "project",
-        "member_count": 2, "join": "approval", "my_role": None,
+        "member_count": 2, "join": "approval", "my_role": None, "avatar_url": None,
     }
     assert (await search(admin, tag))[0]["my_role"] == "member"
     # LIKE wildcards in the query are literal text

@@ -115,6 +115,18 @@ async def test_every_push_fits_its_model(
     await ok(api, server, a, "PUT", f"{base}/members/{c.user_id}/mute", {"until": until})
     await ok(api, server, a, "PUT", f"{base}/members/{c.user_id}/mute", {"until": None})
     await ok(api, server, a, "PATCH", base, {"name": "crew 2", "announcement": "standup at 10"})
+    # a name (evt profile, to friends and co-members) and a group avatar (a 1x1 PNG, one tus request)
+    await ok(api, server, c, "PATCH", "/api/v1/me", {"display_name": "Cee"})
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+        "0000000d49444154789c6360606060000000050001a5f645400000000049454e44ae426082"
+    )
+    tus_png = {"Authorization": f"Bearer {a.access_token}", "Tus-Resumable": "1.0.0", "Upload-Length": str(len(png)),
+               "Content-Type": "application/offset+octet-stream"}
+    async with api.session.post(server.base_url + "/api/v1/files/", data=png, headers=tus_png) as resp:
+        assert resp.status == 201, await resp.text()
+        avatar = resp.headers["Location"].rsplit("/", 1)[1]
+    await ok(api, server, a, "PATCH", base, {"avatar_file_id": avatar})
     sent = await wb.send_text(gconv, "group hello")
     await wc.call("read", conv=gconv, seq=sent["seq"])
     await ok(api, server, a, "DELETE", f"{base}/members/{d.user_id}")

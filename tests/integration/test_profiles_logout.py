@@ -23,7 +23,7 @@ async def test_profiles_and_logout(server: ServerProcess) -> None:
     b = await _user(server, f"b{tag}", "Bob")
     try:
         assert await a.http("GET", f"/api/v1/users/{b.user_id}") == {
-            "user_id": b.user_id, "username": b.user_id, "display_name": "Bob"
+            "user_id": b.user_id, "username": b.user_id, "display_name": "Bob", "avatar_url": None
         }
         got = await a.http("GET", f"/api/v1/users?ids={b.user_id},{a.user_id},ghost{tag}")
         assert [u["display_name"] for u in got["users"]] == ["Bob", "小明"]

@@ -79,8 +79,10 @@ def test_a_join_without_inviter_says_null_as_documented() -> None:
 
 
 CONTACTS_CHANGES: list[dict[str, Any]] = [
-    {"type": "friend_added", "friend": {"user_id": "b", "display_name": "Bee", "remark": "", "created_at": 1}},
-    {"type": "friend_updated", "friend": {"user_id": "b", "display_name": "Bee", "remark": "B", "created_at": 1}},
+    {"type": "friend_added", "friend": {"user_id": "b", "display_name": "Bee", "remark": "", "created_at": 1,
+                                                "avatar_url": None}},
+    {"type": "friend_updated", "friend": {"user_id": "b", "display_name": "Bee", "remark": "B", "created_at": 1,
+                                                  "avatar_url": "/api/v1/users/b/avatar?v=f1&exp=1&sig=x"}},
     {"type": "friend_removed", "user_id": "b"},
     {
         "type": "request_added",
@@ -121,6 +123,7 @@ def test_every_documented_change_type_has_one_model_and_vice_versa() -> None:
         "dismissed",
         "requests_pending",
         "request_decided",
+        "avatar",
     }
     assert set(ev.CONTACTS_CHANGES) == {c["type"] for c in CONTACTS_CHANGES}
     assert set(ev.EVENT_TYPES) == {
@@ -134,6 +137,7 @@ def test_every_documented_change_type_has_one_model_and_vice_versa() -> None:
         "group",
         "contacts",
         "file",
+        "profile",
     }
     # the registries and the unions the parser uses name the same classes
     assert set(typing.get_args(ev.EventModel)) == set(ev.EVENT_TYPES.values())

@@ -38,7 +38,7 @@ test("users(): profiles of many users in as few calls as the server's limits all
   const ghosts = Array.from({ length: 2 * MAX_PROFILE_IDS + 50 }, (_, i) => `ghost${i}`);
   const got = await me.users([named[0], named[1], named[0], "no such user", "a,b", "", null, ...ghosts, named[2]]);
   assert.deepEqual(got.map((u) => [u.user_id, u.display_name]), named.map((n, i) => [n, `名字 ${i}`]));
-  assert.deepEqual(Object.keys(got[0]).sort(), ["display_name", "user_id", "username"]);
+  assert.deepEqual(Object.keys(got[0]).sort(), ["avatar_url", "display_name", "user_id", "username"]);
   const userCalls = calls.filter((x) => x.startsWith("GET /api/v1/users?"));
   assert.equal(userCalls.length, 3, "452 ids: 200 + 200 + 52");
   for (const x of userCalls) assert.ok(x.split("=")[1].split(",").length <= MAX_PROFILE_IDS);
@@ -154,4 +154,19 @@ test("the peer's read position comes from sync: a new device shows read marks at
   await fresh.read(conv, third.seq + 1);
   await until(() => b.peerReads[conv] === third.seq + 1, 10000, "b sees a's read");
   assert.equal(fresh.peerReads[conv], third.seq);
+});
+
+test("updateMe() changes the name; changePassword() ends the other logins and keeps this one", async () => {
+  const name = uniq("me");
+  const me = await user(server, name);
+  const other = await user(server, name);
+  clients.push(me, other);
+  const got = await me.updateMe({ display_name: "新名字" });
+  assert.equal(got.display_name, "新名字");
+  assert.equal(got.avatar_url, null);
+  await assert.rejects(me.updateMe({ avatar_file_id: "fnosuch" }), (e) => e.status === 404);
+  await assert.rejects(me.changePassword("wrong-password", "another-password"), (e) => e.status === 403);
+  await me.changePassword("password123", "another-password");
+  assert.equal((await me.me()).display_name, "新名字"); // still signed in
+  await assert.rejects(other.refresh(), (e) => e.status === 401); // the other login ended
 });

@@ -22,6 +22,7 @@ class FriendOut(BaseModel):
     display_name: str
     remark: str
     created_at: int
+    avatar_url: str | None = Field(None, description="the avatar image (signed URL, see PATCH /api/v1/me); null: none")
 
 
 class FriendRequestOut(BaseModel):

@@ -13,6 +13,7 @@ from semot.services.org import MAX_PAGE, MAX_SEARCH, OrgService
 
 from .http import Call
 from .models import ID_CHARS, NOT_BLANK
+from .profile_api import with_avatars
 from .routing import Query, Route, RouteTable
 
 
@@ -59,6 +60,7 @@ class DirectoryMemberOut(BaseModel):
     display_name: str
     title: str
     sort_order: int
+    avatar_url: str | None = Field(None, description="the avatar image (signed URL, see PATCH /api/v1/me); null: none")
 
 
 class MembersPageOut(BaseModel):
@@ -80,6 +82,7 @@ class PersonOut(BaseModel):
     username: str
     display_name: str
     departments: list[PersonDepartment]
+    avatar_url: str | None = Field(None, description="the avatar image (signed URL, see PATCH /api/v1/me); null: none")
 
 
 class DirectorySearchOut(BaseModel):
@@ -112,17 +115,19 @@ async def department(call: Call) -> dict[str, Any]:
 
 async def members_page(call: Call) -> dict[str, Any]:
     limit = call.query_int("limit")
-    return await org(call).members(
+    page = await org(call).members(
         call.request.match_info["department_id"],
         offset=call.query_int("offset") or 0,
         limit=50 if limit is None else limit,
     )
+    await with_avatars(call, page["members"])
+    return page
 
 
 async def search(call: Call) -> dict[str, Any]:
     limit = call.query_int("limit")
     q = call.query_str("q", "") or ""
-    return {"results": await org(call).search(q, limit=20 if limit is None else limit)}
+    return {"results": await with_avatars(call, await org(call).search(q, limit=20 if limit is None else limit))}
 
 
 def routes() -> RouteTable:

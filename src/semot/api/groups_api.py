@@ -17,6 +17,7 @@ from .models import (
     StatusOut,
     UserId,
 )
+from .profile_api import FileId, profile_service, with_avatars
 from .routing import Query, Route, RouteTable
 
 GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NOT_BLANK)]
@@ -54,6 +55,7 @@ class GroupOut(BaseModel):
     member_count: int | None = Field(None, description="null for non-members unless the group takes joiners")
     my_role: str | None = None
     my_muted_until: int | None = Field(None, description="members only: until when you are muted (ms), or null")
+    avatar_url: str | None = Field(None, description="the group's avatar image (signed URL); null: none")
 
 
 class GroupListOut(BaseModel):
@@ -68,6 +70,7 @@ class FoundGroupOut(BaseModel):
     member_count: int
     join: str = Field(description="open: join at once; approval: a request waits for an admin")
     my_role: str | None = Field(description="your role if you are already a member")
+    avatar_url: str | None = Field(None, description="the group's avatar image (signed URL); null: none")
 
 
 class SearchOut(BaseModel):
@@ -88,6 +91,10 @@ class UpdateGroupIn(_In):
     name: GroupName | None = None
     announcement: Annotated[str, StringConstraints(max_length=2000)] | None = None
     settings: GroupSettingsIn | None = None
+    avatar_file_id: FileId | None = Field(
+        None, description="owner/admins: a JPEG, PNG, WebP or GIF upload you may read (as PATCH /api/v1/me); "
+        "null removes the avatar, omitted keeps it"
+    )
 
 
 class GroupMemberOut(BaseModel):
@@ -95,6 +102,7 @@ class GroupMemberOut(BaseModel):
     role: str
     joined_at: int
     muted_until: int | None
+    avatar_url: str | None = Field(None, description="the avatar image (signed URL, see PATCH /api/v1/me); null: none")
 
 
 class MembersOut(BaseModel):
@@ -182,6 +190,12 @@ async def update_group(call: Call) -> dict[str, Any]:
     b: UpdateGroupIn = call.body
     groups = call.services.groups
     settings = None if b.settings is None else b.settings.model_dump(exclude_none=True)
+    if "avatar_file_id" in b.model_fields_set:  # checked first: a refused file changes nothing
+        service = profile_service(call)
+        if b.avatar_file_id is not None:
+            await service.avatar_file(call.me.id, b.avatar_file_id)
+        if await groups.set_avatar(call.me.id, _gid(call), b.avatar_file_id):
+            await service.group_avatar_ref(_gid(call), b.avatar_file_id)
     await groups.update(call.me.id, _gid(call), name=b.name, announcement=b.announcement, settings=settings)
     return await groups.info(call.me.id, _gid(call))
 
@@ -193,9 +207,11 @@ async def dismiss_group(call: Call) -> dict[str, Any]:
 
 async def list_members(call: Call) -> dict[str, Any]:
     limit = call.query_int("limit")
-    return await call.services.groups.members(
+    page = await call.services.groups.members(
         call.me.id, _gid(call), after=call.query_str("after") or None, limit=100 if limit is None else limit
     )
+    await with_avatars(call, page["members"])
+    return page
 
 
 async def invite(call: Call) -> dict[str, Any]:

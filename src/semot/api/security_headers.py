@@ -144,7 +144,7 @@ class SecurityHeaders:
         return self._app_policy
 
     def policy_for(self, path: str) -> str:
-        if path == "/" or path.startswith("/web/") or path in ("/sw.js", "/sdk/semot.js"):
+        if path == "/" or path.startswith("/web/") or path in ("/sw.js", "/sdk/semot.js", "/sdk/uploads.js"):
             return self.app_policy()
         if path == "/docs" or path.startswith("/docs/"):
             return self.docs_policy

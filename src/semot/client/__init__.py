@@ -10,5 +10,6 @@
 """
 
 from .client import ClientClosed, SemotAPIError, SemotClient
+from .files import FileInfo, TransferFailed, UploadStore
 
-__all__ = ["ClientClosed", "SemotAPIError", "SemotClient"]
+__all__ = ["ClientClosed", "FileInfo", "SemotAPIError", "SemotClient", "TransferFailed", "UploadStore"]

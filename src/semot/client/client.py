@@ -17,10 +17,13 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from .files import FileInfo, Progress, Source, UploadStore
 
 log = logging.getLogger("semot.client")
 
@@ -31,6 +34,7 @@ EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 TERMINAL_CLOSE_CODES = {1008, 4409}
 PROFILE_BATCH = 200  # ids per GET /api/v1/users
 PROFILE_QUERY_CHARS = 4000
+FILE_KINDS = frozenset({"image", "voice", "video", "file"})  # bodies the server fills from the stored file
 
 
 class SemotAPIError(Exception):
@@ -73,6 +77,8 @@ class SemotClient:
         self.user_id: str | None = None
         self.access_token: str | None = None
         self.refresh_token: str | None = None
+        self._refresh_lock = asyncio.Lock()
+        self._last_tokens: dict[str, Any] | None = None
         self.session_id: str | None = None
         self.server_config: dict[str, Any] = {}
         self.last_seq: dict[str, int] = self._load_state()
@@ -134,13 +140,23 @@ class SemotClient:
         return data
 
     async def refresh(self) -> dict[str, Any]:
-        if not self.refresh_token:
-            raise SemotAPIError("unauthorized", "no refresh token")
-        data: dict[str, Any] = await self.http("POST", "/api/v1/auth/refresh", {"refresh_token": self.refresh_token}, auth=False)
-        self._take_tokens(data)
-        return data
+        """Renew the tokens, single-flight: a refresh token is single-use (reusing one
+        revokes the whole login), so when the socket's reconnect and an upload's 401 ask
+        at once, the second caller takes the tokens the first one got."""
+        spent = self.refresh_token
+        async with self._refresh_lock:
+            if self.refresh_token != spent and self._last_tokens is not None:
+                return self._last_tokens
+            if not self.refresh_token:
+                raise SemotAPIError("unauthorized", "no refresh token")
+            data: dict[str, Any] = await self.http(
+                "POST", "/api/v1/auth/refresh", {"refresh_token": self.refresh_token}, auth=False
+            )
+            self._take_tokens(data)
+            return data
 
     def _take_tokens(self, data: dict[str, Any]) -> None:
+        self._last_tokens = data
         self.access_token = data["access_token"]
         self.refresh_token = data.get("refresh_token")
         self.user_id = data["user_id"]
@@ -190,6 +206,20 @@ class SemotClient:
             size += encoded
         await ask()
         return out
+
+    async def update_me(self, *, display_name: str | None = None, avatar_file_id: str | Literal[False] | None = False) -> dict[str, Any]:
+        """`PATCH /api/v1/me`: a new display name and/or avatar (the file id of an uploaded
+        JPEG/PNG/WebP/GIF; None removes it, False, the default, leaves it). Returns the
+        new profile, with `avatar_url` (relative to the server's base URL)."""
+        body: dict[str, Any] = {} if display_name is None else {"display_name": display_name}
+        if avatar_file_id is not False:
+            body["avatar_file_id"] = avatar_file_id
+        me: dict[str, Any] = await self.http("PATCH", "/api/v1/me", body)
+        return me
+
+    async def change_password(self, old: str, new: str) -> None:
+        """Every other login of the user ends; this client stays signed in."""
+        await self.http("POST", "/api/v1/me/password", {"old_password": old, "new_password": new})
 
     async def create_group(self, name: str, members: list[str]) -> dict[str, Any]:
         created: dict[str, Any] = await self.http("POST", "/api/v1/groups", {"name": name, "members": members})
@@ -401,11 +431,72 @@ class SemotClient:
         # through the same ordering and de-duplication as everything else.
         own = {"t": "msg", "conv": ack["conv"], "seq": ack["seq"], "mid": ack["mid"], "cid": fields["cid"],
                "from": self.user_id, "kind": kind, "body": body, "ts": ack["ts"], "opts": opts or {}}
+        if kind in FILE_KINDS:  # the server built this body (name, size, signed url): echo the stored one
+            own = await self._stored(own)
         await self._ingest(own)
         return ack
 
     async def send_text(self, to: str, text: str, **kw: Any) -> dict[str, Any]:
         return await self.send(to, "text", {"text": text}, **kw)
+
+    # --- files: the work is in files.py (imported in the methods: it builds on this module)
+    async def upload(self, source: Source, *, name: str | None = None, on_progress: Progress | None = None,
+                     chunk_size: int = 4 * 1024 * 1024, store: UploadStore | str | Path | None = None,
+                     resume_url: str | None = None, retries: int = 8) -> FileInfo:
+        """Upload a path or a seekable binary file object (tus, resumable); see files.py."""
+        from . import files
+
+        return await files.upload(self, source, name=name, on_progress=on_progress, chunk_size=chunk_size,
+                                  store=store, resume_url=resume_url, retries=retries)
+
+    async def download(self, file: str | FileInfo | dict[str, Any], dest: str | Path | IO[bytes], *,
+                       on_progress: Progress | None = None, retries: int = 8) -> int:
+        """Stream a file (id, FileInfo, message or URL) to `dest`, continuing a partial one; returns its size."""
+        from . import downloads
+
+        return await downloads.download(self, file, dest, on_progress=on_progress, retries=retries)
+
+    async def file_info(self, file_id: str) -> FileInfo:
+        from . import files
+
+        return await files.file_info(self, file_id)
+
+    async def send_file_message(self, to: str, kind: str, file: str | FileInfo, *, duration_ms: int | None = None,
+                                **kw: Any) -> dict[str, Any]:
+        """Send an uploaded file as `image`, `voice`, `video` or `file`: the server fills the
+        rest of the body from the stored file and adds signed `url`/`thumb_url`."""
+        body: dict[str, Any] = {"file_id": file if isinstance(file, str) else file.file_id}
+        if duration_ms is not None:
+            body["duration_ms"] = duration_ms
+        return await self.send(to, kind, body, **kw)
+
+    async def _stored(self, own: dict[str, Any]) -> dict[str, Any]:
+        """The stored copy of a message just sent (one `history` request), else `own`."""
+        try:
+            page = await self.history(own["conv"], after=own["seq"] - 1, limit=1)
+        except (TimeoutError, SemotAPIError, ClientClosed):
+            return own
+        stored = page["messages"][:1]
+        return dict(stored[0]) if stored and stored[0]["seq"] == own["seq"] else own
+
+    async def send_image(self, to: str, file: str | FileInfo, **kw: Any) -> dict[str, Any]:
+        return await self.send_file_message(to, "image", file, **kw)
+
+    async def send_voice(self, to: str, file: str | FileInfo, duration_ms: int, **kw: Any) -> dict[str, Any]:
+        return await self.send_file_message(to, "voice", file, duration_ms=duration_ms, **kw)
+
+    async def send_video(self, to: str, file: str | FileInfo, duration_ms: int, **kw: Any) -> dict[str, Any]:
+        return await self.send_file_message(to, "video", file, duration_ms=duration_ms, **kw)
+
+    async def send_file(self, to: str, file: str | FileInfo, **kw: Any) -> dict[str, Any]:
+        return await self.send_file_message(to, "file", file, **kw)
+
+    async def forward(self, msg: dict[str, Any], to: str, **kw: Any) -> dict[str, Any]:
+        """Send a received message's kind and body to `to`; files by `file_id` (no re-upload)."""
+        from . import files
+
+        kind, body = files.forward_body(msg)
+        return await self.send(to, kind, body, **kw)
 
     async def history(self, conv: str, *, after: int | None = None, before: int | None = None, limit: int = 50) -> dict[str, Any]:
         fields: dict[str, Any] = {"conv": conv, "limit": limit}

@@ -19,6 +19,7 @@ class User:
     is_admin: bool = False
     disabled: bool = False
     created_at: int = 0
+    avatar_file_id: str | None = None  # an uploaded raster image (services/profiles.py)
 
     def public(self) -> dict[str, Any]:
         return {"user_id": self.id, "username": self.username, "display_name": self.display_name}
@@ -90,6 +91,7 @@ class Group:
     kind: str = "project"
     announcement: str | None = None
     dismissed_at: int | None = None
+    avatar_file_id: str | None = None  # an uploaded raster image (services/profiles.py)
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -217,6 +217,13 @@ class GroupDismissed(_GroupChange):
     type: Literal["dismissed"] = "dismissed"
 
 
+class GroupAvatarChanged(_GroupChange):
+    """A new group avatar (`avatar_url`, see services/profiles.py), or none (null)."""
+
+    type: Literal["avatar"] = "avatar"
+    avatar_url: str | None
+
+
 class RequestsPending(_GroupChange):
     """To owner and admins: join requests or invitations wait for review."""
 
@@ -247,7 +254,8 @@ GroupChange: TypeAlias = Annotated[
     | SettingsChanged
     | GroupDismissed
     | RequestsPending
-    | RequestDecided,
+    | RequestDecided
+    | GroupAvatarChanged,
     Field(discriminator="type"),
 ]
 
@@ -267,6 +275,7 @@ class Friend(_Model):
     display_name: str
     remark: str
     created_at: int
+    avatar_url: str | None  # extension (services/profiles.py)
 
 
 class FriendRequest(_Model):
@@ -394,6 +403,19 @@ class FileEvent(_Event):
     change: FileUploaded
 
 
+# --- profiles (docs/protocol.md, Profiles and avatars)
+
+
+class ProfileEvent(_Event):
+    """`user` changed their display name or avatar; sent to their devices, friends and
+    co-members (services/profiles.py)."""
+
+    evt: Literal["profile"] = "profile"
+    user: str
+    display_name: str
+    avatar_url: str | None
+
+
 # --------------------------------------------------------------------------- unions
 
 EventModel: TypeAlias = (
@@ -407,6 +429,7 @@ EventModel: TypeAlias = (
     | GroupEvent
     | ContactsEvent
     | FileEvent
+    | ProfileEvent
 )
 """Any `evt` push (a plain union, for type hints)."""
 
@@ -442,6 +465,7 @@ EVENT_TYPES = _by_literal(
         GroupEvent,
         ContactsEvent,
         FileEvent,
+        ProfileEvent,
     ),
     "evt",
 )
@@ -463,6 +487,7 @@ GROUP_CHANGES = _by_literal(
         GroupDismissed,
         RequestsPending,
         RequestDecided,
+        GroupAvatarChanged,
     ),
     "type",
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 from semot.bus.base import Bus, Invalidate
 from semot.domain import contacts as rules
-from semot.domain.records import ContactTag, FriendRequest
+from semot.domain.records import ContactTag, Friend, FriendRequest
 from semot.errors import BadRequest, Conflict, Forbidden, NotFound
 from semot.ids import is_valid_id, now_ms
 from semot.protocol import events as ev
@@ -34,6 +34,8 @@ class ContactsService:
         self._bus = bus
         self.direct_policy = direct_policy
         self.colleague_check: ColleagueCheck | None = None  # set when the org directory is wired
+        # user ids -> their avatar URLs (services/profiles.py; set by the node)
+        self.avatar_urls: Callable[[list[str]], Awaitable[dict[str, str | None]]] | None = None
         self._blocked: dict[str, frozenset[str]] = {}  # user -> whom they blocked
         self._friends: dict[str, frozenset[str]] = {}
 
@@ -94,11 +96,16 @@ class ContactsService:
         if not is_valid_id(user_id) or not await self._users.existing_user_ids([user_id]):
             raise NotFound(f"no user {user_id!r}")
 
+    async def _friends_wire(self, friends: list[Friend]) -> list[dict[str, Any]]:
+        """Friends as sent (snapshot and events alike), with their `avatar_url`."""
+        urls = await self.avatar_urls([f.user_id for f in friends]) if self.avatar_urls and friends else {}
+        return [{**f.to_wire(), "avatar_url": urls.get(f.user_id)} for f in friends]
+
     # --- snapshot
     async def snapshot(self, user_id: str) -> dict[str, Any]:
         incoming, outgoing = await self._store.pending_requests(user_id)
         return {
-            "friends": [f.to_wire() for f in await self._store.friends(user_id)],
+            "friends": await self._friends_wire(await self._store.friends(user_id)),
             "requests": {"incoming": [r.to_wire() for r in incoming], "outgoing": [r.to_wire() for r in outgoing]},
             "tags": [t.to_wire() for t in await self._store.tags(user_id)],
             "blacklist": [b.to_wire() for b in await self._store.blacklist(user_id)],
@@ -123,7 +130,8 @@ class ContactsService:
         for me, other in ((a, b), (b, a)):
             friend = await self._store.friend(me, other)
             if friend is not None:
-                self._emit(me, ev.FriendAdded(friend=ev.Friend.model_validate(friend.to_wire())))
+                wire = (await self._friends_wire([friend]))[0]
+                self._emit(me, ev.FriendAdded(friend=ev.Friend.model_validate(wire)))
 
     def _request_gone(self, req: FriendRequest) -> None:
         for u in (req.from_user, req.to_user):
@@ -196,8 +204,9 @@ class ContactsService:
             raise NotFound("not in your friends")
         friend = await self._store.friend(user_id, friend_id)
         assert friend is not None
-        self._emit(user_id, ev.FriendUpdated(friend=ev.Friend.model_validate(friend.to_wire())))
-        return friend.to_wire()
+        wire = (await self._friends_wire([friend]))[0]
+        self._emit(user_id, ev.FriendUpdated(friend=ev.Friend.model_validate(wire)))
+        return wire
 
     # --- tags
     async def _check_members(self, user_id: str, members: list[str]) -> list[str]:

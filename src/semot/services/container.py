@@ -14,6 +14,7 @@ from semot.services.groups import GroupService
 from semot.services.messaging import MessageService
 from semot.services.org import OrgService
 from semot.services.presence import PresenceService
+from semot.services.profiles import ProfileService
 from semot.storage.base import Storage
 
 
@@ -30,3 +31,4 @@ class Services:
     client_config: dict[str, Any]
     org: OrgService | None = None  # the organisation directory
     files: FileService | None = None  # uploads and downloads (services/files.py)
+    profiles: ProfileService | None = None  # names and avatars (services/profiles.py)

@@ -65,6 +65,8 @@ class GroupService:
         self._bus = bus
         self._events = events
         self._max_members = max_members
+        # group id, avatar file id -> the URL clients load (set by the node: services/profiles.py)
+        self.avatar_url: Callable[[str, str | None], str | None] = lambda group_id, file_id: None
 
     # --- helpers
     async def _state(self, group_id: str, *, live: bool = True) -> GroupState:
@@ -173,6 +175,7 @@ class GroupService:
         role = self._role(state, user_id)
         if role is not None:
             out = {**state.group.to_wire(), "member_count": len(state.members), "my_role": role}
+            out["avatar_url"] = self.avatar_url(group_id, state.group.avatar_file_id)
             out["my_muted_until"] = state.members[user_id].muted_until  # the composer says so up front
             return out
         g = state.group
@@ -189,10 +192,14 @@ class GroupService:
             "dismissed": g.dismissed_at is not None,
             "member_count": len(state.members) if shown else None,
             "my_role": None,
+            "avatar_url": self.avatar_url(g.id, g.avatar_file_id) if shown else None,
         }
 
     async def my_groups(self, user_id: str) -> list[dict[str, Any]]:
-        return [{**g.to_wire(), "my_role": role} for g, role in await self._store.user_groups(user_id)]
+        return [
+            {**g.to_wire(), "my_role": role, "avatar_url": self.avatar_url(g.id, g.avatar_file_id)}
+            for g, role in await self._store.user_groups(user_id)
+        ]
 
     async def search(self, user_id: str, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Groups an outsider can ask to join: by exact group id (any group that takes
@@ -229,6 +236,7 @@ class GroupService:
                     "member_count": count,
                     "join": eff["join"],
                     "my_role": mine.get(group.id),
+                    "avatar_url": self.avatar_url(group.id, group.avatar_file_id),
                 }
             )
         return out
@@ -393,6 +401,19 @@ class GroupService:
             UpdateGroup(group_id, {"dismissed_at": now_ms()}),
             lambda o: [ev.GroupDismissed(by=actor)] if o.changed else [],
         )
+
+    async def set_avatar(self, actor: str, group_id: str, file_id: str | None) -> bool:
+        """Owner and admins; the file was checked by the caller (services/profiles.py).
+        False when it was the avatar already."""
+        state = await self._state(group_id)
+        rules.require_role(self._role(state, actor), at_least="admin", action="change the group's avatar")
+        if file_id == state.group.avatar_file_id:
+            return False
+        change = ev.GroupAvatarChanged(by=actor, avatar_url=self.avatar_url(group_id, file_id))
+        outcome = await self._write(
+            group_id, UpdateGroup(group_id, {"avatar_file_id": file_id}), lambda o: [change] if o.changed else []
+        )
+        return outcome.changed
 
     async def update(
         self,

@@ -84,6 +84,13 @@ class UserStorage(abc.ABC):
     @abc.abstractmethod
     async def set_user_admin(self, user_id: str, is_admin: bool) -> bool: ...
 
+    @abc.abstractmethod
+    async def set_user_profile(self, user_id: str, *, display_name: str, avatar_file_id: str | None) -> bool:
+        """Store the name and avatar (services/profiles.py checks both); False: no such user."""
+
+    @abc.abstractmethod
+    async def set_password_hash(self, user_id: str, password_hash: str) -> bool: ...
+
 
 class TokenStorage(abc.ABC):
     """Refresh tokens, grouped in families: one family is one login."""
@@ -110,6 +117,11 @@ class TokenStorage(abc.ABC):
     @abc.abstractmethod
     async def revoke_login(self, family: str) -> None:
         """End a login: every refresh token of the family is revoked, for good."""
+
+    @abc.abstractmethod
+    async def revoke_other_logins(self, user_id: str, keep: str) -> list[str]:
+        """End every login of `user_id` but `keep` (a password change); returns the
+        families that were still alive, whose sockets must close."""
 
     @abc.abstractmethod
     async def login_alive(self, user_id: str, family: str) -> bool:

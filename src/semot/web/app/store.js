@@ -97,6 +97,7 @@ export const state = reactive({
   outboxCount: 0,
   narrow: window.matchMedia("(max-width: 768px)").matches,
   names: {}, // user_id -> the name to show (a friend's remark or display name)
+  avatars: {}, // user_id -> avatar_url or null, from profiles and contacts (stores/profile.js)
   tab: "chats", // the left navigation: "chats" | "contacts" | "directory"
   contacts: emptyContacts(), // the snapshot of GET /api/v1/contacts, kept current by `evt contacts`
   presence: {}, // user_id -> {status, text}
@@ -248,7 +249,7 @@ export function summary(m) {
     case "video":
       return t("msg.video");
     case "file":
-      return t("msg.file");
+      return m.body && m.body.name ? t("msg.fileNamed", { name: m.body.name }) : t("msg.file");
     case "custom":
       return t("msg.custom", { type: m.body.type });
     case "recalled":
@@ -278,6 +279,7 @@ const SYSTEM_TEXTS = {
   group_renamed: (b) => t("sys.renamed", { by: who(b.by), name: b.name }),
   group_announcement: (b) => t("sys.announcement", { by: who(b.by) }),
   group_settings_changed: (b) => t("sys.settings", { by: who(b.by) }),
+  group_avatar: (b) => t("sys.groupAvatar", { by: who(b.by) }),
 };
 
 /** The text of a system notice (the server's `system` messages), as plain text. */
@@ -322,6 +324,7 @@ export async function enterApp() {
   state.loginNotice = "";
   state.convs = {};
   state.names = {};
+  state.avatars = {};
   forgetProfiles();
   state.activeId = null;
   loadUserFacts();
@@ -421,6 +424,7 @@ async function refreshContacts() {
       loaded: true,
     };
     updateNames();
+    for (const f of state.contacts.friends) if ("avatar_url" in f) state.avatars[f.user_id] = f.avatar_url || null;
     refreshPresence([me(), ...state.contacts.friends.map((f) => f.user_id)]);
   } catch {
     /* older server: user ids are shown */
@@ -457,18 +461,26 @@ async function flushProfiles() {
     profileTimer = setTimeout(flushProfiles, 150); // friends' names come with the snapshot
     return;
   }
-  const ids = [...profileQueue].filter((id) => !state.names[id]);
+  const ids = [...profileQueue].filter((id) => !state.names[id] || !(id in state.avatars));
   profileQueue.clear();
   if (!ids.length) return;
   const session = client.userId;
   try {
     const users = await client.users(ids);
     if (client.userId !== session) return; // signed out meanwhile
-    for (const u of users) rememberName(u.user_id, u.display_name);
+    for (const u of users) {
+      rememberName(u.user_id, u.display_name);
+      state.avatars[u.user_id] = u.avatar_url || null;
+    }
   } catch {
     // offline or refused: ask again when the connection is back (onOpen)
     if (client.userId === session) for (const id of ids) profileFailed.add(id);
   }
+}
+
+/** A user's avatar is wanted (stores/profile.js): fetched with the names, once. */
+export function wantAvatar(userId) {
+  if (userId && userId !== me() && !(userId in state.avatars)) wantProfile(userId);
 }
 
 /** Ask again for the names that could not be fetched (after a reconnect). */
@@ -504,6 +516,17 @@ function updateNames() {
     if (n && n !== f.user_id) names[f.user_id] = n;
   }
   state.names = names;
+}
+
+/** A user changed their display name (evt profile, or my own PATCH /api/v1/me): every
+ * view shows the new one at once (a friend's remark still wins). */
+export function profileChanged(userId, name) {
+  if (!userId || !name) return;
+  if (userId === me() && state.me) state.me.display_name = name;
+  knownNames[userId] = name;
+  const f = state.contacts.friends.find((x) => x.user_id === userId);
+  if (f) f.display_name = name;
+  updateNames();
 }
 
 function putBy(list, key, obj) {

@@ -7,10 +7,20 @@
 // de-duplicated by (conv, seq). Messages sent while offline wait in an outbox and are
 // sent once the connection is back, with the same cid (the server stores a cid once).
 //
+// Resumable file uploads (tus) live in ./uploads.js, next to this file (the server serves
+// both, at /sdk/ and /web/sdk/); upload() loads tus-js-client on first use.
+//
 // Node.js 20 needs `node --experimental-websocket` for its global WebSocket (or pass a
 // WebSocket class in the options). Documentation: sdk/js/README.md.
 
+import { UploadHandle } from "./uploads.js";
+
+export { UploadAborted, UploadFailed, UploadHandle } from "./uploads.js";
+
 export const VERSION = "0.1.0";
+
+/** Message kinds that carry a file (sendFile()). */
+export const FILE_KINDS = new Set(["image", "voice", "video", "file"]);
 
 /** Close codes after which reconnecting cannot help (account disabled / replaced). */
 export const TERMINAL_CLOSE_CODES = new Set([1008, 4409]);
@@ -215,6 +225,7 @@ export class SemotClient extends Emitter {
     this._fetch = o.fetch || ((...a) => globalThis.fetch(...a));
     this._random = o.random || Math.random;
     this.logger = o.logger || null;
+    this.tus = o.tus || null; // tus-js-client to use for uploads instead of the vendored bundle
 
     this.userId = null;
     this.accessToken = null;
@@ -571,6 +582,57 @@ export class SemotClient extends Emitter {
       out.push(...((r && r.users) || []));
     }
     return out;
+  }
+
+  // ---------------------------------------------------------------- files
+  /**
+   * Upload a File or Blob (resumable, tus; see uploads.js): returns a handle with
+   * `promise` (resolves with the file info), `pause()`, `resume()`, `abort()`, `sent`,
+   * `total`, `state`. opts: {name?, onProgress?(sent, total), onState?(handle),
+   * chunkSize?, checksum? (default true)}.
+   */
+  upload(file, opts = {}) {
+    return new UploadHandle(this, file, opts);
+  }
+
+  /** upload(file, opts) and wait: resolves with the file info. */
+  uploadFile(file, opts = {}) {
+    return this.upload(file, opts).promise;
+  }
+
+  /** `GET /api/v1/files/<id>/info`: {file_id, name, size, mime, sha256, w?, h?, duration_ms?}. */
+  fileInfo(fileId) {
+    return this.http("GET", `/api/v1/files/${encodeURIComponent(fileId)}/info`);
+  }
+
+  /** The file's bytes URL (needs the Bearer header; message bodies carry signed URLs for <img>). */
+  fileUrl(fileId) {
+    return `${this.baseUrl}/api/v1/files/${encodeURIComponent(fileId)}/content`;
+  }
+
+  /** Download a file with the access token; resolves with a Blob. */
+  async downloadFile(fileId) {
+    if (!this.accessToken && this.refreshCookie && this.userId) await this.refresh();
+    const get = () => this._fetch(this.fileUrl(fileId), { headers: { Authorization: `Bearer ${this.accessToken}` } });
+    let resp = await get();
+    if (resp.status === 401 && this._canRefresh()) {
+      await this.refresh();
+      resp = await get();
+    }
+    if (!resp.ok) throw new SemotAPIError(resp.status === 404 ? "not_found" : resp.status === 403 ? "forbidden" : "bad_request", `download failed (${resp.status})`, resp.status);
+    return resp.blob();
+  }
+
+  /**
+   * Send an uploaded file as a message of `kind` (image | voice | video | file) through
+   * send() (outbox, cid): the server fills size, name, mime, w and h from the file.
+   * `extra`: {duration_ms} for voice and video. `sendOpts`: send()'s {cid, opts}.
+   */
+  sendFile(to, kind, fileId, extra = {}, sendOpts = {}) {
+    if (!FILE_KINDS.has(kind)) return Promise.reject(new SemotAPIError("bad_request", `not a file kind: ${kind}`));
+    const body = { file_id: fileId };
+    if (Number.isFinite(extra && extra.duration_ms)) body.duration_ms = Math.round(extra.duration_ms);
+    return this.send(to, kind, body, sendOpts);
   }
 
   /** Create a group; returns {group_id, conv}. */
@@ -1321,3 +1383,18 @@ export class SemotClient extends Emitter {
     this._dispatching = false;
   }
 }
+
+// ---------------------------------------------------------------- profile (PROTOCOL.md §6, last bullet)
+/**
+ * `PATCH /api/v1/me`: change the display name and/or the avatar ({display_name?,
+ * avatar_file_id?}: an uploaded JPEG/PNG/WebP/GIF you may read; null removes it).
+ * Resolves with the new `GET /api/v1/me` ({..., avatar_url}).
+ */
+SemotClient.prototype.updateMe = function updateMe(fields) {
+  return this.http("PATCH", "/api/v1/me", fields);
+};
+
+/** `POST /api/v1/me/password`: every other login of the user ends; this one goes on. */
+SemotClient.prototype.changePassword = function changePassword(oldPassword, newPassword) {
+  return this.http("POST", "/api/v1/me/password", { old_password: oldPassword, new_password: newPassword });
+};

@@ -1,14 +1,22 @@
 // The composer: text with Enter to send (Shift+Enter: new line; never while an input
-// method is composing), emoji, burn after reading, location, contact card and @ mentions.
+// method is composing), emoji, burn after reading, location, contact card and @ mentions,
+// and files: picked (several at once), pasted, or dropped anywhere on the chat, each with
+// an upload bar (progress, pause/resume, cancel; it waits out a network drop and resumes),
+// and voice messages recorded with the microphone (click to record and again to send,
+// or hold the button and let go to send).
 // In a group where the user cannot speak (muted, everyone muted, dismissed, no longer a
 // member) it says so in place of the input, instead of letting a send fail.
-import { computed, nextTick, onBeforeUnmount, ref, watch } from "vue";
+import { computed, nextTick, onBeforeUnmount, onMounted, ref, watch } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../i18n.js";
 import { client, displayName, groupApi, me, sendMessage, state, typing, ui } from "../store.js";
 import { EMOJI, insertAt } from "../util.js";
 import UserAvatar from "./avatar.js";
 import { AtGlyph, FireGlyph, SmileGlyph } from "./glyphs.js";
+import { cancelUpload, dismissUpload, pauseUpload, percent, resumeUpload, sendFiles, uploadsOf } from "../stores/uploads.js";
+import { canRecord, cancelRecording, clock, recorder, startRecording, stopRecording } from "../stores/recorder.js";
+
+const HOLD_MS = 400; // a press longer than this is "hold to talk": letting go sends
 
 const BURN_CHOICES = [5, 10, 30, 60, 300];
 
@@ -194,16 +202,150 @@ export default {
       ui.dialog = name;
     }
 
+    // ---------------------------------------------------------------- files
+    const fileInput = ref(null);
+    const root = ref(null);
+    const dragging = ref(false);
+    const uploadItems = computed(() => uploadsOf(props.conv.id));
+
+    function addFiles(list) {
+      const files = [...(list || [])].filter((f) => f && typeof f.size === "number");
+      if (files.length) sendFiles(props.conv, files);
+    }
+    function pickFiles() {
+      if (fileInput.value) fileInput.value.click();
+    }
+    function onPicked(e) {
+      addFiles(e.target.files);
+      e.target.value = ""; // the same file can be picked again
+    }
+    function onPaste(e) {
+      const dt = e.clipboardData;
+      if (!dt) return;
+      let files = [...(dt.files || [])];
+      if (!files.length && dt.items) files = [...dt.items].filter((i) => i.kind === "file").map((i) => i.getAsFile()).filter(Boolean);
+      if (!files.length) return; // plain text: the textarea takes it
+      e.preventDefault();
+      addFiles(files);
+    }
+
+    // Drag and drop onto the whole chat pane (the composer's parent section).
+    let dropZone = null;
+    let depth = 0;
+    const hasFiles = (e) => !!(e.dataTransfer && [...(e.dataTransfer.types || [])].includes("Files"));
+    const onDragEnter = (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth += 1;
+      dragging.value = true;
+    };
+    const onDragOver = (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+    };
+    const onDragLeave = () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) dragging.value = false;
+    };
+    const onDrop = (e) => {
+      depth = 0;
+      dragging.value = false;
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      if (!gate.value) addFiles(e.dataTransfer.files);
+    };
+    watch(dragging, (on) => dropZone && dropZone.classList.toggle("drop-active", on));
+    onMounted(() => {
+      const el = root.value && root.value.closest ? root.value.closest(".chat") : null;
+      dropZone = el || (root.value && root.value.parentElement);
+      if (!dropZone) return;
+      dropZone.addEventListener("dragenter", onDragEnter);
+      dropZone.addEventListener("dragover", onDragOver);
+      dropZone.addEventListener("dragleave", onDragLeave);
+      dropZone.addEventListener("drop", onDrop);
+    });
+    onBeforeUnmount(() => {
+      if (!dropZone) return;
+      dropZone.classList.remove("drop-active");
+      dropZone.removeEventListener("dragenter", onDragEnter);
+      dropZone.removeEventListener("dragover", onDragOver);
+      dropZone.removeEventListener("dragleave", onDragLeave);
+      dropZone.removeEventListener("drop", onDrop);
+    });
+
+    // ---------------------------------------------------------------- voice
+    const recordable = canRecord();
+    const recordingHere = computed(() => recorder.state !== "idle" && recorder.conv === props.conv.id);
+    let pressAt = 0;
+    function micDown(e) {
+      if (e.button !== undefined && e.button !== 0) return;
+      pressAt = performance.now();
+      // keep getting this press's pointerup even if the finger slides off the button
+      if (e.target && e.target.setPointerCapture && e.pointerId !== undefined) {
+        try {
+          e.target.setPointerCapture(e.pointerId);
+        } catch {
+          /* not capturable */
+        }
+      }
+      if (recorder.state === "idle") startRecording(props.conv);
+      else pressAt = 0; // a click on the button while recording: the click sends (micUp)
+    }
+    function micUp() {
+      if (recorder.state === "idle") return;
+      const held = pressAt && performance.now() - pressAt >= HOLD_MS;
+      if (!pressAt || held) stopRecording(true);
+      pressAt = 0;
+    }
+    function micKey(e) {
+      if (e.key !== "Enter" && e.key !== " ") return;
+      e.preventDefault();
+      if (recorder.state === "idle") startRecording(props.conv);
+      else stopRecording(true);
+    }
+    watch(() => recorder.error, (key) => key && ElMessage.error(t(key)));
+    watch(() => props.conv.id, () => recordingHere.value || (recorder.state !== "idle" && cancelRecording()));
+    onBeforeUnmount(() => recorder.state !== "idle" && cancelRecording());
+
     return {
       input, emojiOpen, EMOJI, pickEmoji, burnOn, burnS, BURN_CHOICES, toggleBurn, send, onKeydown, onInput, canSend, tooLong,
       maxChars, mention, candidates, choose, startMention, isGroup, openDialog, gate, state, t,
+      fileInput, root, pickFiles, onPicked, onPaste, dragging, uploadItems, percent, pauseUpload, resumeUpload, cancelUpload,
+      dismissUpload, recordable, recorder, recordingHere, micDown, micUp, micKey, clock, stopRecording, cancelRecording,
     };
   },
   template: `
-    <div v-if="gate" class="composer composer-gate" role="status" data-testid="composer-gate" :data-reason="gate.key">
+    <div v-if="gate" ref="root" class="composer composer-gate" role="status" data-testid="composer-gate" :data-reason="gate.key">
       {{ t(gate.key, { until: gate.until }) }}
     </div>
-    <div v-else class="composer" :class="{ 'burn-on': burnOn }">
+    <div v-else ref="root" class="composer" :class="{ 'burn-on': burnOn }" @paste="onPaste">
+      <div v-if="dragging" class="drop-hint" aria-hidden="true">{{ t('upload.dropHere') }}</div>
+      <ul v-if="uploadItems.length" class="upload-list" :aria-label="t('upload.list')" data-testid="uploads">
+        <li v-for="u in uploadItems" :key="u.id" class="upload-item" :class="'is-' + u.state" data-testid="upload-item"
+            :data-state="u.state" :data-file-id="u.fileId || ''" :data-percent="percent(u)">
+          <span class="upload-name" :title="u.name">{{ u.voice ? t('upload.voice') : u.name }}</span>
+          <el-progress class="upload-bar" :percentage="percent(u)" :stroke-width="6" :show-text="false"
+                       :status="u.state === 'failed' ? 'exception' : undefined" />
+          <span class="upload-pct" data-testid="upload-pct">{{ percent(u) }}%</span>
+          <span class="upload-state" role="status" data-testid="upload-state">{{ t('upload.state.' + u.state) }}<template v-if="u.error">: {{ u.error }}</template></span>
+          <button v-if="u.state === 'uploading' || u.state === 'starting' || u.state === 'offline'" type="button" class="tool"
+                  :aria-label="t('upload.pause')" :title="t('upload.pause')" @click="pauseUpload(u)" data-testid="upload-pause"><el-icon><icon-video-pause /></el-icon></button>
+          <button v-else-if="u.state === 'paused'" type="button" class="tool" :aria-label="t('upload.resume')" :title="t('upload.resume')"
+                  @click="resumeUpload(u)" data-testid="upload-resume"><el-icon><icon-video-play /></el-icon></button>
+          <button v-if="u.state === 'failed'" type="button" class="tool" :aria-label="t('upload.dismiss')" :title="t('upload.dismiss')"
+                  @click="dismissUpload(u)" data-testid="upload-dismiss"><el-icon><icon-close /></el-icon></button>
+          <button v-else-if="u.state !== 'sending'" type="button" class="tool" :aria-label="t('upload.cancel')" :title="t('upload.cancel')"
+                  @click="cancelUpload(u)" data-testid="upload-cancel"><el-icon><icon-close /></el-icon></button>
+        </li>
+      </ul>
+      <div v-if="recordingHere" class="rec-bar" role="status" data-testid="voice-recorder" :data-state="recorder.state">
+        <span class="rec-dot" aria-hidden="true"></span>
+        <span class="rec-label">{{ recorder.state === 'starting' ? t('voice.starting') : t('voice.recording') }}</span>
+        <span class="rec-time" data-testid="voice-time">{{ clock(recorder.elapsedMs) }}</span>
+        <el-button size="small" @click="cancelRecording" data-testid="voice-cancel">{{ t('voice.cancel') }}</el-button>
+        <el-button size="small" type="primary" :disabled="recorder.state !== 'recording'" @click="stopRecording(true)" data-testid="voice-send">{{ t('voice.send') }}</el-button>
+      </div>
       <div class="composer-tools" role="toolbar" :aria-label="t('chat.composer')">
         <el-popover v-model:visible="emojiOpen" trigger="click" placement="top-start" :width="320" popper-class="emoji-popper">
           <template #reference>
@@ -220,6 +362,11 @@ export default {
         <button class="tool" type="button" :aria-label="t('chat.location')" :title="t('chat.location')" @click="openDialog('location')" data-testid="location-btn"><el-icon><icon-location /></el-icon></button>
         <button class="tool" type="button" :aria-label="t('chat.card')" :title="t('chat.card')" @click="openDialog('card')" data-testid="card-btn"><el-icon><icon-postcard /></el-icon></button>
         <button v-if="isGroup" class="tool" type="button" :aria-label="t('chat.mention')" :title="t('chat.mention')" @click="startMention" data-testid="mention-btn"><at-glyph /></button>
+        <button class="tool" type="button" :aria-label="t('upload.pick')" :title="t('upload.pick')" @click="pickFiles" data-testid="file-btn"><el-icon><icon-paperclip /></el-icon></button>
+        <input ref="fileInput" type="file" multiple hidden @change="onPicked" data-testid="file-input">
+        <button v-if="recordable" class="tool mic" :class="{ on: recordingHere }" type="button" :aria-pressed="recordingHere ? 'true' : 'false'"
+                :aria-label="recordingHere ? t('voice.send') : t('voice.record')" :title="t('voice.hint')"
+                @pointerdown="micDown" @pointerup="micUp" @keydown="micKey" data-testid="mic-btn"><el-icon><icon-microphone /></el-icon></button>
       </div>
       <div class="composer-input">
         <ul v-if="mention.open" class="mention-list" role="listbox" :aria-label="t('chat.mention')" data-testid="mention-list">

@@ -10,6 +10,7 @@ import { t } from "../i18n.js";
 import { closeConv, describeError, displayName, groupApi, me, state } from "../store.js";
 import { USERNAME_RE } from "../util.js";
 import UserAvatar from "./avatar.js";
+import { setGroupAvatar, updateGroupAvatar, uploadPicture } from "../stores/profile.js";
 
 const RANK = { owner: 3, admin: 2, member: 1 };
 const MUTES = [["m10", 10 * 60e3], ["h1", 3600e3], ["d1", 86400e3]];
@@ -257,7 +258,32 @@ export default {
     function muteLeft(m) {
       return t("group.mutedUntil", { time: new Date(m.muted_until).toLocaleString() });
     }
+    // the group's picture (owner and admins): picked, scaled down, uploaded, set
+    const avatarPicker = ref(null);
+    const avatarBusy = ref(false);
+    watch(group, (g) => g && "avatar_url" in g && setGroupAvatar(g.group_id, g.avatar_url));
+    async function onAvatarPicked(e) {
+      const file = e.target.files && e.target.files[0];
+      e.target.value = "";
+      if (!file) return;
+      avatarBusy.value = true;
+      try {
+        group.value = { ...group.value, ...(await updateGroupAvatar(group.value.group_id, await uploadPicture(file))) };
+      } catch (error) {
+        ElMessage.error(describeError(error));
+      } finally {
+        avatarBusy.value = false;
+      }
+    }
+    async function removeGroupAvatar() {
+      try {
+        group.value = { ...group.value, ...(await updateGroupAvatar(group.value.group_id, null)) };
+      } catch (error) {
+        ElMessage.error(describeError(error));
+      }
+    }
     return {
+      avatarPicker, avatarBusy, onAvatarPicked, removeGroupAvatar,
       state, t, visible, group, members, loading, editing, annDraft, invite, myRole, isMember, isOwner, isManager, muteAll, dismissed,
       canInvite, inviteNeedsApproval, canLeave, canRename, renaming, nameDraft, nameError, nameSaving, startRename, cancelRename, saveName,
       policy, policyBusy, setPolicy, copyId, POLICIES, MAX_NAME, RADIO_COL, RADIO_ROW, HINT,
@@ -267,6 +293,14 @@ export default {
   template: `
     <el-drawer v-model="visible" :title="t('group.info')" :size="state.narrow ? '100%' : '380px'" append-to-body class="group-panel" data-testid="group-panel">
       <div v-if="group" class="gp" data-testid="gp-body">
+        <div v-if="isMember" class="gp-avatar" style="display:flex;align-items:center;gap:12px;margin-bottom:12px" data-testid="gp-avatar">
+          <user-avatar :id="conv.id" :name="group.name || ''" group :size="56" />
+          <template v-if="isManager && !dismissed">
+            <input ref="avatarPicker" type="file" accept="image/png,image/jpeg,image/webp,image/gif" style="display:none" @change="onAvatarPicked" data-testid="gp-avatar-input" />
+            <el-button size="small" :loading="avatarBusy" @click="avatarPicker && avatarPicker.click()" data-testid="gp-avatar-pick">{{ t('group.changeAvatar') }}</el-button>
+            <el-button v-if="group.avatar_url" size="small" text @click="removeGroupAvatar" data-testid="gp-avatar-remove">{{ t('group.removeAvatar') }}</el-button>
+          </template>
+        </div>
         <div class="gp-head">
           <template v-if="renaming">
             <el-input v-model="nameDraft" :maxlength="MAX_NAME" show-word-limit :placeholder="t('group.namePlaceholder')" :aria-label="t('group.rename')"

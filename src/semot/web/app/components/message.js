@@ -1,6 +1,7 @@
-// One message: a bubble (text, location, contact card, ...), a tombstone (recalled,
-// burned) or a centred system notice. Everything a user wrote is rendered as text:
-// mustache interpolation only, never v-html; links are http(s) URLs as anchors.
+// One message: a bubble (text, image, video, voice, file, location, contact card, ...),
+// a tombstone (recalled, burned) or a centred system notice. Everything a user wrote is
+// rendered as text: mustache interpolation only, never v-html; links are http(s) URLs as
+// anchors. Media bubbles live in components/media/, the Forward dialog too.
 import { computed, ref } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../i18n.js";
@@ -8,10 +9,18 @@ import { client, describeError, discard, displayName, me, recall, retry, startDi
 import { clock, fullTime, segments } from "../util.js";
 import UserAvatar from "./avatar.js";
 import { FireGlyph } from "./glyphs.js";
+import { Share } from "@element-plus/icons-vue";
+import { canForward as forwardable } from "../stores/forward.js";
+import MediaImage from "./media/image.js";
+import MediaVideo from "./media/video.js";
+import MediaVoice from "./media/voice.js";
+import MediaFile from "./media/file-card.js";
+import ForwardDialog from "./media/forward-dialog.js";
+import "./media/styles.js";
 
 export default {
   name: "MessageItem",
-  components: { UserAvatar, FireGlyph },
+  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share },
   props: {
     msg: { type: Object, required: true },
     conv: { type: Object, required: true },
@@ -53,7 +62,9 @@ export default {
     const canRecall = computed(() => mine.value && !props.pending && props.msg.seq > 0 && !tombstone.value && !system.value
       && openedAt.value - props.msg.ts < recallWindowMs.value);
     const canCopy = computed(() => kind.value === "text");
-    const hasMenu = computed(() => !tombstone.value && !system.value && (canCopy.value || mine.value || !!props.pending));
+    const canForward = computed(() => forwardable(props.msg, props.pending));
+    const forwarding = ref(false);
+    const hasMenu = computed(() => !tombstone.value && !system.value && (canCopy.value || canForward.value || mine.value || !!props.pending));
     const mapHref = computed(() => {
       if (kind.value !== "location") return "";
       const { lat, lng } = props.msg.body;
@@ -78,6 +89,8 @@ export default {
             : describeError(error);
           ElMessage.error(t("msg.recallFailed", { reason }));
         }
+      } else if (cmd === "forward") {
+        forwarding.value = true;
       } else if (cmd === "retry") {
         retry(props.conv, props.pending);
       } else if (cmd === "discard") {
@@ -101,7 +114,7 @@ export default {
 
     return {
       menu, mine, kind, tombstone, system, showName, name, cardName, segs, mentionsMe, burnS, burnLeft, noticeText, status,
-      canRecall, canCopy, hasMenu, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
+      canRecall, canCopy, canForward, forwarding, hasMenu, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
     };
   },
   template: `
@@ -126,6 +139,10 @@ export default {
                 <span class="loc-coords">{{ Number(msg.body.lat).toFixed(5) }}, {{ Number(msg.body.lng).toFixed(5) }}</span>
               </span>
             </a>
+            <media-image v-else-if="kind === 'image'" :msg="msg" :conv="conv" />
+            <media-video v-else-if="kind === 'video'" :msg="msg" :conv="conv" />
+            <media-voice v-else-if="kind === 'voice'" :msg="msg" :conv="conv" />
+            <media-file v-else-if="kind === 'file'" :msg="msg" :conv="conv" />
             <div v-else-if="kind === 'card'" class="contact-card" data-testid="card">
               <div class="contact-top">
                 <user-avatar :id="msg.body.user_id" :name="cardName" :size="40" />
@@ -151,6 +168,7 @@ export default {
             <template #dropdown>
               <el-dropdown-menu>
                 <el-dropdown-item v-if="canCopy" command="copy"><el-icon><icon-copy-document /></el-icon>{{ t('msg.copy') }}</el-dropdown-item>
+                <el-dropdown-item v-if="canForward" command="forward" data-testid="forward"><el-icon><icon-share /></el-icon>{{ t('fwd.action') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canRecall" command="recall" data-testid="recall"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.recall') }}</el-dropdown-item>
                 <el-dropdown-item v-if="pending && pending.status === 'failed'" command="retry"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.retry') }}</el-dropdown-item>
                 <el-dropdown-item v-if="pending" command="discard"><el-icon><icon-delete /></el-icon>{{ t('msg.discard') }}</el-dropdown-item>
@@ -170,5 +188,6 @@ export default {
         </div>
       </div>
       <user-avatar v-if="mine" :id="msg.from" :name="name" :size="36" class="msg-avatar" />
+      <forward-dialog v-if="forwarding" :msg="msg" @close="forwarding = false" />
     </div>`,
 };

@@ -10,11 +10,12 @@ import ConvList from "./conv-list.js";
 import ContactsView from "./contacts.js";
 import DirectoryView from "./directory.js";
 import ChatView from "./chat.js";
+import ProfileDialog from "./profile-dialog.js";
 import { AboutDialog, CardDialog, FindGroupDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
 
 export default {
   name: "ShellView",
-  components: { UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, FindGroupDialog, LocationDialog, CardDialog, AboutDialog },
+  components: { UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, FindGroupDialog, LocationDialog, CardDialog, AboutDialog, ProfileDialog },
   setup() {
     const unread = computed(() => totalUnread());
     const activeConv = computed(() => (state.activeId ? state.convs[state.activeId] : null));
@@ -82,6 +83,7 @@ export default {
       <location-dialog />
       <card-dialog />
       <about-dialog />
+      <profile-dialog />
     </div>`,
 };
 

@@ -50,6 +50,8 @@ export default {
         } catch (error) {
           ElMessage.error(describeError(error));
         }
+      } else if (cmd === "profile") {
+        ui.dialog = "profile";
       } else if (cmd === "about") {
         ui.dialog = "about";
       } else if (cmd === "zh-CN" || cmd === "en") {
@@ -82,6 +84,7 @@ export default {
             <span class="presence-dot inline" :class="'p-' + st"></span>{{ t('presence.' + st) }}<el-icon v-if="myStatus.status === st" class="status-check"><icon-check /></el-icon>
           </el-dropdown-item>
           <el-dropdown-item command="statusText" data-testid="status-text">{{ t('status.text') }}…</el-dropdown-item>
+          <el-dropdown-item command="profile" divided data-testid="menu-profile">{{ t('menu.profile') }}…</el-dropdown-item>
           <el-dropdown-item divided command="notify" :disabled="notif === 'unsupported' || notif === 'blocked'" data-testid="menu-notify">
             {{ t('menu.notifications') }}: {{ notifLabel }}
           </el-dropdown-item>

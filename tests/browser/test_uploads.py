@@ -188,8 +188,8 @@ def test_a_30mb_upload_cut_by_going_offline_resumes_from_the_server_offset(
     tok = token(server, alice)
     offset = tus_offset(server, tok, file_id)
     assert 0 < offset < len(data), offset  # what arrived before the cut is on the server
-    percent_offline = int(item.get_attribute("data-percent") or 0)
-    assert percent_offline < 100
+    # (the bar's percent counts bytes handed to the browser, which may all be sent already
+    # on a loaded machine: the server's offset above is what proves the cut)
     # still offline a moment later: it waits, it does not fail
     a.page.wait_for_timeout(500)
     assert item.get_attribute("data-state") == "offline"

@@ -181,7 +181,7 @@ async def test_outsiders_do_not_read_a_closed_group(server: ServerProcess, api: 
     assert info == {
         "group_id": gid, "conv": f"g:{gid}", "name": None, "owner": None, "type": None,
         "settings": {"join": "closed"}, "announcement": None, "created_at": None, "dismissed": False,
-        "member_count": None, "my_role": None,
+        "member_count": None, "my_role": None, "avatar_url": None,
     }
     status, body = await call(outsider, "GET", f"{base}/members")
     assert status == 403 and body["error"]["code"] == "forbidden"

@@ -33,6 +33,7 @@ from semot.api import (
     groups_api,
     org_admin_api,
     presence_api,
+    profile_api,
 )
 from semot.api.routing import RouteTable
 from tests.hardening.http_support import (
@@ -116,7 +117,10 @@ async def http(world: World) -> AsyncIterator[RawHttp]:
 
 def _operations() -> list[tuple[str, str]]:
     table = RouteTable()
-    for part in (client_api, groups_api, contacts_api, presence_api, admin_api, directory_api, org_admin_api, files_api):
+    for part in (
+        client_api, groups_api, contacts_api, presence_api, admin_api, directory_api, org_admin_api, files_api,
+        profile_api,
+    ):
         table.routes.extend(part.routes().routes)
     return [(r.method, r.path) for r in table.routes]
 

@@ -13,9 +13,12 @@ hyper's header_read_timeout, `GuardedRequestHandler` adds:
 - a body deadline: a body announced by the head (Content-Length, chunked) must have
   arrived within `body_timeout`; a handler still reading it gets 408 and the connection
   is closed after that answer (`client_max_size` separately bounds its size);
-- a cap on the connections of one peer address that have not completed a head yet, so
-  one address cannot hold thousands of half-open requests. A reverse proxy sends
-  complete heads only, so clients behind it are not lumped together by this cap.
+- a cap on the connections of one peer address that are still without a complete head
+  a second (`slow_after`) after they started one, so one address cannot hold thousands
+  of half-open requests. Only slow heads count: an office behind one NAT address whose
+  hundreds of clients reconnect at once, or a busy server that has not read their heads
+  yet, is never refused for it. A reverse proxy sends complete heads only, so clients
+  behind it are not lumped together by this cap.
 
 `GuardedSite` is aiohttp's TCPSite with this handler: the runner, app, shutdown and
 connection bookkeeping (runner.server) are aiohttp's own, untouched.
@@ -37,11 +40,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class ConnectionGuard:
-    """The limits, and the per-address count of connections still sending a head."""
+    """The limits, and the per-address count of connections slow to send a head."""
 
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_pending_per_ip: int = 64  # 0: no cap
+    slow_after: float = 1.0  # a head still incomplete after this long counts against the cap
     pending: dict[str, int] = field(default_factory=dict)
     refused: int = 0  # connections closed at once because their address was over the cap
     timed_out: int = 0  # connections closed by the head deadline
@@ -74,13 +78,15 @@ class GuardedRequestHandler(web.RequestHandler):
     `_request_count` (heads parsed so far) and `_messages` (parsed requests not yet
     handled); tests/hardening/test_transport.py fails if an aiohttp upgrade changes them."""
 
-    __slots__ = ("_body", "_body_timer", "_guard", "_head_timer", "_ip")
+    __slots__ = ("_body", "_body_timer", "_counted", "_guard", "_head_timer", "_ip", "_slow_timer")
 
     def __init__(self, manager: web.Server, *, guard: ConnectionGuard, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._guard = guard
         self._ip = ""
         self._head_timer: asyncio.TimerHandle | None = None
+        self._slow_timer: asyncio.TimerHandle | None = None
+        self._counted = False  # this connection's slow head is in guard.pending
         self._body_timer: asyncio.TimerHandle | None = None
         self._body: StreamReader | None = None  # the latest request's body while it is arriving
 
@@ -115,22 +121,34 @@ class GuardedRequestHandler(web.RequestHandler):
 
     # --- the head deadline
     def _start_head(self) -> bool:
-        if not self._guard.enter(self._ip):
-            log.debug("%s: too many connections still sending a request head; closed", self._ip)
-            self.force_close()
-            return False
         self._head_timer = self._loop.call_later(self._guard.header_timeout, self._head_expired)
+        if self._guard.max_pending_per_ip and self._guard.slow_after < self._guard.header_timeout:
+            self._slow_timer = self._loop.call_later(self._guard.slow_after, self._head_slow)
         return True
 
+    def _head_slow(self) -> None:
+        self._slow_timer = None
+        if self._guard.enter(self._ip):
+            self._counted = True
+            return
+        log.debug("%s: too many connections slow to send a request head; closed", self._ip)
+        self._stop_head()
+        self.force_close()
+
     def _stop_head(self) -> None:
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if self._counted:
+            self._counted = False
             self._guard.leave(self._ip)
 
     def _head_expired(self) -> None:
         self._head_timer = None
-        self._guard.leave(self._ip)
+        self._stop_head()
         self._guard.timed_out += 1
         log.debug("%s: request head not complete in %ss; closed", self._ip, self._guard.header_timeout)
         self.force_close()

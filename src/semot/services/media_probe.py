@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,8 @@ class Ffmpeg:
             *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
+        with contextlib.suppress(AttributeError, OSError):  # lowest priority: the event loop comes first
+            os.setpriority(os.PRIO_PROCESS, proc.pid, 19)
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), self.timeout_s)
         except (TimeoutError, asyncio.CancelledError):

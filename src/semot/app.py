@@ -44,6 +44,7 @@ from semot.services.abuse import AbuseGuard, AbuseLimits
 from semot.services.accounts import CLOSE_UNAUTHORIZED, LOGIN_KEY, AccountService
 from semot.services.contacts import USER_KEY, ContactsService
 from semot.services.container import Services
+from semot.services.conv_settings import ConvSettingsService
 from semot.services.events import EventPublisher
 from semot.services.files import FileLimits, FileService, UrlSigner
 from semot.services.groups import GroupService
@@ -162,8 +163,12 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "max_text_chars": settings.max_text_chars,
         "recall_window_s": settings.recall_window_s,
         "max_burn_s": settings.max_burn_s,
+        "edit_window_s": settings.edit_window_s,  # edits and reactions (docs/protocol.md)
+        "max_reactions_per_message": settings.max_reactions_per_message,
         "history_limit_max": 200,
         "max_group_members": settings.max_group_members,
+        "read_receipts_max_group": settings.read_receipts_max_group,  # group read receipts (web: "N unread")
+        "map_url_template": settings.map_url_template,  # where location messages open (web: location/map-link.js)
     }
 
 
@@ -232,6 +237,8 @@ class Node:
             max_custom_bytes=settings.max_custom_bytes,
             batch_max=settings.write_batch_max,
             read_receipts_max_group=settings.read_receipts_max_group,
+            edit_window_s=settings.edit_window_s,
+            max_reactions=settings.max_reactions_per_message,
         )
         self.groups = GroupService(
             self.storage, self.messages, self.membership, self.bus, self.events, max_members=settings.max_group_members
@@ -267,8 +274,10 @@ class Node:
             profiles=self.profiles,
         )
         self._login_sweeper: asyncio.Task[None] | None = None
+        self.conv_settings = ConvSettingsService(self.storage.conv_settings, self.events)
         self.gateway = Gateway(
-            settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config, self.presence
+            settings, self.hub, self.accounts, self.messages, self.metrics, self.services.client_config, self.presence,
+            conv_settings=self.conv_settings,
         )
 
     async def start(self) -> None:
@@ -337,7 +346,8 @@ class Node:
         # it is served from, so it must sit at the root). Revalidated on every use, so an
         # upgraded server never runs with a stale mix of files.
         web_root = WEB_DIR.resolve()
-        fixed = {"/": "index.html", "/sw.js": "sw.js", "/sdk/semot.js": "sdk/semot.js", "/sdk/uploads.js": "sdk/uploads.js"}
+        fixed = {"/": "index.html", "/sw.js": "sw.js", "/sdk/semot.js": "sdk/semot.js", "/sdk/uploads.js": "sdk/uploads.js",
+                 "/sdk/changes.js": "sdk/changes.js"}
 
         async def web_file(request: web.Request) -> web.FileResponse:
             path = (web_root / (request.match_info.get("path") or fixed[request.path])).resolve()

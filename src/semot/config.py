@@ -185,7 +185,7 @@ class Settings(BaseSettings):
         75.0, gt=0, le=3600, description="An idle kept-alive HTTP connection is closed after this long"
     )
     http_max_pending_per_ip: int = Field(
-        64, ge=0, description="Connections per client address still sending a request head; more are closed (0: no cap)"
+        64, ge=0, description="Connections per client address still without a complete request head after a second; more are closed (0: no cap)"
     )
     metrics_allow: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
         default_factory=list,
@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     recall_window_s: int = Field(120, ge=0, description="How long a sender may recall a message (s)")
     max_burn_s: int = Field(7 * 86400, ge=1, description="Longest burn-after-reading timer (s)")
     max_text_chars: int = Field(5000, ge=1, description="Longest text message body")
+    edit_window_s: int = Field(
+        86400, ge=0, description="How long a sender may edit their text message (s); 0: editing is off"
+    )
+    max_reactions_per_message: int = Field(
+        20, ge=1, le=200, description="Most different emoji reactions one message may carry"
+    )
     write_batch_max: int = Field(512, ge=1, le=10000, description="Messages committed per group-commit transaction")
     # custom message payloads: bounded so one message can neither break a write nor bloat every history page
     max_custom_depth: int = Field(
@@ -234,6 +240,16 @@ class Settings(BaseSettings):
     max_group_members: int = Field(10000, ge=2, description="Largest group")
     read_receipts_max_group: int = Field(
         500, ge=0, description="Groups larger than this get no read receipts (read positions are still kept)"
+    )
+
+    # --- web client: location messages open in this map (issue 11); {lat} and {lng} are
+    # filled in. Intranets with their own map service point it there (no tiles are loaded
+    # by the client: only this link is followed when a user clicks a location)
+    map_url_template: str = Field(
+        "https://www.openstreetmap.org/?mlat={lat}&mlon={lng}#map=16/{lat}/{lng}",
+        pattern=r"^https?://[^\s]*\{lat\}[^\s]*$",
+        max_length=500,
+        description="Where the web client opens a location message: an http(s) URL with {lat} and {lng} in it",
     )
 
     # --- events (services/events.py)

@@ -50,8 +50,7 @@ def test_find_a_colleague_by_pinyin_and_start_a_chat(server: ServerProcess, open
     page.click(f"[data-testid=dir-dept][data-dept='{hq}']")
     row = page.wait_for_selector(f"[data-testid=dir-member][data-user='{me}']")
     assert "<b>CEO</b>" in row.inner_text()
-    # a sub-department
-    page.click("[data-testid=dir-tree] .el-tree-node__expand-icon")
+    # a sub-department (clicking the top one's name opened it)
     page.click(f"[data-testid=dir-dept][data-dept='{be}']")
     page.wait_for_selector(f"[data-testid=dir-member][data-user='{zw}']")
     page.wait_for_timeout(400)  # the tree's expand animation
@@ -70,6 +69,55 @@ def test_find_a_colleague_by_pinyin_and_start_a_chat(server: ServerProcess, open
     a.send("你好张伟")
     a.wait_texts(["你好张伟"])
     page.wait_for_selector("[data-testid=st-failed]", state="detached")
+    a.assert_no_console_errors()
+
+
+def test_clicking_a_name_expands_it_and_counts_include_sub_departments(server: ServerProcess, open_tab: Any) -> None:
+    """Issue 11, defect 7. Before: clicking a department's name only listed its members
+    (the tree stayed shut), and the count beside it left out its sub-departments
+    (a department of three teams read "0")."""
+    tag = uuid.uuid4().hex[:6]
+    token = http_json("POST", server.base + "/api/v1/auth/login", {"username": ADMIN, "password": ADMIN_PW})["access_token"]
+
+    def dept(name: str, parent: str | None = None) -> str:
+        body = {"name": name, **({"parent_id": parent} if parent else {})}
+        return str(http_json("POST", server.base + "/api/admin/v1/departments", body, token)["department_id"])
+
+    def user(name: str) -> str:
+        http_json("POST", server.base + "/api/v1/auth/register", {"username": name, "password": PASSWORD})
+        return name
+
+    eng = dept(f"Engineering{tag}")
+    web, infra = dept("Web", eng), dept("Infra", eng)
+    db = dept("Databases", infra)
+    me, x, y, z = user(f"cnt{tag}"), user(f"x{tag}"), user(f"y{tag}"), user(f"z{tag}")
+    for d, u in ((web, me), (web, x), (infra, y), (db, z), (db, x)):  # x in two teams: counted once above them
+        http_json("PUT", f"{server.base}/api/admin/v1/departments/{d}/members/{u}", {}, token)
+
+    a = open_tab(me)
+    page = a.page
+    page.click("[data-testid=nav-directory]")
+
+    def count(d: str) -> str:
+        return page.locator(f"[data-testid=dir-dept][data-dept='{d}'] [data-testid=dir-count]").inner_text().strip()
+
+    page.wait_for_selector(f"[data-testid=dir-dept][data-dept='{eng}']")
+    assert count(eng) == "4"
+    page.click(f"[data-testid=dir-dept][data-dept='{eng}']")  # the name, not the arrow
+    page.wait_for_selector(f"[data-testid=dir-dept][data-dept='{infra}']")
+    assert (count(web), count(infra)) == ("2", "3")
+    assert page.locator("[data-testid=dir-members] h2").inner_text().startswith(f"Engineering{tag}")
+    page.click(f"[data-testid=dir-dept][data-dept='{infra}']")
+    page.wait_for_selector(f"[data-testid=dir-dept][data-dept='{db}']")
+    page.wait_for_selector(f"[data-testid=dir-member][data-user='{y}']")
+    assert count(db) == "2"
+    # a second click on an open department's name keeps it open; the arrow still closes it
+    page.click(f"[data-testid=dir-dept][data-dept='{infra}']")
+    page.wait_for_timeout(300)
+    assert page.locator(f"[data-testid=dir-dept][data-dept='{db}']").is_visible()
+    row = f"[data-testid=dir-tree] .el-tree-node__content:has([data-testid=dir-dept][data-dept='{infra}'])"
+    page.click(f"{row} .el-tree-node__expand-icon")
+    page.wait_for_selector(f"[data-testid=dir-dept][data-dept='{db}']", state="hidden")
     a.assert_no_console_errors()
 
 

@@ -239,7 +239,8 @@ def test_a_zh_browser_gets_chinese_and_every_key_is_translated(server: ServerPro
         """async () => {
             const { MESSAGES } = await import('/web/app/i18n.js');
             const zh = Object.keys(MESSAGES['zh-CN']), en = Object.keys(MESSAGES.en);
-            return { onlyZh: zh.filter(k => !en.includes(k)), onlyEn: en.filter(k => !zh.includes(k)),
+            // "key#one" etc. are plural forms (i18n.js t()): a language has those it needs
+            return { onlyZh: zh.filter(k => !k.includes('#') && !en.includes(k)), onlyEn: en.filter(k => !k.includes('#') && !zh.includes(k)),
                      same: zh.filter(k => MESSAGES['zh-CN'][k] === MESSAGES.en[k] && !['appName', 'lang.zh', 'lang.en'].includes(k)) };
         }"""
     )
@@ -319,6 +320,7 @@ def test_group_with_mentions_location_card_and_burn_after_reading(server: Server
 
     # location and contact card
     page.click("[data-testid=location-btn]")
+    page.click("[data-testid=loc-manual]")  # typing coordinates is folded away (issue 11)
     page.fill("[data-testid=loc-lat]", "31.2304")
     page.fill("[data-testid=loc-lng]", "121.4737")
     page.fill("[data-testid=loc-title]", "人民广场")
@@ -345,7 +347,9 @@ def test_group_with_mentions_location_card_and_burn_after_reading(server: Server
     b.assert_no_console_errors()
 
 
-def test_failed_send_can_be_retried_with_the_same_cid(server: ServerProcess, open_tab: Any) -> None:
+def test_a_send_refused_for_good_is_deleted_then_sent_anew(server: ServerProcess, open_tab: Any) -> None:
+    # not_found is a refusal for good (issue 11, defect 4: no retry that cannot work; see
+    # tests/browser/test_composer_replies.py): the failed message is deleted, then sent anew
     alice = new_user(server, "alice")
     a = open_tab(alice)
     ghost = f"ghost{int(time.time() * 1000)}"
@@ -354,13 +358,13 @@ def test_failed_send_can_be_retried_with_the_same_cid(server: ServerProcess, ope
     a.page.wait_for_selector("[data-testid=st-failed]")
     cid = a.page.locator("[data-testid=message][data-status=failed]").get_attribute("data-cid")
     assert "不存在" in a.page.locator("[data-testid=st-failed]").inner_text()
-    # the user now exists: retry sends the same cid
     http_json("POST", server.base + "/api/v1/auth/register", {"username": ghost, "password": "password123"})
-    a.page.click("[data-testid=st-failed]")
+    a.page.click("[data-testid=st-delete]")
+    a.send("anyone there?")
     a.page.wait_for_selector("[data-testid=message][data-seq='1']")
-    assert a.page.locator("[data-testid=message][data-seq='1']").get_attribute("data-cid") == cid
+    assert a.page.locator("[data-testid=message][data-seq='1']").get_attribute("data-cid") != cid
     stored = server_history(server, ghost, direct(alice, ghost))
-    assert [(m["cid"], m["body"]["text"]) for m in stored] == [(cid, "anyone there?")]
+    assert [m["body"]["text"] for m in stored] == ["anyone there?"]
     a.assert_no_console_errors()
 
 
@@ -417,19 +421,29 @@ def test_history_scrolls_up_infinitely_keeping_the_reading_position(server: Serv
     # the newest message is in view, the badge is gone
     assert a.page.locator("[data-testid=message][data-seq='75']").is_visible()
     a.page.wait_for_selector(f"[data-testid=conv-item][data-conv='{conv}'] .el-badge__content", state="hidden")
+    oldest = f"() => window.__semot.state.convs['{conv}'].messages[0].seq"
     for _ in range(10):
-        anchor = a.page.locator("[data-testid=message]").first
-        anchor_seq = anchor.get_attribute("data-seq")
-        a.page.eval_on_selector("[data-testid=messages]", "el => el.scrollTop = 0")
-        if anchor_seq == "1":
+        first_seq = a.js(oldest)
+        # the list is virtual (issue 11): the row on top of the pane after scrolling up, in the next frame
+        anchor_seq = a.js(
+            """async () => {
+                const el = document.querySelector('[data-testid=messages]');
+                el.scrollTop = 0;
+                await new Promise((r) => requestAnimationFrame(r));
+                const top = el.getBoundingClientRect().top;
+                return [...el.querySelectorAll('[data-testid=message]')].find((m) => m.getBoundingClientRect().top >= top).dataset.seq;
+            }"""
+        )
+        if first_seq == 1:
             break
-        a.page.wait_for_function("s => document.querySelector('[data-testid=message]').dataset.seq !== s", arg=anchor_seq)
+        a.page.wait_for_function(f"() => ({oldest})() < {first_seq}")
         # the message that was on top is still where the reader left it, not jumped away
         box = a.page.locator(f"[data-testid=message][data-seq='{anchor_seq}']").bounding_box()
         pane = a.page.locator("[data-testid=messages]").bounding_box()
         assert box and pane and pane["y"] - 5 <= box["y"] <= pane["y"] + pane["height"], (box, pane)
-    seqs = [int(s) for s in a.page.eval_on_selector_all("[data-testid=message]", "els => els.map(e => e.dataset.seq)")]
+    seqs = a.js(f"() => window.__semot.state.convs['{conv}'].messages.map((m) => m.seq)")
     assert seqs == list(range(1, 76))
+    assert a.page.locator("[data-testid=message]").first.get_attribute("data-seq") == "1"
     a.page.wait_for_selector(".older-status", state="visible")
     a.assert_no_console_errors()
 

@@ -109,6 +109,35 @@ async def test_members_order_paging_and_counts(storage: Storage) -> None:
     assert await org.in_directory(["ub"]) == set()
 
 
+async def test_subtree_member_counts_include_sub_departments(storage: Storage) -> None:
+    """Issue 11, defect 7: a department's count in the directory includes everyone below
+    it, each person once, however deep the tree."""
+    org = storage.org
+    await org.create_department(dept("hq", None, "HQ"))
+    await org.create_department(dept("rd", "hq", "R&D"))
+    await org.create_department(dept("be", "rd", "Backend"))
+    await org.create_department(dept("fe", "rd", "Frontend"))
+    await org.create_department(dept("empty", "hq", "Empty"))
+    await org.create_department(dept("other", None, "Other"))
+    a, b, c, d = [await user(storage, f"s{i}", f"P{i}") for i in range(4)]
+    await put(org, "hq", a)
+    await put(org, "be", b)
+    await put(org, "fe", c)
+    await put(org, "be", d)
+    await put(org, "fe", d)  # in two sub-departments: counted once above them
+    await put(org, "other", a)
+    counts = await org.subtree_member_counts(["hq", "rd", "be", "fe", "empty", "other", "nope"])
+    assert counts == {"hq": 4, "rd": 3, "be": 2, "fe": 2, "other": 1}
+    assert await org.member_counts(["hq", "rd"]) == {"hq": 1}  # direct counts unchanged
+    # a deep chain: the count at the top still sees the person at the bottom
+    parent = "other"
+    for i in range(40):
+        await org.create_department(dept(f"chain{i}", parent, f"C{i}"))
+        parent = f"chain{i}"
+    await put(org, parent, b)
+    assert await org.subtree_member_counts(["other", "chain0"]) == {"other": 2, "chain0": 1}
+
+
 async def test_search_by_name_username_pinyin_and_initials(storage: Storage) -> None:
     org = storage.org
     await org.create_department(dept("hq", None, "HQ"))

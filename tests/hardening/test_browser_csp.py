@@ -78,7 +78,7 @@ def test_every_class_of_response_carries_the_headers(server: ServerProcess) -> N
         assert h["X-Content-Type-Options"] == "nosniff", path
         assert h["X-Frame-Options"] == "DENY", path
         assert h["Referrer-Policy"] == "no-referrer", path
-        assert "camera=(self)" in h["Permissions-Policy"] and "geolocation=()" in h["Permissions-Policy"], path
+        assert "camera=(self)" in h["Permissions-Policy"] and "geolocation=(self)" in h["Permissions-Policy"], path
         csp = directives(h["Content-Security-Policy"])
         assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"], path
         assert "'unsafe-inline'" not in csp.get("script-src", []), path

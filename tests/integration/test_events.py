@@ -87,11 +87,15 @@ async def test_every_push_fits_its_model(
     await wa.call("typing", conv=conv)
     to_recall = await wa.send_text(b.user_id, "oops")
     await wa.call("recall", conv=conv, seq=to_recall["seq"])
+    edited = await wa.send_text(b.user_id, "typo")  # edits and reactions (extension)
+    await wa.call("edit", conv=conv, seq=edited["seq"], text="fixed")
+    await wb.call("react", conv=conv, seq=edited["seq"], emoji="👍")
     burn = await wa.call(
         "send", cid=unique("c"), to=b.user_id, kind="text", body={"text": "secret"}, opts={"burn_s": 1}
     )
     await wb.wait_for(lambda fr: fr.get("t") == "msg" and fr.get("seq") == burn["seq"])
     await wb.call("read", conv=conv, seq=burn["seq"])
+    await wa.call("conv_set", conv=conv, pinned=True, dnd=True)  # evt conv_settings to wa2
 
     # --- groups: every change type
     g = await ok(

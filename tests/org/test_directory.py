@@ -113,6 +113,10 @@ async def test_build_browse_page_and_search(admin: SemotClient, people: dict[str
     assert [(n["name"], n["member_count"], n["child_count"], n["depth"]) for n in level["departments"]] == [
         ("销售部", 1, 0, 1), ("研发部", 0, 1, 1)
     ]
+    # the count shown beside a name includes sub-departments (zw is in two: counted once at hq)
+    assert [n["total_count"] for n in level["departments"]] == [1, 4]
+    assert next(n for n in tree if n["department_id"] == hq)["total_count"] == 4
+    assert (await zw.http("GET", f"/api/v1/directory/departments/{rd}"))["total_count"] == 4
     roots = await zw.http("GET", "/api/v1/directory/departments?parent=root")
     assert roots["parent"] is None and hq in [n["department_id"] for n in roots["departments"]]
 

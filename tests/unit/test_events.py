@@ -62,8 +62,8 @@ def test_simple_events_are_byte_compatible() -> None:
         {"type": "announcement", "text": "", "by": "a"},
         {"type": "settings_changed", "settings": {"join": "approval", "mute_all": True}, "by": "a"},
         {"type": "dismissed", "by": "a"},
-        {"type": "requests_pending", "count": 2, "by": "c"},
-        {"type": "request_decided", "request_id": "r1", "accepted": True, "user": "c", "by": "a"},
+        {"type": "requests_pending", "count": 2, "pending": 3, "by": "c"},
+        {"type": "request_decided", "request_id": "r1", "accepted": True, "user": "c", "pending": 0, "by": "a"},
     ],
 )
 def test_group_changes_keep_their_fields_and_values(change: dict[str, Any]) -> None:
@@ -131,6 +131,8 @@ def test_every_documented_change_type_has_one_model_and_vice_versa() -> None:
         "typing",
         "recall",
         "burned",
+        "edit",  # edits and reactions (docs/protocol.md)
+        "reaction",
         "presence",
         "config",
         "notify",
@@ -138,6 +140,7 @@ def test_every_documented_change_type_has_one_model_and_vice_versa() -> None:
         "contacts",
         "file",
         "profile",
+        "conv_settings",
     }
     # the registries and the unions the parser uses name the same classes
     assert set(typing.get_args(ev.EventModel)) == set(ev.EVENT_TYPES.values())
@@ -217,6 +220,8 @@ MESSAGES = [
     Message("g:t", 2, "m_4", "c4", "a", "location", {"lat": 48.8566, "lng": -2.5e-7, "title": "P"}, 3),
     Message("g:t", 3, "m_5", "c5", "a", "custom", {"type": "o", "data": [None, 1.5, {"k": True}]}, 4),
     Message("g:t", 4, "m_6", "c6", "a", "recalled", {}, 5),
+    Message("g:t", 5, "m_7", "c7", "a", "text", {"text": "edited"}, 6, {}, 9,
+            [{"emoji": "👍", "count": 2, "users": ["a", "b"]}]),  # edits and reactions
 ]
 
 

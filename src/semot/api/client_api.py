@@ -59,6 +59,12 @@ class RefreshIn(_In):
     cookie: bool = Field(False, description="Move this login to cookie mode (the new refresh token goes in the cookie)")
 
 
+class ReactionOut(BaseModel):
+    emoji: str
+    count: int = Field(description="How many reacted with this emoji")
+    users: list[str] = Field(description="Who, in the order they reacted (the first 100)")
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     t: str = "msg"
@@ -71,11 +77,18 @@ class MessageOut(BaseModel):
     body: dict[str, Any]
     ts: int
     opts: dict[str, Any]
+    # edits and reactions (docs/protocol.md): only on a message that has them
+    edited_ts: int | None = Field(None, description="When the sender last edited this text message (ms)")
+    reactions: list[ReactionOut] | None = Field(None, description="Emoji reactions, first used first")
 
 
 class HistoryOut(BaseModel):
     messages: list[MessageOut]
     more: bool
+
+
+class ReadsOut(BaseModel):
+    reads: dict[str, int] = Field(description="user_id -> read_seq (how far that member has read) for every member")
 
 
 async def register(call: Call) -> dict[str, Any] | web.Response:
@@ -170,12 +183,17 @@ async def me(call: Call) -> dict[str, Any]:
     return me_wire(call)
 
 
-async def conversation_messages(call: Call) -> dict[str, Any]:
+def _conv_param(call: Call) -> str:
     conv = call.request.match_info["conv"]
     if conv.startswith("d:"):  # well formed (the route checked), but only one order of the two ids names it
         lo, _, hi = conv[2:].partition(":")
         if not lo.encode() < hi.encode():
             raise NotFound(f"no conversation {conv!r} (a direct one is d:<id>:<id>, the ids in byte order)")
+    return conv
+
+
+async def conversation_messages(call: Call) -> dict[str, Any]:
+    conv = _conv_param(call)
     limit = call.query_int("limit")
     msgs, more = await call.services.messages.history(
         call.me.id,
@@ -185,6 +203,11 @@ async def conversation_messages(call: Call) -> dict[str, Any]:
         limit=50 if limit is None else limit,
     )
     return {"messages": [m.to_wire() for m in msgs], "more": more}
+
+
+async def conversation_reads(call: Call) -> dict[str, Any]:
+    conv = _conv_param(call)
+    return {"reads": await call.services.messages.read_positions(call.me.id, conv)}
 
 
 def routes() -> RouteTable:
@@ -205,6 +228,14 @@ def routes() -> RouteTable:
                     pattern=id_list_pattern(200), required=True,
                 )
             },
+        )
+    )
+    t.add(
+        Route(
+            "GET", "/api/v1/conversations/{conv}/reads", conversation_reads,
+            "Every member's read position (read_seq) for group read receipts; members only, and only "
+            "for direct chats and groups within read_receipts_max_group (403 beyond); `evt read` keeps it current",
+            "messages", None, ReadsOut,
         )
     )
     t.add(

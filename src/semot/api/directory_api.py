@@ -27,6 +27,7 @@ class DepartmentOut(BaseModel):
     sort_order: int
     depth: int = Field(description="levels above it: 0 for a top-level department")
     member_count: int = Field(description="people directly in this department")
+    total_count: int = Field(0, description="people in this department and all its sub-departments, each once")
     child_count: int = Field(description="its direct sub-departments (0: a leaf)")
 
 
@@ -43,6 +44,7 @@ class DepartmentDetailOut(BaseModel):
     created_at: int
     path: list[PathItem] = Field(description="from the top-level department down to this one")
     member_count: int
+    total_count: int = Field(0, description="people in this department and all its sub-departments, each once")
     child_count: int
 
 

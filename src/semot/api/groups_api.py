@@ -56,6 +56,9 @@ class GroupOut(BaseModel):
     my_role: str | None = None
     my_muted_until: int | None = Field(None, description="members only: until when you are muted (ms), or null")
     avatar_url: str | None = Field(None, description="the group's avatar image (signed URL); null: none")
+    pending_requests: int | None = Field(
+        None, description="owner and admins: join requests and invitations waiting for review; null for others"
+    )
 
 
 class GroupListOut(BaseModel):

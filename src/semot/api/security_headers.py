@@ -18,8 +18,8 @@ Three policies, by what a response is:
 All three forbid framing unless `frame_ancestors` lists origins (a later embedded
 widget needs that), and come with nosniff, `Referrer-Policy: no-referrer` (a link
 opened from a chat must not tell an outside site the address of a private server) and a
-Permissions-Policy that keeps the camera, microphone and screen capture for this origin
-(calls come later) and denies the rest.
+Permissions-Policy that keeps the camera, microphone and screen capture (calls come
+later) and geolocation (sending one's position) for this origin, and denies the rest.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
+# geolocation=(self): the web client's location dialog asks for the user's position
+# (issue 11); still refused to any embedded frame of another origin.
 PERMISSIONS_POLICY = (
-    "camera=(self), microphone=(self), display-capture=(self), geolocation=(), payment=(), usb=()"
+    "camera=(self), microphone=(self), display-capture=(self), geolocation=(self), payment=(), usb=()"
 )
 
 
@@ -144,7 +146,7 @@ class SecurityHeaders:
         return self._app_policy
 
     def policy_for(self, path: str) -> str:
-        if path == "/" or path.startswith("/web/") or path in ("/sw.js", "/sdk/semot.js", "/sdk/uploads.js"):
+        if path == "/" or path.startswith("/web/") or path in ("/sw.js", "/sdk/semot.js", "/sdk/uploads.js", "/sdk/changes.js"):
             return self.app_policy()
         if path == "/docs" or path.startswith("/docs/"):
             return self.docs_policy

@@ -421,8 +421,15 @@ class SemotClient:
         *,
         cid: str | None = None,
         opts: dict[str, Any] | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """Send a message; resend with the same `cid` is safe (the server stores it once)."""
+        """Send a message; resend with the same `cid` is safe (the server stores it once).
+
+        `reply_to`: the seq of a message of the same conversation this one answers; the
+        server stores a quote of it (`body.reply_to`, filled from the original) and
+        returns that quote in the ack, which the own copy delivered here carries too."""
+        if reply_to is not None:
+            body = {**body, "reply_to": {"seq": reply_to}}
         fields: dict[str, Any] = {"cid": cid or uuid.uuid4().hex, "to": to, "kind": kind, "body": body}
         if opts:
             fields["opts"] = opts
@@ -431,6 +438,8 @@ class SemotClient:
         # through the same ordering and de-duplication as everything else.
         own = {"t": "msg", "conv": ack["conv"], "seq": ack["seq"], "mid": ack["mid"], "cid": fields["cid"],
                "from": self.user_id, "kind": kind, "body": body, "ts": ack["ts"], "opts": opts or {}}
+        if "reply_to" in ack:
+            own["body"] = {**body, "reply_to": ack["reply_to"]}
         if kind in FILE_KINDS:  # the server built this body (name, size, signed url): echo the stored one
             own = await self._stored(own)
         await self._ingest(own)
@@ -506,8 +515,15 @@ class SemotClient:
             fields["before"] = before
         return await self.request("history", **fields)
 
-    async def sync(self, convs: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        convs_out: list[dict[str, Any]] = (await self.request("sync", convs=convs if convs is not None else {}))["convs"]
+    async def sync(
+        self, convs: dict[str, int] | None = None, changes: dict[str, int] | None = None
+    ) -> list[dict[str, Any]]:
+        """`changes`: the change cursors (edits and reactions extension); with them,
+        conversations edited or reacted to since are reported too."""
+        fields: dict[str, Any] = {"convs": convs if convs is not None else {}}
+        if changes is not None:
+            fields["changes"] = changes
+        convs_out: list[dict[str, Any]] = (await self.request("sync", **fields))["convs"]
         return convs_out
 
     async def read(self, conv: str, seq: int) -> None:
@@ -519,8 +535,32 @@ class SemotClient:
     async def recall(self, conv: str, seq: int) -> None:
         await self.request("recall", conv=conv, seq=seq)
 
+    # --- edits and reactions (docs/protocol.md, "Edits and reactions")
+    async def edit(self, conv: str, seq: int, text: str) -> dict[str, Any]:
+        """Replace the text of one's own text message (within the server's edit_window_s).
+        Returns {conv, seq, edited_ts, change_seq?, changed}."""
+        return await self.request("edit", conv=conv, seq=seq, text=text)
+
+    async def react(self, conv: str, seq: int, emoji: str, on: bool = True) -> dict[str, Any]:
+        """Put (on) or take back (off) one's emoji reaction; returns {reactions, changed, ...}."""
+        return await self.request("react", conv=conv, seq=seq, emoji=emoji, on=on)
+
+    async def changes(self, conv: str, after: int = 0, limit: int = 100) -> dict[str, Any]:
+        """Messages edited or reacted to after change cursor `after`, as they are now:
+        {messages, change_seq (the cursor to keep), more}."""
+        return await self.request("changes", conv=conv, after=after, limit=limit)
+
     async def ping(self) -> int:
         return int((await self.request("ping"))["server_time"])
+
+    async def set_conversation(
+        self, conv: str, *, pinned: bool | None = None, dnd: bool | None = None, hidden: bool | None = None
+    ) -> dict[str, Any]:
+        """Pin, mute (do not disturb) or hide a conversation for this user on all their
+        devices (`conv_set`, docs/protocol.md); None leaves a setting as it is. Returns
+        {conv, pinned_at, dnd, hidden, hidden_seq}."""
+        fields = {k: v for k, v in (("pinned", pinned), ("dnd", dnd), ("hidden", hidden)) if v is not None}
+        return await self.request("conv_set", conv=conv, **fields)
 
     # --- gap filling
     async def catch_up(self) -> None:

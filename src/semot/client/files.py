@@ -376,7 +376,8 @@ async def file_info(client: SemotClient, file_id: str) -> FileInfo:
 def forward_body(msg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The kind and body to send when forwarding `msg`: a file kind by its `file_id`
     (the server checks the forwarder may read it and fills the rest: no re-upload),
-    other kinds as they are, without mentions (they belong to the first conversation).
+    other kinds as they are, without mentions and quotes (they belong to the first
+    conversation).
     Recalled, burned and system messages, and burn-after-reading ones, are refused."""
     kind, body = str(msg.get("kind")), dict(msg.get("body") or {})
     if kind in _NOT_FORWARDABLE or not body:
@@ -391,4 +392,5 @@ def forward_body(msg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if kind == "text":
         body.pop("mentions", None)
         body.pop("mention_all", None)
+    body.pop("reply_to", None)  # a quote names a seq of the first conversation too
     return kind, body

@@ -9,7 +9,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from semot.domain.files import FileRecord
-from semot.errors import BadRequest, Forbidden
+from semot.errors import BadRequest, Forbidden, NotFound
 from semot.ids import ID_PATTERN
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -21,6 +21,7 @@ SYSTEM = "system"
 MAX_CUSTOM_DEPTH = 32
 MAX_CUSTOM_BYTES = 16 * 1024
 MAX_VOICE_MS = 10 * 60 * 1000
+REPLY_TEXT_CHARS = 200  # how much of the original a reply's excerpt keeps
 # What the sniffed type of a file message's file must start with ("": anything)
 KIND_MIME = {"image": "image/", "voice": "audio/", "video": "video/", "file": ""}
 # Containers that magic numbers cannot tell audio-only from video: a recording from a
@@ -70,6 +71,15 @@ class FileBody(_Body):
     h: Any = None
     url: Any = None
     thumb_url: Any = None
+
+
+class ReplyTo(_Body):
+    """`reply_to` in a body: the quoted message's seq. The excerpt fields a client may
+    send (its local preview, or a received body sent on as it is) are accepted and
+    overwritten: the server fills them from the stored original."""
+
+    seq: Annotated[int, Field(ge=1)]
+    model_config = ConfigDict(strict=True, extra="ignore")
 
 
 class Opts(_Body):
@@ -127,7 +137,21 @@ def validate_body(
     max_custom_depth: int = MAX_CUSTOM_DEPTH,
     max_custom_bytes: int = MAX_CUSTOM_BYTES,
 ) -> dict[str, Any]:
-    """Return the normalised body to store, or raise bad_request saying what is wrong."""
+    """Return the normalised body to store, or raise bad_request saying what is wrong.
+
+    A `reply_to` (any kind) is taken off before the kind's model sees the body and put
+    back as `{"seq"}`: the server fills the excerpt later (`reply_excerpt`)."""
+    if "reply_to" in body:
+        body = dict(body)
+        reply = body.pop("reply_to")
+        try:
+            seq = ReplyTo.model_validate(reply).seq
+        except ValidationError as exc:
+            raise _fail("body.reply_to", exc) from None
+        clean = validate_body(
+            kind, body, max_text_chars=max_text_chars, max_custom_depth=max_custom_depth, max_custom_bytes=max_custom_bytes
+        )
+        return {**clean, "reply_to": {"seq": seq}}
     if kind in MEDIA_KINDS:
         try:
             media = FileBody.model_validate(body)
@@ -146,6 +170,35 @@ def validate_body(
     if isinstance(parsed, CustomBody):
         _check_custom_data(parsed.data, max_custom_depth, max_custom_bytes)
     return parsed.model_dump(exclude_unset=True)
+
+
+def reply_excerpt(original: Message) -> dict[str, Any]:
+    """The quote stored in a reply: who wrote what, from the stored original only.
+
+    Text is copied for `text` (cut to REPLY_TEXT_CHARS), the name of a file and a
+    location's title; a burn-after-reading original quotes no content (the reply would
+    outlive the burn), a recalled or burned one only its kind."""
+    excerpt: dict[str, Any] = {"seq": original.seq, "from": original.sender, "kind": original.kind}
+    if original.opts.get("burn_s"):
+        return excerpt
+    body = original.body
+    text: Any = None
+    if original.kind == "text":
+        text = body.get("text")
+    elif original.kind in MEDIA_KINDS:
+        text = body.get("name") if original.kind == "file" else None
+    elif original.kind == "location":
+        text = body.get("title") or body.get("address")
+    if isinstance(text, str) and text:
+        excerpt["text"] = text if len(text) <= REPLY_TEXT_CHARS else text[: REPLY_TEXT_CHARS - 1] + "…"
+    return excerpt
+
+
+def check_reply_target(original: Message | None, seq: int) -> None:
+    if original is None:
+        raise NotFound(f"body.reply_to.seq: no message {seq} in this conversation")
+    if original.kind == SYSTEM:
+        raise BadRequest("body.reply_to.seq: a system notice cannot be replied to")
 
 
 def message_file_id(kind: str, body: dict[str, Any]) -> str | None:
@@ -214,9 +267,14 @@ class Message:
     body: dict[str, Any]
     ts: int
     opts: dict[str, Any] = field(default_factory=dict)
+    # Edits and reactions (docs/protocol.md, "Edits and reactions"): on the wire only
+    # when set, so a message nobody touched looks exactly as the contract shows it.
+    edited_ts: int | None = None
+    reactions: list[dict[str, Any]] | None = None  # [{"emoji","count","users"}], first reacted first
+    change_seq: int | None = None  # its conversation's change cursor at its last edit/reaction (not sent)
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "t": "msg",
             "conv": self.conv,
             "seq": self.seq,
@@ -228,6 +286,11 @@ class Message:
             "ts": self.ts,
             "opts": self.opts,
         }
+        if self.edited_ts is not None:
+            wire["edited_ts"] = self.edited_ts
+        if self.reactions:
+            wire["reactions"] = self.reactions
+        return wire
 
 
 def check_recall(msg: Message, user_id: str, now_ms: int, window_s: int) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from semot.domain.conv_settings import wire_fields
 from semot.domain.groups import effective_settings
 from semot.domain.messages import Message
 
@@ -67,6 +68,11 @@ class ConvState:
     unread: int
     last: Message | None
     peer_read_seq: int | None = None  # direct chats: how far the other party has read
+    change_seq: int = 0  # edits/reactions cursor of the conversation (docs/protocol.md)
+    # the member's own settings (extension: domain/conv_settings.py)
+    pinned_at: int | None = None
+    dnd: bool = False
+    hidden_seq: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
         out = {
@@ -78,6 +84,8 @@ class ConvState:
         }
         if self.peer_read_seq is not None:
             out["peer_read_seq"] = self.peer_read_seq
+        out["change_seq"] = self.change_seq
+        out.update(wire_fields(self.pinned_at, self.dnd, self.hidden_seq, self.max_seq))
         return out
 
 

@@ -32,6 +32,7 @@ from semot.protocol.session import (
 )
 from semot.services.accounts import AccountService
 from semot.services.client_ip import client_ip
+from semot.services.conv_settings import ConvSettingsService
 from semot.services.messaging import MessageService
 from semot.services.presence import PresenceService
 
@@ -75,8 +76,10 @@ class Gateway:
         metrics: Metrics,
         client_config: dict[str, Any],
         presence: PresenceService,
+        conv_settings: ConvSettingsService | None = None,
     ) -> None:
         self._s = settings
+        self._conv_settings = conv_settings
         self._hub = hub
         self._accounts = accounts
         self._messages = messages
@@ -99,6 +102,10 @@ class Gateway:
             "recall": self._recall,
             "presence": self._set_presence,
             "presence_sub": self._presence_sub,
+            "edit": self._edit,  # edits and reactions: services/message_changes.py
+            "react": self._react,
+            "changes": self._changes,
+            "conv_set": self._conv_set,
         }
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -306,8 +313,11 @@ class Gateway:
         return {"server_time": now_ms()}
 
     async def _sync(self, conn: Connection, req: frames.Sync) -> dict[str, Any]:
-        states = await self._messages.sync(conn.user_id, req.convs)
-        return {"convs": [s.to_wire() for s in states]}
+        states = await self._messages.sync(conn.user_id, req.convs, req.changes)
+        out: dict[str, Any] = {"convs": [s.to_wire() for s in states]}
+        if req.convs and self._conv_settings is not None:  # extension: what `convs` left out may have changed
+            out["settings"] = [c.to_wire() for c in await self._conv_settings.non_default(conn.user_id)]
+        return out
 
     async def _history(self, conn: Connection, req: frames.History) -> dict[str, Any]:
         msgs, more = await self._messages.history(
@@ -330,8 +340,24 @@ class Gateway:
     async def _set_presence(self, conn: Connection, req: frames.SetPresence) -> dict[str, Any]:
         return await self._presence.set_manual(conn.user_id, req.status, req.text)
 
+    async def _edit(self, conn: Connection, req: frames.Edit) -> dict[str, Any]:
+        return await self._messages.changes.edit(conn.user_id, conn.session_id, req.conv, req.seq, req.text)
+
+    async def _react(self, conn: Connection, req: frames.React) -> dict[str, Any]:
+        return await self._messages.changes.react(conn.user_id, conn.session_id, req.conv, req.seq, req.emoji, req.on)
+
+    async def _changes(self, conn: Connection, req: frames.Changes) -> dict[str, Any]:
+        return await self._messages.changes.changes(conn.user_id, req.conv, req.after, req.limit)
+
     async def _presence_sub(self, conn: Connection, req: frames.PresenceSub) -> dict[str, Any]:
         return {"users": await self._presence.subscribe(conn.user_id, conn.session_id, req.users)}
+
+    async def _conv_set(self, conn: Connection, req: frames.ConvSet) -> dict[str, Any]:
+        if self._conv_settings is None:
+            raise SemotError("conversation settings are not served here")
+        return await self._conv_settings.set(
+            conn.user_id, conn.session_id, req.conv, pinned=req.pinned, dnd=req.dnd, hidden=req.hidden
+        )
 
     def _count_error(self, code: str) -> None:
         inc = self._error_counters.get(code)
@@ -343,7 +369,10 @@ class Gateway:
         exc = fut.exception()
         if exc is None:
             m = fut.result().message
-            conn.send(replies.ok(rid, {"conv": m.conv, "seq": m.seq, "mid": m.mid, "ts": m.ts}))
+            ack = {"conv": m.conv, "seq": m.seq, "mid": m.mid, "ts": m.ts}
+            if "reply_to" in m.body:  # extension: the quote the server filled, for the sender's own copy
+                ack["reply_to"] = m.body["reply_to"]
+            conn.send(replies.ok(rid, ack))
             self._metrics.send_ack.observe(asyncio.get_running_loop().time() - started)
         elif isinstance(exc, SemotError):
             self._count_error(exc.code)

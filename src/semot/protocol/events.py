@@ -22,7 +22,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypeAlias
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+    with_config,
+)
 from typing_extensions import TypedDict
 
 
@@ -46,6 +54,15 @@ class MessageOpts(TypedDict, total=False):
     burn_s: int
 
 
+@with_config(extra="forbid")
+class ReactionSummary(TypedDict):
+    """One emoji on a message: how many reacted and who (the first 100, in order)."""
+
+    emoji: str
+    count: int
+    users: list[str]
+
+
 class MessageEvent(_Push):
     """`{"t":"msg",...}`: a message, as pushed and as returned by `history` (§2.3).
 
@@ -61,6 +78,18 @@ class MessageEvent(_Push):
     body: dict[str, Any]
     ts: int
     opts: MessageOpts
+    # edits and reactions (docs/protocol.md): present only on a message that has them
+    edited_ts: int | None = None
+    reactions: list[ReactionSummary] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_changes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out `edited_ts` / `reactions` when absent: the same bytes as the fast path."""
+        out: dict[str, Any] = handler(self)
+        for key in ("edited_ts", "reactions"):
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
 
 
 def encode_message_wire(wire: dict[str, Any]) -> bytes:
@@ -108,6 +137,33 @@ class BurnedEvent(_Event):
     evt: Literal["burned"] = "burned"
     conv: str
     seq: int
+
+
+class EditEvent(_Event):
+    """Semot extension: message `seq` of `conv` now reads `body` (edited at `edited_ts`);
+    `change_seq` is the conversation's change cursor after this change."""
+
+    evt: Literal["edit"] = "edit"
+    conv: str
+    seq: int
+    body: dict[str, Any]
+    edited_ts: int
+    by: str
+    change_seq: int
+
+
+class ReactionEvent(_Event):
+    """Semot extension: `user` put (`on`) or took back `emoji` on message `seq` of
+    `conv`; `reactions` is the message's whole summary after it."""
+
+    evt: Literal["reaction"] = "reaction"
+    conv: str
+    seq: int
+    emoji: str
+    user: str
+    on: bool
+    reactions: list[ReactionSummary]
+    change_seq: int
 
 
 PresenceStatus = Literal["online", "offline", "busy", "away"]
@@ -225,19 +281,22 @@ class GroupAvatarChanged(_GroupChange):
 
 
 class RequestsPending(_GroupChange):
-    """To owner and admins: join requests or invitations wait for review."""
+    """To owner and admins: join requests or invitations wait for review. `count`: how
+    many this action made; `pending`: how many wait in all now (the badge's number)."""
 
     type: Literal["requests_pending"] = "requests_pending"
     count: int
+    pending: int  # extension (issue 11)
 
 
 class RequestDecided(_GroupChange):
-    """To the requester and owner/admins."""
+    """To the requester and owner/admins; `pending`: how many requests still wait."""
 
     type: Literal["request_decided"] = "request_decided"
     request_id: str
     accepted: bool
     user: str
+    pending: int  # extension (issue 11)
 
 
 GroupChange: TypeAlias = Annotated[
@@ -416,6 +475,21 @@ class ProfileEvent(_Event):
     avatar_url: str | None
 
 
+# --- conversation settings (docs/protocol.md, Conversation settings)
+
+
+class ConvSettingsEvent(_Event):
+    """The user's own settings of `conv` changed on another of their devices.
+    `hidden` with `hidden_seq` null: a conversation they are not in, removed from the list."""
+
+    evt: Literal["conv_settings"] = "conv_settings"
+    conv: str
+    pinned_at: int | None
+    dnd: bool
+    hidden: bool
+    hidden_seq: int | None
+
+
 # --------------------------------------------------------------------------- unions
 
 EventModel: TypeAlias = (
@@ -423,6 +497,8 @@ EventModel: TypeAlias = (
     | TypingEvent
     | RecallEvent
     | BurnedEvent
+    | EditEvent
+    | ReactionEvent
     | PresenceEvent
     | ConfigEvent
     | NotifyEvent
@@ -430,6 +506,7 @@ EventModel: TypeAlias = (
     | ContactsEvent
     | FileEvent
     | ProfileEvent
+    | ConvSettingsEvent
 )
 """Any `evt` push (a plain union, for type hints)."""
 
@@ -459,6 +536,8 @@ EVENT_TYPES = _by_literal(
         TypingEvent,
         RecallEvent,
         BurnedEvent,
+        EditEvent,
+        ReactionEvent,
         PresenceEvent,
         ConfigEvent,
         NotifyEvent,
@@ -466,6 +545,7 @@ EVENT_TYPES = _by_literal(
         ContactsEvent,
         FileEvent,
         ProfileEvent,
+        ConvSettingsEvent,
     ),
     "evt",
 )

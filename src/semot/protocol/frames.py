@@ -58,6 +58,9 @@ class Send(_Frame):
 class Sync(_Frame):
     t: Literal["sync"]
     convs: Annotated[dict[Annotated[str, StringConstraints(max_length=140)], Seq], Field(max_length=10000)]
+    # Semot extension (edits and reactions): the device's change cursor per conversation;
+    # with it, conversations whose change_seq moved past it are reported too
+    changes: Annotated[dict[Annotated[str, StringConstraints(max_length=140)], Seq], Field(max_length=10000)] | None = None
 
 
 class History(_Frame):
@@ -85,6 +88,34 @@ class Recall(_Frame):
     seq: Annotated[int, Field(ge=1, le=2**53)]
 
 
+class Edit(_Frame):
+    """Semot extension: replace the text of one's own text message (docs/protocol.md)."""
+
+    t: Literal["edit"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    seq: Annotated[int, Field(ge=1, le=2**53)]
+    text: Annotated[str, StringConstraints(min_length=1)]
+
+
+class React(_Frame):
+    """Semot extension: put (`on` true) or take back one's emoji reaction on a message."""
+
+    t: Literal["react"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    seq: Annotated[int, Field(ge=1, le=2**53)]
+    emoji: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    on: bool = True
+
+
+class Changes(_Frame):
+    """Semot extension: the messages of `conv` edited or reacted to after change cursor `after`."""
+
+    t: Literal["changes"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    after: Seq = 0
+    limit: Annotated[int, Field(ge=1, le=200)] = 100
+
+
 class Ping(_Frame):
     t: Literal["ping"]
 
@@ -104,7 +135,18 @@ class PresenceSub(_Frame):
     users: Annotated[list[Id], Field(max_length=500)]
 
 
-Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping | SetPresence | PresenceSub
+class ConvSet(_Frame):
+    """Semot extension: the user's own settings of one conversation (docs/protocol.md,
+    Conversation settings); an omitted or null field is left as it is."""
+
+    t: Literal["conv_set"]
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    pinned: bool | None = None
+    dnd: bool | None = None
+    hidden: bool | None = None
+
+
+Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping | SetPresence | PresenceSub | ConvSet | Edit | React | Changes
 
 FRAME_TYPES: dict[str, type[_Frame]] = {
     "auth": Auth,
@@ -117,6 +159,10 @@ FRAME_TYPES: dict[str, type[_Frame]] = {
     "ping": Ping,
     "presence": SetPresence,
     "presence_sub": PresenceSub,
+    "edit": Edit,
+    "react": React,
+    "changes": Changes,
+    "conv_set": ConvSet,
 }
 
 

@@ -126,9 +126,20 @@ class GroupService:
             self._messages.announce(outcome.notices)
             # one load of the new member list, shared with the notices' fan-out (single-flight)
             state = await self._membership.state(group_id)
+            # someone removed (or who left) gets the notice too, as a message: their open
+            # chat says what happened ("Alice removed you"), though history is closed to them
+            gone = [u for u in also if u not in state.members]
+            if gone:
+                for res in outcome.notices:
+                    if res.created:
+                        self._events.publish_message(gone, res.message)
             for change in made:
                 self._publish(set(state.members) | set(also), group_id, change)
         return outcome
+
+    async def _pending(self, group_id: str) -> int:
+        """How many join requests and invitations wait for owner and admins."""
+        return len(await self._store.group_requests(group_id))
 
     async def _refuse_blocked(self, actor: str, user_ids: list[str]) -> None:
         """Nobody is put in a group by someone they blocked: a group would carry the
@@ -177,6 +188,7 @@ class GroupService:
             out = {**state.group.to_wire(), "member_count": len(state.members), "my_role": role}
             out["avatar_url"] = self.avatar_url(group_id, state.group.avatar_file_id)
             out["my_muted_until"] = state.members[user_id].muted_until  # the composer says so up front
+            out["pending_requests"] = await self._pending(group_id) if rules.is_manager(role) else None
             return out
         g = state.group
         shown = g.dismissed_at is None and rules.findable(g.kind, g.settings, by_id=True)
@@ -196,10 +208,20 @@ class GroupService:
         }
 
     async def my_groups(self, user_id: str) -> list[dict[str, Any]]:
-        return [
-            {**g.to_wire(), "my_role": role, "avatar_url": self.avatar_url(g.id, g.avatar_file_id)}
-            for g, role in await self._store.user_groups(user_id)
-        ]
+        """With `pending_requests` where the user reviews requests (owner, admins of a live
+        group): a device that was offline shows the badge the push would have set."""
+        out = []
+        for g, role in await self._store.user_groups(user_id):
+            manages = rules.is_manager(role) and g.dismissed_at is None
+            out.append(
+                {
+                    **g.to_wire(),
+                    "my_role": role,
+                    "avatar_url": self.avatar_url(g.id, g.avatar_file_id),
+                    "pending_requests": await self._pending(g.id) if manages else None,
+                }
+            )
+        return out
 
     async def search(self, user_id: str, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Groups an outsider can ask to join: by exact group id (any group that takes
@@ -271,7 +293,8 @@ class GroupService:
                 req = GroupRequest(secrets.token_hex(8), group_id, u, actor, "", "pending", now_ms())
                 await self._store.add_group_request(req)
                 pending.append(req.id)
-            self._notify_managers(state, ev.RequestsPending(by=actor, count=len(pending)))
+            waiting = await self._pending(group_id)
+            self._notify_managers(state, ev.RequestsPending(by=actor, count=len(pending), pending=waiting))
             return {"added": [], "pending": pending}
         outcome = await self._write(
             group_id,
@@ -289,7 +312,8 @@ class GroupService:
         if rules.check_join(state.group.settings):
             req = GroupRequest(secrets.token_hex(8), group_id, user_id, None, message, "pending", now_ms())
             await self._store.add_group_request(req)
-            self._notify_managers(state, ev.RequestsPending(by=user_id, count=1))
+            waiting = await self._pending(group_id)
+            self._notify_managers(state, ev.RequestsPending(by=user_id, count=1, pending=waiting))
             return {"joined": False, "request_id": req.id}
         await self._write(
             group_id,
@@ -324,7 +348,9 @@ class GroupService:
         self._publish(
             {req.user_id, *(u for u, m in state.members.items() if rules.is_manager(m.role))},
             group_id,
-            ev.RequestDecided(by=actor, request_id=request_id, accepted=accept, user=req.user_id),
+            ev.RequestDecided(
+                by=actor, request_id=request_id, accepted=accept, user=req.user_id, pending=await self._pending(group_id)
+            ),
         )
         return {"status": "accepted" if accept else "declined"}
 

@@ -26,6 +26,8 @@ from semot.protocol.events import BurnedEvent, ReadEvent, RecallEvent, TypingEve
 from semot.services.attachments import Attachments
 from semot.services.events import EventPublisher
 from semot.services.membership import MembershipCache
+from semot.services.message_changes import MessageChanges
+from semot.services.quotes import fill_reply, forget_recalled
 from semot.services.writer import GroupCommitWriter
 from semot.storage.base import Storage
 
@@ -47,6 +49,8 @@ class MessageService:
         max_custom_depth: int = MAX_CUSTOM_DEPTH,
         max_custom_bytes: int = MAX_CUSTOM_BYTES,
         read_receipts_max_group: int = 500,
+        edit_window_s: int = 86400,
+        max_reactions: int = 20,
     ) -> None:
         self._store = storage.messages
         self._events = events
@@ -65,6 +69,11 @@ class MessageService:
         # File messages: what a sender may attach, and the signed URLs added on the way
         # out (the composition root gives it the file service's URL signer).
         self.attachments = Attachments(storage.files)
+        # Edits and reactions (services/message_changes.py): the gateway's edit/react/changes.
+        self.changes = MessageChanges(
+            storage.messages, events, membership, self.attachments, lambda: self.direct_check,
+            edit_window_s=edit_window_s, max_text_chars=max_text_chars, max_emoji=max_reactions,
+        )
 
     # --- lifecycle
     def start(self) -> None:
@@ -120,7 +129,11 @@ class MessageService:
         if kind == "card" and not await self._members.user_exists(clean_body["user_id"]):
             raise NotFound(f"no user {clean_body['user_id']!r}")
         if kind in MEDIA_KINDS:  # last: only a message allowed in the conversation looks at files
-            clean_body = await self.attachments.resolve(user_id, kind, clean_body)
+            clean_body = await self.attachments.resolve(user_id, kind, clean_body) | (
+                {"reply_to": clean_body["reply_to"]} if "reply_to" in clean_body else {}
+            )
+        if "reply_to" in clean_body:  # a quote: its excerpt from the stored original (services/quotes.py)
+            clean_body = await fill_reply(self._store, ref.conv, clean_body)
         return NewMessage(
             conv=ref.conv,
             sender=user_id,
@@ -190,8 +203,10 @@ class MessageService:
         msgs, more = await self._store.history(conv, after=after, before=before, limit=limit)
         return self.attachments.decorate_all(msgs), more
 
-    async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]:
-        return self.attachments.decorate_states(await self._store.sync(user_id, known))
+    async def sync(
+        self, user_id: str, known: dict[str, int], changes: dict[str, int] | None = None
+    ) -> list[ConvState]:
+        return self.attachments.decorate_states(await self._store.sync(user_id, known, changes))
 
     async def read(self, user_id: str, session_id: str | None, conv: str, seq: int) -> None:
         ref, members = await self._member_ref(user_id, conv)
@@ -210,6 +225,18 @@ class MessageService:
             self._events.publish(members, evt, exclude_session=session_id)
         else:
             self._events.publish((user_id,), evt, exclude_session=session_id)
+
+    async def read_positions(self, user_id: str, conv: str) -> dict[str, int]:
+        """Every member's read position, for the "N unread" line under a sender's own group
+        messages. Only members ask, and only of conversations whose `evt read` is fanned out
+        to everyone (direct chats, groups within read_receipts_max_group): beyond that the
+        server keeps read marks private, so the map would be a snapshot nobody could keep
+        current."""
+        ref, members = await self._member_ref(user_id, conv)
+        if ref.kind != "d" and len(members) > self._receipts_max:
+            raise Forbidden(f"read receipts are off for groups of more than {self._receipts_max} members")
+        reads = await self._store.read_positions(conv)
+        return {u: s for u, s in reads.items() if u in members}
 
     async def typing(self, user_id: str, conv: str) -> None:
         ref = parse_conv(conv)
@@ -230,6 +257,7 @@ class MessageService:
         if not check_recall(msg, user_id, now_ms(), self._recall_window_s):
             return  # already recalled
         await self._store.recall(conv, seq)
+        await forget_recalled(self._store, msg, self._recall_window_s)  # its quotes go too
         self._events.publish(members, RecallEvent(conv=conv, seq=seq, by=user_id), exclude_session=session_id)
         # The event reaches who is online; a notice with a seq of its own makes `sync`
         # report the conversation, so devices that were offline learn of the recall too.

@@ -41,6 +41,15 @@ def _dept_out(d: Department) -> dict[str, Any]:
     return {"department_id": d.id, "parent_id": d.parent_id, "name": d.name, "sort_order": d.sort_order, "created_at": d.created_at}
 
 
+def _with_totals(nodes: list[dict[str, Any]], totals: dict[str, int]) -> list[dict[str, Any]]:
+    """Add `total_count` (everyone in the subtree, each once) next to `member_count`
+    (only the people directly in it): a directory shows the former beside a department's
+    name, so a department whose people all sit in sub-departments does not read as empty."""
+    for n in nodes:
+        n["total_count"] = totals.get(n["department_id"], 0)
+    return nodes
+
+
 class OrgService:
     def __init__(self, storage: Storage, org: OrgStorage) -> None:
         self._users = storage.users
@@ -79,10 +88,12 @@ class OrgService:
         path = rules.path_of(dept.id, everything)
         members = (await self._org.member_counts([dept.id])).get(dept.id, 0)
         children = (await self._org.child_counts([dept.id])).get(dept.id, 0)
+        total = (await self._org.subtree_member_counts([dept.id])).get(dept.id, 0)
         return {
             **_dept_out(dept),
             "path": [{"department_id": p.id, "name": p.name} for p in path],
             "member_count": members,
+            "total_count": total,
             "child_count": children,
         }
 
@@ -158,7 +169,8 @@ class OrgService:
         """Every department, flat in tree order with parent ids and depths (any depth:
         nothing is nested, see rules.flat_tree)."""
         depts = await self._org.all_departments()
-        return rules.flat_tree(depts, await self._org.member_counts())
+        nodes = rules.flat_tree(depts, await self._org.member_counts())
+        return _with_totals(nodes, await self._org.subtree_member_counts(d.id for d in depts))
 
     async def level(self, parent_id: str | None) -> dict[str, Any]:
         """One level: the children of `parent_id` (None: the top level) with their counts,
@@ -170,7 +182,8 @@ class OrgService:
         members = await self._org.member_counts(ids) if ids else {}
         subs = await self._org.child_counts(ids) if ids else {}
         nodes = [rules.node(d, members.get(d.id, 0), subs.get(d.id, 0), depth) for d in children]
-        return {"parent": parent, "departments": nodes}
+        totals = await self._org.subtree_member_counts(ids) if ids else {}
+        return {"parent": parent, "departments": _with_totals(nodes, totals)}
 
     async def members(self, dept_id: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
         if not 1 <= limit <= MAX_PAGE:

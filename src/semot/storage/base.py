@@ -41,7 +41,9 @@ from semot.domain.records import (
     WriteOutcome,
 )
 from semot.storage.contacts import ContactsStorage
+from semot.storage.conv_settings import ConvSettingsStorage
 from semot.storage.files import FileStorage
+from semot.storage.message_changes import MessageChangeStorage
 from semot.storage.org import OrgStorage
 
 
@@ -134,8 +136,9 @@ class TokenStorage(abc.ABC):
         few queries: a node re-checks every login it holds a socket for this way."""
 
 
-class MessageStorage(abc.ABC):
-    """Conversations: their messages, members' read positions and who is in them."""
+class MessageStorage(MessageChangeStorage):
+    """Conversations: their messages, members' read positions and who is in them (and
+    edits and reactions: semot.storage.message_changes)."""
 
     @abc.abstractmethod
     async def append_messages(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
@@ -153,7 +156,12 @@ class MessageStorage(abc.ABC):
     ) -> tuple[list[Message], bool]: ...
 
     @abc.abstractmethod
-    async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]: ...
+    async def sync(
+        self, user_id: str, known: dict[str, int], changes: dict[str, int] | None = None
+    ) -> list[ConvState]:
+        """Conversations whose max_seq is above `known`'s value, and with `changes`
+        (the edits/reactions extension) also those whose change_seq is above its value
+        (0 for a conversation it leaves out)."""
 
     @abc.abstractmethod
     async def set_read(self, conv: str, user_id: str, seq: int, now: int) -> ReadResult:
@@ -161,6 +169,11 @@ class MessageStorage(abc.ABC):
 
     @abc.abstractmethod
     async def recall(self, conv: str, seq: int) -> None: ...
+
+    @abc.abstractmethod
+    async def set_reply_excerpts(self, conv: str, excerpts: dict[int, dict[str, Any]]) -> None:
+        """Replace the `reply_to` excerpt of these replies (seq -> excerpt), leaving the
+        rest of their bodies alone: a recalled original's text leaves its quotes too."""
 
     @abc.abstractmethod
     async def claim_due_burns(self, now: int, limit: int) -> list[tuple[str, int]]:
@@ -176,9 +189,13 @@ class MessageStorage(abc.ABC):
     async def is_member(self, conv: str, user_id: str) -> bool: ...
 
     @abc.abstractmethod
+    async def read_positions(self, conv: str) -> dict[str, int]:
+        """Every member's read_seq (group read receipts: who has read up to where)."""
+
+    @abc.abstractmethod
     async def count_messages(self) -> int: ...
 
-    async def close(self) -> None:  # noqa: B027 - optional hook, a no-op unless overridden
+    async def close(self) -> None:
         """Release what the append path holds of its own (the database closes after)."""
 
 
@@ -256,6 +273,7 @@ class Storage:
     contacts: ContactsStorage
     org: OrgStorage
     files: FileStorage
+    conv_settings: ConvSettingsStorage  # pinned / do not disturb / hidden (storage/conv_settings.py)
 
     async def migrate(self) -> None:
         await self.database.migrate()

@@ -51,6 +51,12 @@ class OrgStorage(abc.ABC):
     @abc.abstractmethod
     async def child_counts(self, dept_ids: Iterable[str]) -> dict[str, int]: ...
 
+    @abc.abstractmethod
+    async def subtree_member_counts(self, dept_ids: Iterable[str]) -> dict[str, int]:
+        """Distinct people in each department and all its sub-departments, however deep:
+        what a directory shows next to a department name (someone in two departments of
+        the subtree counts once). Departments with nobody are left out."""
+
     # --- members
     @abc.abstractmethod
     async def put_member(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from semot.storage.base import Storage
 from semot.storage.memory.contacts import MemoryContacts
+from semot.storage.memory.conv_settings import MemoryConvSettings
 from semot.storage.memory.db import MemoryDatabase, MemoryDb
 from semot.storage.memory.files import MemoryFiles
 from semot.storage.memory.groups import MemoryGroups
@@ -25,4 +26,5 @@ def memory_storage() -> Storage:
         contacts=MemoryContacts(db),
         org=MemoryOrg(db),
         files=MemoryFiles(db),
+        conv_settings=MemoryConvSettings(db),
     )

@@ -44,6 +44,9 @@ class ConvMember:
     read_seq: int
     joined_at: int
     muted_until: int | None = None
+    pinned_at: int | None = None  # the member's own settings (domain/conv_settings.py)
+    dnd: bool = False
+    hidden_seq: int | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +79,9 @@ class MemoryDb:
     files: dict[str, FileRecord] = field(default_factory=dict)
     file_refs: dict[tuple[str, str, str], FileRef] = field(default_factory=dict)  # (file, kind, ref) -> ref
     departures: dict[tuple[str, str], int] = field(default_factory=dict)  # (conv, user) -> when they last left
+    # edits and reactions (storage/memory/changes.py): (conv, seq) -> (emoji, user) -> ts; conv -> change_seq
+    reactions: dict[tuple[str, int], dict[tuple[str, str], int]] = field(default_factory=dict)
+    change_seqs: dict[str, int] = field(default_factory=dict)
 
 
 class MemoryDatabase(Database):

@@ -4,16 +4,19 @@ added with them and dropped on recall and burn, as on SQL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from semot.domain.files import REF_MESSAGE, FileRef
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
 from semot.domain.records import AppendResult, ConvState, NewMessage, ReadResult
 from semot.errors import NotFound, StorageDataError
 from semot.storage.base import MessageStorage
 from semot.storage.batch import BatchPlan, Key
+from semot.storage.memory.changes import MemoryMessageChanges
 from semot.storage.memory.db import Conv, ConvMember, MemoryDb, Row, clone
 
 
-class MemoryMessages(MessageStorage):
+class MemoryMessages(MemoryMessageChanges, MessageStorage):
     def __init__(self, db: MemoryDb) -> None:
         self._db = db
 
@@ -73,7 +76,7 @@ class MemoryMessages(MessageStorage):
 
     async def get_message(self, conv: str, seq: int) -> Message | None:
         row = self._row(conv, seq)
-        return clone(row.message) if row else None
+        return self.out(row.message) if row else None
 
     async def history(
         self, conv: str, *, after: int | None, before: int | None, limit: int
@@ -88,15 +91,20 @@ class MemoryMessages(MessageStorage):
         if after is None:
             picked.reverse()
         rows = self._db.messages[conv] if picked else {}
-        return [clone(rows[s].message) for s in picked], more
+        return [self.out(rows[s].message) for s in picked], more
 
-    async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]:
+    async def sync(
+        self, user_id: str, known: dict[str, int], changes: dict[str, int] | None = None
+    ) -> list[ConvState]:
         db = self._db
         out: list[ConvState] = []
         for conv, members in db.members.items():
             me = members.get(user_id)
             c = db.convs.get(conv)
-            if me is None or c is None or c.max_seq <= known.get(conv, -1):
+            change_seq = db.change_seqs.get(conv, 0)
+            if me is None or c is None:
+                continue
+            if c.max_seq <= known.get(conv, -1) and (changes is None or change_seq <= changes.get(conv, 0)):
                 continue
             rows = db.messages.get(conv, {})
             unread = sum(
@@ -108,7 +116,12 @@ class MemoryMessages(MessageStorage):
             peer = None
             if conv.startswith("d:"):
                 peer = next((m.read_seq for u, m in members.items() if u != user_id), None)
-            out.append(ConvState(conv, c.max_seq, me.read_seq, unread, clone(last.message) if last else None, peer))
+            out.append(
+                ConvState(
+                    conv, c.max_seq, me.read_seq, unread, self.out(last.message) if last else None, peer,
+                    pinned_at=me.pinned_at, dnd=me.dnd, hidden_seq=me.hidden_seq, change_seq=change_seq,
+                )
+            )
         return out
 
     async def conversation_max_seq(self, conv: str) -> int | None:
@@ -120,6 +133,9 @@ class MemoryMessages(MessageStorage):
 
     async def is_member(self, conv: str, user_id: str) -> bool:
         return user_id in self._db.members.get(conv, {})
+
+    async def read_positions(self, conv: str) -> dict[str, int]:
+        return {u: m.read_seq for u, m in self._db.members.get(conv, {}).items()}
 
     async def count_messages(self) -> int:
         return sum(len(rows) for rows in self._db.messages.values())
@@ -144,8 +160,15 @@ class MemoryMessages(MessageStorage):
         row = self._row(conv, seq)
         if row is not None:
             self._drop_refs(row.message.mid)
+            self.drop_reactions(conv, seq)
             row.message.kind, row.message.body = RECALLED, {}
             row.burn_at = row.burn_s = None
+
+    async def set_reply_excerpts(self, conv: str, excerpts: dict[int, dict[str, Any]]) -> None:
+        for seq, excerpt in excerpts.items():
+            row = self._row(conv, seq)
+            if row is not None and "reply_to" in row.message.body:
+                row.message.body = {**row.message.body, "reply_to": excerpt}
 
     async def claim_due_burns(self, now: int, limit: int) -> list[tuple[str, int]]:
         due = sorted(
@@ -157,5 +180,6 @@ class MemoryMessages(MessageStorage):
         for _, conv, s in due:
             row = self._db.messages[conv][s]
             self._drop_refs(row.message.mid)
+            self.drop_reactions(conv, s)
             row.message.kind, row.message.body, row.burn_at = BURNED, {}, None
         return [(conv, s) for _, conv, s in due]

@@ -86,6 +86,27 @@ class MemoryOrg(OrgStorage):
         wanted = None if dept_ids is None else set(dept_ids)
         return {d: len(m) for d, m in self._db.dept_members.items() if m and (wanted is None or d in wanted)}
 
+    async def subtree_member_counts(self, dept_ids: Iterable[str]) -> dict[str, int]:
+        kids: dict[str | None, list[str]] = {}
+        for d in self._db.departments.values():
+            kids.setdefault(d.parent_id, []).append(d.id)
+        out: dict[str, int] = {}
+        for root in dict.fromkeys(dept_ids):
+            if root not in self._db.departments:
+                continue
+            people: set[str] = set()
+            todo, seen = [root], set()
+            while todo:  # iterative: a tree may be deeper than Python's recursion limit
+                here = todo.pop()
+                if here in seen:
+                    continue
+                seen.add(here)
+                people.update(self._db.dept_members.get(here, {}))
+                todo.extend(kids.get(here, []))
+            if people:
+                out[root] = len(people)
+        return out
+
     async def child_counts(self, dept_ids: Iterable[str]) -> dict[str, int]:
         wanted = set(dept_ids)
         out: dict[str, int] = {}

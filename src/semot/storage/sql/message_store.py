@@ -40,10 +40,12 @@ from semot.storage.base import MessageStorage
 from semot.storage.batch import REF_COLUMNS, ROW_COLUMNS, BatchPlan
 from semot.storage.sql import schema as s
 from semot.storage.sql import schema_files as fs
+from semot.storage.sql.change_store import SqlMessageChanges, attach_reactions
 from semot.storage.sql.database import IN_CHUNK as _IN_CHUNK
 from semot.storage.sql.database import SqlDatabase
 from semot.storage.sql.faults import as_storage_error
 from semot.storage.sql.pg_appender import PgAppender
+from semot.storage.sql.schema_reactions import message_reactions
 from semot.storage.sql.sqlite_appender import SqliteAppender
 
 
@@ -69,6 +71,8 @@ def _row_to_message(r: Any) -> Message:
         body=orjson.loads(r.body),
         ts=r.ts,
         opts=orjson.loads(r.opts),
+        edited_ts=r.edited_ts,
+        change_seq=r.change_seq,
     )
 
 _MSG_COLS = (
@@ -81,10 +85,12 @@ _MSG_COLS = (
     s.messages.c.body,
     s.messages.c.ts,
     s.messages.c.opts,
+    s.messages.c.edited_ts,
+    s.messages.c.change_seq,
 )
 
 
-class SqlMessages(MessageStorage):
+class SqlMessages(SqlMessageChanges, MessageStorage):
     def __init__(self, db: SqlDatabase) -> None:
         engines = db.engines
         self._engines = engines
@@ -219,12 +225,20 @@ class SqlMessages(MessageStorage):
                 tops[r.id] = r.max_seq
         return tops
 
+    async def _read_messages(self, conn: AsyncConnection, where: Any, order: Any, limit: int) -> list[Message]:
+        """Messages matching `where` (the edits/reactions store reads through this)."""
+        rows = await conn.execute(select(*_MSG_COLS).where(where).order_by(order).limit(limit))
+        return [_row_to_message(r) for r in rows]
+
     async def get_message(self, conv: str, seq: int) -> Message | None:
         async with self._engines.read.connect() as conn:
             r = (
                 await conn.execute(select(*_MSG_COLS).where(and_(s.messages.c.conv == conv, s.messages.c.seq == seq)))
             ).first()
-        return _row_to_message(r) if r else None
+            msg = _row_to_message(r) if r else None
+            if msg is not None:
+                await attach_reactions(conn, [msg])
+        return msg
 
     async def history(
         self, conv: str, *, after: int | None, before: int | None, limit: int
@@ -239,24 +253,31 @@ class SqlMessages(MessageStorage):
             q = q.order_by(m.c.seq.desc())
         async with self._engines.read.connect() as conn:
             rows = (await conn.execute(q.limit(limit + 1))).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        msgs = [_row_to_message(r) for r in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            msgs = [_row_to_message(r) for r in rows]
+            await attach_reactions(conn, msgs)  # a page shows each message as it is now
         if after is None:
             msgs.reverse()
         return msgs, more
 
-    async def sync(self, user_id: str, known: dict[str, int]) -> list[ConvState]:
+    async def sync(
+        self, user_id: str, known: dict[str, int], changes: dict[str, int] | None = None
+    ) -> list[ConvState]:
         c, cm, m = s.conversations, s.conv_members, s.messages
         async with self._engines.read.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(c.c.id, c.c.max_seq, cm.c.read_seq)
+                    select(c.c.id, c.c.max_seq, cm.c.read_seq, cm.c.pinned_at, cm.c.dnd, cm.c.hidden_seq, c.c.change_seq)
                     .join(cm, cm.c.conv == c.c.id)
                     .where(cm.c.user_id == user_id)
                 )
             ).all()
-            moved = [r for r in rows if r.max_seq > known.get(r.id, -1)]
+            moved = [
+                r
+                for r in rows
+                if r.max_seq > known.get(r.id, -1) or (changes is not None and r.change_seq > changes.get(r.id, 0))
+            ]
             if not moved:
                 return []
             unread_rows = await conn.execute(
@@ -272,6 +293,7 @@ class SqlMessages(MessageStorage):
                 q = select(*_MSG_COLS).where(_pairs(m.c.conv, m.c.seq, keys[i : i + _IN_CHUNK]))
                 for r in await conn.execute(q):
                     lasts[r.conv] = _row_to_message(r)
+            await attach_reactions(conn, list(lasts.values()))
             # direct chats: the other party's read position, for "read" marks on a new device
             direct = [r.id for r in moved if r.id.startswith("d:")]
             peer_read: dict[str, int] = {}
@@ -282,7 +304,10 @@ class SqlMessages(MessageStorage):
                 for pr in await conn.execute(q):
                     peer_read[pr.conv] = pr.read_seq
         return [
-            ConvState(r.id, r.max_seq, r.read_seq, unread.get(r.id, 0), lasts.get(r.id), peer_read.get(r.id))
+            ConvState(
+                r.id, r.max_seq, r.read_seq, unread.get(r.id, 0), lasts.get(r.id), peer_read.get(r.id),
+                pinned_at=r.pinned_at, dnd=bool(r.dnd), hidden_seq=r.hidden_seq, change_seq=r.change_seq,
+            )
             for r in moved
         ]
 
@@ -335,6 +360,25 @@ class SqlMessages(MessageStorage):
                 .where(and_(m.c.conv == conv, m.c.seq == seq))
                 .values(kind=RECALLED, body="{}", burn_at=None, burn_s=None)
             )
+            rx = message_reactions  # a recalled message loses its reactions
+            await conn.execute(delete(rx).where(and_(rx.c.conv == conv, rx.c.seq == seq)))
+
+    async def set_reply_excerpts(self, conv: str, excerpts: dict[int, dict[str, Any]]) -> None:
+        m = s.messages
+        if not excerpts:
+            return
+        async with self._engines.write.begin() as conn:
+            rows = (
+                await conn.execute(select(m.c.seq, m.c.body).where(and_(m.c.conv == conv, m.c.seq.in_(list(excerpts)))))
+            ).all()
+            for r in rows:
+                body = orjson.loads(r.body)
+                if "reply_to" not in body:
+                    continue  # recalled or burned meanwhile: nothing left to quote from
+                body["reply_to"] = excerpts[r.seq]
+                await conn.execute(
+                    update(m).where(and_(m.c.conv == conv, m.c.seq == r.seq)).values(body=orjson.dumps(body).decode())
+                )
 
     async def claim_due_burns(self, now: int, limit: int) -> list[tuple[str, int]]:
         m = s.messages
@@ -354,6 +398,9 @@ class SqlMessages(MessageStorage):
                 .returning(m.c.conv, m.c.seq, m.c.mid)
             )
             burned = res.all()
+            rx = message_reactions  # a burned message loses its reactions
+            for b in burned:
+                await conn.execute(delete(rx).where(and_(rx.c.conv == b.conv, rx.c.seq == b.seq)))
             mids = [b.mid for b in burned]
             for i in range(0, len(mids), _IN_CHUNK):  # the burned messages grant no access any more
                 refs = fs.file_refs
@@ -378,6 +425,12 @@ class SqlMessages(MessageStorage):
         async with self._engines.read.connect() as conn:
             r = (await conn.execute(select(cm.c.role).where(and_(cm.c.conv == conv, cm.c.user_id == user_id)))).first()
         return r is not None
+
+    async def read_positions(self, conv: str) -> dict[str, int]:
+        cm = s.conv_members
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(select(cm.c.user_id, cm.c.read_seq).where(cm.c.conv == conv))
+            return {r.user_id: r.read_seq for r in rows}
 
     async def count_messages(self) -> int:
         async with self._engines.read.connect() as conn:

@@ -164,6 +164,26 @@ class SqlOrgStorage(OrgStorage):
                     out.update({r[0]: r[1] for r in rows})
         return out
 
+    async def subtree_member_counts(self, dept_ids: Iterable[str]) -> dict[str, int]:
+        """One recursive CTE per chunk (SQLite and PostgreSQL both have WITH RECURSIVE):
+        (root, department) pairs for every department under each root, joined to the
+        memberships and counted distinct per root. UNION, not UNION ALL, so even a cycle
+        written by hand into the table ends instead of looping."""
+        out: dict[str, int] = {}
+        async with self._engines.read.connect() as conn:
+            for chunk in _chunks(dept_ids):
+                sub = select(_d.c.id.label("root"), _d.c.id.label("dept")).where(_d.c.id.in_(chunk)).cte(
+                    "subtree", recursive=True
+                )
+                sub = sub.union(select(sub.c.root, _d.c.id).where(_d.c.parent_id == sub.c.dept))
+                q = (
+                    select(sub.c.root, func.count(func.distinct(_m.c.user_id)))
+                    .select_from(sub.join(_m, _m.c.department_id == sub.c.dept))
+                    .group_by(sub.c.root)
+                )
+                out.update({r[0]: r[1] for r in (await conn.execute(q)).all()})
+        return out
+
     async def child_counts(self, dept_ids: Iterable[str]) -> dict[str, int]:
         base = select(_d.c.parent_id, func.count()).group_by(_d.c.parent_id)
         out: dict[str, int] = {}

@@ -62,6 +62,8 @@ conversations = Table(
     Column("max_seq", BigInteger, nullable=False, default=0),
     Column("last_ts", BigInteger, nullable=False, default=0),
     Column("created_at", BigInteger, nullable=False),
+    # bumped by every edit / reaction change in the conversation (migration 0010)
+    Column("change_seq", BigInteger, nullable=False, server_default="0"),
 )
 
 conv_members = Table(
@@ -127,7 +129,10 @@ messages = Table(
     Column("ts", BigInteger, nullable=False),
     Column("burn_s", Integer, nullable=True),
     Column("burn_at", BigInteger, nullable=True),
+    Column("edited_ts", BigInteger, nullable=True),  # last edit (migration 0010)
+    Column("change_seq", BigInteger, nullable=True),  # the conversation's change_seq at its last edit/reaction
     PrimaryKeyConstraint("conv", "seq"),
+    Index(None, "conv", "change_seq"),
     UniqueConstraint("sender", "cid"),
     Index(None, "burn_at"),
 )
@@ -187,3 +192,4 @@ blocks = Table(
 )
 from semot.storage.sql import schema_files as _schema_files  # noqa: E402,F401  (registers the file tables)
 from semot.storage.sql import schema_org as _schema_org  # noqa: E402,F401  (registers the org tables)
+from semot.storage.sql import schema_reactions as _schema_reactions  # noqa: E402,F401  (reactions)

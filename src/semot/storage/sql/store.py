@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from semot.storage.base import Storage
 from semot.storage.sql.contacts_store import SqlContacts
+from semot.storage.sql.conv_settings_store import SqlConvSettings
 from semot.storage.sql.database import SqlDatabase
 from semot.storage.sql.engine import Engines
 from semot.storage.sql.file_store import SqlFiles
@@ -25,4 +26,5 @@ def sql_storage(engines: Engines, *, schema: str | None = None) -> Storage:
         contacts=SqlContacts(db),
         org=SqlOrgStorage(engines),
         files=SqlFiles(db),
+        conv_settings=SqlConvSettings(db),
     )

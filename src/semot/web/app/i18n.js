@@ -3,6 +3,90 @@
 import { reactive } from "vue";
 
 const zh = {
+  // --- W1 (issue 11): group notices (stores/groups.js, components/group-banner.js): unmute,
+  // announcement text and banner, join requests for owner and admins, my request's outcome
+  "sys.memberUnmuted": "{by} 解除了 {user} 的禁言",
+  "sys.announcementText": "{by} 更新了群公告：{text}",
+  "sys.announcementCleared": "{by} 清空了群公告",
+  "groupNotice.requestsWaiting": "{n} 个入群申请待处理",
+  "groupNotice.requestsBadge": "{n} 个入群申请",
+  "groupNotice.review": "查看",
+  "groupNotice.dismiss": "关闭公告",
+  "groupNotice.colon": "：",
+  "groupNotice.noRequests": "没有待处理的入群申请",
+  "groupNotice.accepted": "申请已通过，你已加入该群",
+  "groupNotice.declined": "管理员未通过你的申请",
+  // --- W7 (issue 11): directory counts, own presence while offline, emoji picker
+  // (components/emoji-picker.js), location dialog (components/location/), object "you"
+  "dir.countHint": "含下级部门的人数",
+  "presence.connecting": "连接中",
+  "common.youObject": "你",
+  "emoji.search": "搜索表情：名称或关键词",
+  "emoji.categories": "表情分类",
+  "emoji.results": "搜索结果",
+  "emoji.none": "没有找到表情",
+  "emoji.loadFailed": "表情加载失败，请稍后重试",
+  "emoji.cat.recent": "最近使用",
+  "emoji.cat.smileys": "笑脸与情感",
+  "emoji.cat.people": "手势与身体",
+  "emoji.cat.nature": "动物与自然",
+  "emoji.cat.food": "食物与饮料",
+  "emoji.cat.activities": "活动与庆祝",
+  "emoji.cat.travel": "交通与出行",
+  "emoji.cat.objects": "物品",
+  "emoji.cat.symbols": "符号",
+  "loc.useMine": "使用我的当前位置",
+  "loc.needsHttps": "浏览器只在 HTTPS 页面上提供定位",
+  "loc.denied": "定位权限被拒绝：可在浏览器的网站设置中允许，或在下方输入坐标",
+  "loc.pickFirst": "请先获取当前位置，或输入坐标",
+  "loc.manual": "输入坐标或粘贴地图链接",
+  "loc.latRequired": "请输入纬度",
+  "loc.latInvalid": "纬度应为 -90 到 90 之间的数字",
+  "loc.lngRequired": "请输入经度",
+  "loc.lngInvalid": "经度应为 -180 到 180 之间的数字",
+  "loc.accuracy": "当前位置（误差约 {n} 米）",
+  "loc.device": "当前位置",
+  "loc.typed": "手动输入的坐标",
+  // --- composer (W3): replies and quotes, sends refused for good (stores/replies.js, components/quote.js)
+  "reply.action": "回复",
+  "reply.to": "回复 {name}",
+  "reply.cancel": "取消回复 (Esc)",
+  "reply.jump": "查看原消息",
+  "reply.recalled": "原消息已撤回",
+  "reply.burned": "原消息已焚毁",
+  "reply.card": "[个人名片]",
+  "reply.custom": "[消息]",
+  "reply.notFound": "找不到原消息",
+  "sendFailed.permanent": "发送失败",
+  "sendFailed.delete": "删除",
+  // --- long histories: unread divider and jump buttons (components/message-list.js)
+  "unreadJump.divider": "以下为新消息",
+  "unreadJump.one": "1 条新消息",
+  "unreadJump.many": "{n} 条新消息",
+  // --- people (W6): read receipts, profile cards, pickers (components/profile-card.js, people-picker.js, read-receipt.js)
+  "people.unread": "{n}人未读",
+  "people.allRead": "全部已读",
+  "people.unreadList": "未读 {n}",
+  "people.readList": "已读 {n}",
+  "people.cardOf": "{name} 的名片",
+  "people.you": "（我）",
+  "people.loading": "加载中…",
+  "people.message": "发消息",
+  "people.addFriend": "加好友",
+  "people.requested": "已申请",
+  "people.call": "通话",
+  "people.comingSoon": "即将推出",
+  "people.search": "搜索姓名、拼音或用户名",
+  "people.searching": "搜索中…",
+  "people.noOne": "未找到",
+  "people.typeToSearch": "输入姓名、拼音（如 zhangwei、zw）或用户名",
+  "people.pickOne": "请先选择一个人",
+  "people.memberSearch": "搜索成员",
+  "people.noMembers": "没有匹配的成员",
+  "people.cardPick": "发送名片",
+  "people.cardSend": "发送",
+  "people.groupName": "群名称",
+  "people.members": "成员",
   // --- profile and avatars (components/profile-dialog.js, stores/profile.js)
   "menu.profile": "个人资料",
   "profile.title": "个人资料",
@@ -207,6 +291,16 @@ const zh = {
   "list.mentioned": "[有人@我]",
   "list.unread": "{n} 条未读",
   "list.group": "群聊",
+  // --- conversation settings (W5): the row menu of the list (components/conv-list.js)
+  "convMenu.label": "{name} 的操作",
+  "convMenu.pin": "置顶",
+  "convMenu.unpin": "取消置顶",
+  "convMenu.mute": "消息免打扰",
+  "convMenu.unmute": "关闭消息免打扰",
+  "convMenu.hide": "不显示该聊天",
+  "convMenu.remove": "从聊天列表删除",
+  "convMenu.pinnedState": "已置顶",
+  "convMenu.mutedState": "消息免打扰",
   "time.yesterday": "昨天",
   "time.today": "今天",
   "chat.empty": "选择一个会话开始聊天",
@@ -422,9 +516,120 @@ const zh = {
   "fwd.noMatch": "没有匹配的会话或联系人",
   "fwd.none": "还没有会话或联系人",
   "fwd.more": "还有 {n} 个，请搜索查找",
+  // W4: edits and reactions
+  "edit.action": "编辑",
+  "edit.edited": "已编辑",
+  "edit.editedAt": "编辑于 {time}",
+  "edit.save": "保存",
+  "edit.cancel": "取消",
+  "edit.hint": "Enter 保存 · Esc 取消",
+  "edit.failed": "编辑失败：{reason}",
+  "edit.expired": "只能编辑 {n} 分钟内发送的消息",
+  "edit.empty": "内容不能为空",
+  "react.add": "添加表情回应",
+  "react.more": "更多表情",
+  "react.who": "{names} 回应了 {emoji}",
+  "react.andMore": "{names} 等 {n} 人回应了 {emoji}",
+  "react.failed": "表情回应失败：{reason}",
+  "react.you": "你",
 };
 
 const en = {
+  // --- W1 (issue 11): group notices (stores/groups.js, components/group-banner.js): unmute,
+  // announcement text and banner, join requests for owner and admins, my request's outcome
+  "sys.memberUnmuted": "{by} unmuted {user}",
+  "sys.announcementText": "{by} updated the announcement: {text}",
+  "sys.announcementCleared": "{by} cleared the announcement",
+  "groupNotice.requestsWaiting": "{n} join requests waiting",
+  "groupNotice.requestsWaiting#one": "{n} join request waiting",
+  "groupNotice.requestsBadge": "{n} join requests",
+  "groupNotice.requestsBadge#one": "{n} join request",
+  "groupNotice.review": "Review",
+  "groupNotice.dismiss": "Close the announcement",
+  "groupNotice.colon": ": ",
+  "groupNotice.noRequests": "No join requests waiting",
+  "groupNotice.accepted": "Your request was accepted: you are in the group",
+  "groupNotice.declined": "Your request was declined",
+  // --- W7 (issue 11): directory counts, own presence while offline, emoji picker
+  // (components/emoji-picker.js), location dialog (components/location/), object "you",
+  // and the singular of strings with a count: "key#one" is used when t() gets {n} and
+  // Intl.PluralRules says "one" (see t() below)
+  "dir.countHint": "People here and in sub-departments",
+  "presence.connecting": "Connecting",
+  "common.youObject": "you",
+  "conn.pending#one": "{n} message waiting to be sent",
+  "chat.members#one": "{n} member",
+  "findGroup.members#one": "{n} member",
+  "msg.recallExpired#one": "Messages older than {n} minute cannot be recalled",
+  "chat.tooLong#one": "The message is too long (at most {n} character)",
+  "profile.pwTooShort#one": "The new password needs at least {n} character",
+  "group.nameTooLong#one": "A group name has at most {n} character",
+  "emoji.search": "Search emoji by name or keyword",
+  "emoji.categories": "Emoji categories",
+  "emoji.results": "Search results",
+  "emoji.none": "No emoji found",
+  "emoji.loadFailed": "The emoji could not be loaded; try again later",
+  "emoji.cat.recent": "Recently used",
+  "emoji.cat.smileys": "Smileys & emotion",
+  "emoji.cat.people": "Hands & body",
+  "emoji.cat.nature": "Animals & nature",
+  "emoji.cat.food": "Food & drink",
+  "emoji.cat.activities": "Activities",
+  "emoji.cat.travel": "Travel",
+  "emoji.cat.objects": "Objects",
+  "emoji.cat.symbols": "Symbols",
+  "loc.useMine": "Use my current position",
+  "loc.needsHttps": "Browsers give the position to HTTPS pages only",
+  "loc.denied": "Location access was denied: allow it in the browser's site settings, or enter coordinates below",
+  "loc.pickFirst": "Get your current position or enter coordinates first",
+  "loc.manual": "Enter coordinates or paste a map link",
+  "loc.latRequired": "Enter the latitude",
+  "loc.latInvalid": "The latitude is a number from -90 to 90",
+  "loc.lngRequired": "Enter the longitude",
+  "loc.lngInvalid": "The longitude is a number from -180 to 180",
+  "loc.accuracy": "Current position (within {n} m)",
+  "loc.device": "Current position",
+  "loc.typed": "Coordinates entered by hand",
+  // --- composer (W3): replies and quotes, sends refused for good (stores/replies.js, components/quote.js)
+  "reply.action": "Reply",
+  "reply.to": "Replying to {name}",
+  "reply.cancel": "Cancel reply (Esc)",
+  "reply.jump": "Show the original message",
+  "reply.recalled": "The original message was recalled",
+  "reply.burned": "The original message was burned",
+  "reply.card": "[Contact card]",
+  "reply.custom": "[Message]",
+  "reply.notFound": "The original message could not be found",
+  "sendFailed.permanent": "Not sent",
+  "sendFailed.delete": "Delete",
+  // --- long histories: unread divider and jump buttons (components/message-list.js)
+  "unreadJump.divider": "New messages",
+  "unreadJump.one": "1 new message",
+  "unreadJump.many": "{n} new messages",
+  // --- people (W6): read receipts, profile cards, pickers (components/profile-card.js, people-picker.js, read-receipt.js)
+  "people.unread": "{n} unread",
+  "people.allRead": "All read",
+  "people.unreadList": "Not read ({n})",
+  "people.readList": "Read ({n})",
+  "people.cardOf": "Profile card of {name}",
+  "people.you": "(you)",
+  "people.loading": "Loading…",
+  "people.message": "Message",
+  "people.addFriend": "Add friend",
+  "people.requested": "Request sent",
+  "people.call": "Call",
+  "people.comingSoon": "coming soon",
+  "people.search": "Search by name, pinyin or username",
+  "people.searching": "Searching…",
+  "people.noOne": "No one found",
+  "people.typeToSearch": "Type a name, pinyin (zhangwei, zw) or username",
+  "people.pickOne": "Choose someone first",
+  "people.memberSearch": "Search members",
+  "people.noMembers": "No matching members",
+  "people.cardPick": "Send a contact card",
+  "people.cardSend": "Send",
+  "people.groupName": "Group name",
+  "people.members": "Members",
   // --- profile and avatars (components/profile-dialog.js, stores/profile.js)
   "menu.profile": "Profile",
   "profile.title": "My profile",
@@ -629,6 +834,16 @@ const en = {
   "list.mentioned": "[You were mentioned]",
   "list.unread": "{n} unread",
   "list.group": "Group",
+  // --- conversation settings (W5): the row menu of the list (components/conv-list.js)
+  "convMenu.label": "Actions for {name}",
+  "convMenu.pin": "Pin to top",
+  "convMenu.unpin": "Unpin",
+  "convMenu.mute": "Mute notifications",
+  "convMenu.unmute": "Unmute notifications",
+  "convMenu.hide": "Hide from the list",
+  "convMenu.remove": "Remove from the list",
+  "convMenu.pinnedState": "Pinned",
+  "convMenu.mutedState": "Notifications muted",
   "time.yesterday": "Yesterday",
   "time.today": "Today",
   "chat.empty": "Select a conversation to start chatting",
@@ -844,6 +1059,23 @@ const en = {
   "fwd.noMatch": "No matching chats or contacts",
   "fwd.none": "No chats or contacts yet",
   "fwd.more": "{n} more: search to find them",
+  // W4: edits and reactions
+  "edit.action": "Edit",
+  "edit.edited": "edited",
+  "edit.editedAt": "Edited {time}",
+  "edit.save": "Save",
+  "edit.cancel": "Cancel",
+  "edit.hint": "Enter to save · Esc to cancel",
+  "edit.failed": "Could not edit: {reason}",
+  "edit.expired": "Only messages sent in the last {n} minutes can be edited",
+  "edit.expired#one": "Only messages sent in the last minute can be edited",
+  "edit.empty": "The message cannot be empty",
+  "react.add": "Add reaction",
+  "react.more": "More emoji",
+  "react.who": "{names} reacted with {emoji}",
+  "react.andMore": "{names} and others ({n} in all) reacted with {emoji}",
+  "react.failed": "Could not react: {reason}",
+  "react.you": "You",
 };
 
 export const MESSAGES = { "zh-CN": zh, en };
@@ -879,10 +1111,28 @@ export function setLocale(locale) {
   document.documentElement.lang = locale;
 }
 
-/** Translate `key`, filling {name} placeholders from params (as text, never HTML). */
+const pluralRules = {};
+/** The CLDR plural category of `n` in the current language: "one" or "other" in
+ * English, always "other" in Chinese (Intl.PluralRules). */
+export function pluralOf(n, locale = i18n.locale) {
+  if (!pluralRules[locale]) {
+    try {
+      pluralRules[locale] = new Intl.PluralRules(locale);
+    } catch {
+      pluralRules[locale] = { select: (x) => (x === 1 ? "one" : "other") };
+    }
+  }
+  return pluralRules[locale].select(n);
+}
+
+/** Translate `key`, filling {name} placeholders from params (as text, never HTML).
+ * With a numeric `n`, the form for its plural category wins when the language has one
+ * ("conn.pending#one": "1 message waiting"), else the plain key is used. */
 export function t(key, params = undefined) {
   const table = MESSAGES[i18n.locale] || zh;
-  let s = table[key] ?? zh[key] ?? key;
+  const n = params && typeof params.n === "number" ? params.n : null;
+  const plural = n === null ? undefined : table[`${key}#${pluralOf(n)}`];
+  let s = plural ?? table[key] ?? zh[key] ?? key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] === undefined ? m : String(params[k])));
   return s;
 }

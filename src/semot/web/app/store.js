@@ -4,8 +4,15 @@
 import { reactive } from "vue";
 import { ClientClosed, MAX_PRESENCE_SUB, RequestTimeout, SemotAPIError, SemotClient, directConv, newCid, peerOf } from "semot";
 import { t } from "./i18n.js";
+import { forgetMentionScans, noteMention, readUpTo, scanUnreadMentions } from "./stores/mentions.js";
+import { recallQuotes } from "./stores/replies.js";
+import { applyChanged, applyEdit, applyReaction } from "./stores/reactions.js"; // W4: edits and reactions
+import { applySettings, isDnd } from "./stores/conversations-settings.js";
 
-const PAGE = 30;
+// History pages: the first one small (the chat opens fast), older ones as big as the
+// server allows (the list is virtual: a big page costs no DOM; issue 11).
+const PAGE = 50;
+const OLDER_PAGE = 200;
 const LS = "semot.";
 
 function load(key, fallback) {
@@ -227,7 +234,7 @@ function activity(c) {
 
 export function totalUnread() {
   let n = 0;
-  for (const c of Object.values(state.convs)) n += c.unread;
+  for (const c of Object.values(state.convs)) if (!isDnd(c.id)) n += c.unread; // muted chats do not call
   return n;
 }
 
@@ -266,21 +273,32 @@ export function summary(m) {
 function who(userId) {
   return userId === me() ? t("common.you") : displayName(userId);
 }
+/** The object case ("Alice muted you", not "muted You"); Chinese has one form. */
+function whom(userId) {
+  return userId === me() ? t("common.youObject") : displayName(userId);
+}
 
 const SYSTEM_TEXTS = {
-  group_members_added: (b) => t("sys.membersAdded", { by: who(b.by), users: (b.users || []).map(who).join(t("common.listSep")) }),
+  group_members_added: (b) => t("sys.membersAdded", { by: who(b.by), users: (b.users || []).map(whom).join(t("common.listSep")) }),
   group_member_joined: (b) => t("sys.memberJoined", { user: who(b.user) }),
-  group_member_removed: (b) => t("sys.memberRemoved", { by: who(b.by), user: who(b.user) }),
+  group_member_removed: (b) => t("sys.memberRemoved", { by: who(b.by), user: whom(b.user) }),
   group_member_left: (b) => t("sys.memberLeft", { user: who(b.user) }),
-  group_role_changed: (b) => t("sys.roleChanged", { by: who(b.by), user: who(b.user), role: t(b.role === "admin" ? "sys.roleAdmin" : "sys.roleMember") }),
-  group_member_muted: (b) => t("sys.memberMuted", { by: who(b.by), user: who(b.user) }),
-  group_owner_transferred: (b) => t("sys.ownerTransferred", { by: who(b.by), user: who(b.user) }),
+  group_role_changed: (b) => t("sys.roleChanged", { by: who(b.by), user: whom(b.user), role: t(b.role === "admin" ? "sys.roleAdmin" : "sys.roleMember") }),
+  // `until: null` is an unmute (docs/protocol.md, Groups), also in notices stored before issue 11
+  group_member_muted: (b) => t(b.until == null ? "sys.memberUnmuted" : "sys.memberMuted", { by: who(b.by), user: whom(b.user) }),
+  group_owner_transferred: (b) => t("sys.ownerTransferred", { by: who(b.by), user: whom(b.user) }),
   group_dismissed: (b) => t("sys.dismissed", { by: who(b.by) }),
   group_renamed: (b) => t("sys.renamed", { by: who(b.by), name: b.name }),
-  group_announcement: (b) => t("sys.announcement", { by: who(b.by) }),
+  group_announcement: (b) => announcementText(b),
   group_settings_changed: (b) => t("sys.settings", { by: who(b.by) }),
   group_avatar: (b) => t("sys.groupAvatar", { by: who(b.by) }),
 };
+
+/** An announcement notice shows the text (issue 11); "" cleared it; no `text`: an old notice. */
+function announcementText(b) {
+  if (typeof b.text !== "string") return t("sys.announcement", { by: who(b.by) });
+  return b.text.trim() ? t("sys.announcementText", { by: who(b.by), text: b.text }) : t("sys.announcementCleared", { by: who(b.by) });
+}
 
 /** The text of a system notice (the server's `system` messages), as plain text. */
 export function systemText(b) {
@@ -359,6 +377,7 @@ export async function logout() {
   state.contacts = emptyContacts();
   state.presence = {};
   forgetPresenceSub();
+  forgetMentionScans();
   state.tab = "chats";
   updateTitle();
 }
@@ -723,6 +742,7 @@ async function onOpen() {
   try {
     const states = await client.sync({});
     for (const st of states) applySyncState(st);
+    scanUnreadMentions(client, Object.values(state.convs), me(), isViewing); // "[有人@我]" for what came while away
     for (const c of Object.values(state.convs)) if (c.type === "group" && !c.name) requestGroupName(c);
     updateTitle();
     const c = active();
@@ -758,12 +778,15 @@ function markReadByOthers(c, seq) {
 
 function applySyncState(st) {
   const c = ensureConv(st.conv);
+  applySettings(me(), st); // pinned / do not disturb / hidden (stores/conversations.js)
   if (typeof st.peer_read_seq === "number") setPeerRead(c, st.peer_read_seq);
   if (st.max_seq >= c.maxSeq) {
     c.maxSeq = st.max_seq;
     c.unread = st.unread;
     c.readSeq = st.read_seq;
+    readUpTo(c, c.readSeq);
   }
+  if (st.last && !isViewing(c)) noteMention(c, st.last, me());
   if (st.last && (!c.last || st.last.seq >= c.last.seq)) {
     c.last = st.last;
     c.lastTs = st.last.ts;
@@ -775,10 +798,6 @@ function applySyncState(st) {
 // ------------------------------------------------------------------ messages
 function countsAsUnread(m) {
   return m.from !== me() && m.kind !== "system";
-}
-
-function mentionsMe(m) {
-  return m.kind === "text" && (m.body.mention_all || (Array.isArray(m.body.mentions) && m.body.mentions.includes(me())));
 }
 
 export function isViewing(c) {
@@ -815,13 +834,13 @@ client.on("message", (m) => {
   const fresh = m.seq > c.maxSeq;
   if (fresh) c.maxSeq = m.seq;
   if (m.from === me()) removePending(c, m.cid);
+  if (!isViewing(c)) noteMention(c, m, me()); // live or caught up: any mention after my read position
   if (c.loaded) insertIntoWindow(c, [m]);
   if (fresh && countsAsUnread(m)) {
     if (m.from === c.peer) c.typingUntil = 0;
     if (isViewing(c)) markReadSoon(c);
     else {
       c.unread += 1;
-      if (mentionsMe(m)) c.mentioned = true;
       notify(c, m);
     }
   }
@@ -839,6 +858,7 @@ client.on("event", (e) => {
       if (!c) break;
       if (e.user === me()) {
         c.readSeq = Math.max(c.readSeq, e.seq);
+        readUpTo(c, e.seq);
         if (e.seq >= c.maxSeq) {
           c.unread = 0;
           c.mentioned = false;
@@ -856,6 +876,15 @@ client.on("event", (e) => {
       break;
     case "burned":
       if (c) markBurned(c, e.seq);
+      break;
+    case "edit": // W4: edits and reactions (live, and `changed` after a reconnect)
+      if (c) applyEdit(c, e);
+      break;
+    case "reaction":
+      if (c) applyReaction(c, e);
+      break;
+    case "changed":
+      if (c) applyChanged(c, e.message);
       break;
     case "group":
       if (e.conv || e.group_id) {
@@ -971,7 +1000,7 @@ export async function loadOlder(c) {
   if (c.loadingOlder || !c.hasMoreBefore || !c.messages.length || !client.connected) return false;
   c.loadingOlder = true;
   try {
-    const page = await client.history(c.id, { before: c.messages[0].seq, limit: PAGE });
+    const page = await client.history(c.id, { before: c.messages[0].seq, limit: OLDER_PAGE });
     const older = page.messages.filter((m) => m.seq < c.messages[0].seq).map((m) => ({ ...m }));
     c.messages.unshift(...older);
     c.hasMoreBefore = page.more;
@@ -1113,6 +1142,7 @@ function markRecalled(c, seq, by) {
     m.burnEndsAt = 0;
   }
   if (c.last && c.last.seq === seq) c.last = { ...c.last, kind: "recalled", body: {}, from: by || c.last.from };
+  recallQuotes(c, seq); // its replies' quotes lose the text too
 }
 
 // a 1-second clock for countdowns and "typing…"
@@ -1155,11 +1185,12 @@ client.on("outbox", ({ items }) => {
   state.outboxCount = items.length;
 });
 
-client.on("send_failed", ({ cid, error }) => {
+client.on("send_failed", ({ cid, error, permanent }) => {
   const found = findPending(cid);
   if (found) {
     found.p.status = "failed";
     found.p.error = describeError(error);
+    found.p.permanent = !!permanent; // refused for good (not allowed, invalid, gone): delete, never retry
   }
 });
 
@@ -1181,6 +1212,7 @@ function dispatch(c, p) {
 
 /** Send a failed message again, with the same cid (the server stores it once). */
 export function retry(c, p) {
+  if (p.permanent) return; // the same message would be refused again
   dispatch(c, p);
 }
 
@@ -1253,6 +1285,7 @@ export async function setNotifications(on) {
 }
 
 function notify(c, m) {
+  if (isDnd(c.id)) return; // do not disturb: the grey badge is all
   if (!state.hidden || !state.notifications || !notificationsSupported() || Notification.permission !== "granted") return;
   try {
     const title = c.type === "group" ? `${convTitle(c)} · ${displayName(m.from)}` : displayName(m.from);

@@ -11,8 +11,21 @@ export function dayKey(ts) {
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }
 
+// Formatters are costly to build (a row's title and time each made one per render):
+// one per locale and options.
+const formats = new Map();
+function format(opts) {
+  const key = `${i18n.locale}|${JSON.stringify(opts)}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(i18n.locale, opts);
+    formats.set(key, f);
+  }
+  return f;
+}
+
 export function clock(ts) {
-  return new Intl.DateTimeFormat(i18n.locale, { hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(ts));
+  return format({ hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(ts));
 }
 
 /** Conversation list time: 14:05, Yesterday, Tue, 3/7, 2024/3/7. (`_day` only makes a
@@ -44,7 +57,7 @@ export function dayLabel(ts, _day = undefined, now = Date.now()) {
 }
 
 export function fullTime(ts) {
-  return new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ts));
+  return format({ dateStyle: "medium", timeStyle: "short" }).format(new Date(ts));
 }
 
 const PALETTE = ["#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#14b8a6", "#f97316", "#6366f1"];

@@ -14,6 +14,7 @@
 // WebSocket class in the options). Documentation: sdk/js/README.md.
 
 import { UploadHandle } from "./uploads.js";
+import { ChangeTracker } from "./changes.js"; // edits and reactions: change cursors
 
 export { UploadAborted, UploadFailed, UploadHandle } from "./uploads.js";
 
@@ -45,6 +46,21 @@ export class SemotAPIError extends Error {
     this.details = details;
   }
 }
+
+// --- sends refused for good (W3: outbox) -------------------------------------------
+/** Error codes that fail a send again however often it is tried: the message is wrong
+ * (bad_request, too_large), the sender may not send it (forbidden, blocked), or what it
+ * names is gone (not_found), or the state forbids it (conflict). A send refused with one
+ * of these is never retried, by the SDK or (it should not offer to) by the user: delete
+ * it or change it. `muted`, `unavailable`, `rate_limited`, `internal` and a timeout may
+ * pass later. */
+export const PERMANENT_SEND_ERRORS = new Set(["bad_request", "forbidden", "not_found", "blocked", "too_large", "conflict", "unauthorized"]);
+
+/** True when retrying this send error (with the same cid) cannot succeed. */
+export function isPermanentSendError(error) {
+  return !!error && error instanceof SemotAPIError && PERMANENT_SEND_ERRORS.has(error.code);
+}
+// --- end of sends refused for good ------------------------------------------------
 
 /** The connection ended (or was not open) before the reply arrived. */
 export class ClientClosed extends Error {
@@ -193,7 +209,8 @@ class KeyedLock {
  *   "synced"   {convs}: after each catch-up, the `sync` states it acted on
  *   "outbox"   {items}: the outbox changed (queued, in flight, sent, dropped)
  *   "sent"     {cid, ack, item}: an outbox item was acknowledged
- *   "send_failed" {cid, error, item}: the server refused an outbox item (it left the outbox)
+ *   "send_failed" {cid, error, item, permanent}: the server refused an outbox item (it left
+ *              the outbox); `permanent`: retrying cannot help (isPermanentSendError)
  *   "tokens"   {access_token, refresh_token, user_id, expires_in, obtained_at}: new tokens
  *   "session_expired" {error}: the refresh token was refused: log in again
  *   "error"    {error, where}: a handler threw, or a background step failed
@@ -235,6 +252,7 @@ export class SemotClient extends Emitter {
     this.serverConfig = {};
     this.heartbeatS = null;
     this.lastSeq = {};
+    this._changes = new ChangeTracker(this); // edits and reactions (changes.js)
     this.peerReads = {}; // direct conv -> how far the other party has read (sync + evt read)
     this.state = "idle";
     this.closeCode = null;
@@ -298,6 +316,7 @@ export class SemotClient extends Emitter {
     const clean = {};
     for (const [k, v] of Object.entries(ls)) if (Number.isInteger(v) && v >= 0) clean[k] = v;
     this.lastSeq = clean;
+    this._changes.load();
     const ob = this._loadJSON("outbox", true, true);
     this._outbox = Array.isArray(ob) ? ob.map((it) => ({ ...it, inflight: false })) : [];
     this.peerReads = {};
@@ -306,6 +325,7 @@ export class SemotClient extends Emitter {
   saveState() {
     if (!this.userId) return;
     this._saveJSON("lastseq", this.lastSeq, true);
+    this._changes.save();
   }
   _saveOutbox() {
     if (!this.userId) return;
@@ -519,6 +539,7 @@ export class SemotClient extends Emitter {
     this._session = null;
     this.userId = null;
     this.lastSeq = {};
+    this._changes.cursors = {};
     this.peerReads = {};
     // last, so that whoever awaits logout() can still handle these rejections
     for (const cid of dropped) this._settle(cid, null, new ClientClosed("logged out"));
@@ -653,6 +674,54 @@ export class SemotClient extends Emitter {
   /** Join (open groups) or ask to join (approval); returns {joined, request_id}. */
   joinGroup(groupId, message = "") {
     return this.http("POST", `/api/v1/groups/${encodeURIComponent(groupId)}/join`, { message });
+  }
+
+  // ---- groups: info, join requests, announcement (issue 11; docs/protocol.md, Groups)
+  /** A group as you may see it: members get every field (`announcement`, `my_role`,
+   * `pending_requests` for owner and admins...), others what they need to ask to join. */
+  getGroup(groupId) {
+    return this.http("GET", `/api/v1/groups/${encodeURIComponent(groupId)}`);
+  }
+
+  /** Owner and admins: the join requests and invitations waiting for review. */
+  async groupRequests(groupId) {
+    return (await this.http("GET", `/api/v1/groups/${encodeURIComponent(groupId)}/requests`)).requests;
+  }
+
+  /** Owner and admins: accept (the user joins) or decline a request; settled once (409 after). */
+  decideGroupRequest(groupId, requestId, accept) {
+    const path = `/api/v1/groups/${encodeURIComponent(groupId)}/requests/${encodeURIComponent(requestId)}`;
+    return this.http("POST", path, { action: accept ? "accept" : "decline" });
+  }
+
+  /** Owner and admins: set the announcement ("" clears it); members get it in the notice. */
+  setGroupAnnouncement(groupId, text) {
+    return this.http("PATCH", `/api/v1/groups/${encodeURIComponent(groupId)}`, { announcement: text });
+  }
+
+  /** Owner and admins over lower roles: mute until `until` (ms), or unmute (null). */
+  muteGroupMember(groupId, userId, until) {
+    return this.http("PUT", `/api/v1/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(userId)}/mute`, { until });
+  }
+  // ---- end of groups (issue 11)
+
+  // ---------------------------------------------------------------- people (read receipts, search)
+  /**
+   * Every member's read position in a conversation: {user_id: read_seq}. For the sender's
+   * "N unread" under group messages; members only, and only for groups within the
+   * server's read_receipts_max_group (403 `forbidden` beyond). `evt read` keeps it current.
+   */
+  async conversationReads(conv) {
+    return (await this.http("GET", `/api/v1/conversations/${encodeURIComponent(conv)}/reads`)).reads || {};
+  }
+
+  /**
+   * Find people in the org directory by display name, username, full pinyin or pinyin
+   * initials (best first): [{user_id, username, display_name, departments:[{name,title}], avatar_url}].
+   */
+  async searchPeople(q, limit = 20) {
+    const qs = new URLSearchParams({ q, limit: String(limit) });
+    return (await this.http("GET", `/api/v1/directory/search?${qs}`)).results || [];
   }
 
   // ---------------------------------------------------------------- connection
@@ -1069,7 +1138,8 @@ export class SemotClient extends Emitter {
       if (frame.evt === "read" && frame.conv && frame.user !== this.userId && Number.isInteger(frame.seq)) {
         this._peerRead(frame.conv, frame.seq, false);
       }
-      this._emit("event", frame);
+      if (frame.evt === "edit" || frame.evt === "reaction") this._changes.onEvent(frame); // in change_seq order
+      else this._emit("event", frame);
     }
   }
 
@@ -1126,7 +1196,7 @@ export class SemotClient extends Emitter {
 
   /** The `sync` request; also learns the peers' read positions (`peer_read_seq`). */
   async sync(convs = {}) {
-    const states = (await this.request("sync", { convs })).convs;
+    const states = (await this.request("sync", { convs, changes: this._changes.syncField() })).convs;
     for (const st of states) {
       if (Number.isInteger(st.peer_read_seq)) this._peerRead(st.conv, st.peer_read_seq, true);
     }
@@ -1162,6 +1232,43 @@ export class SemotClient extends Emitter {
     return (await this.request("ping")).server_time;
   }
 
+  // ---------------------------------------------------------------- edits and reactions (extension; changes.js)
+  /** Replace the text of one's own text message: {conv, seq, edited_ts, change_seq?, changed}. */
+  async edit(conv, seq, text) {
+    const r = await this.request("edit", { conv, seq, text });
+    if (r.changed) this._changes.own(conv, r.change_seq);
+    return r;
+  }
+
+  /** Put (on) or take back one's emoji reaction: {conv, seq, reactions, change_seq?, changed}. */
+  async react(conv, seq, emoji, on = true) {
+    const r = await this.request("react", { conv, seq, emoji, on });
+    if (r.changed) this._changes.own(conv, r.change_seq);
+    return r;
+  }
+
+  /** Messages edited or reacted to after change cursor `after`: {messages, change_seq, more}. */
+  changes(conv, { after = 0, limit = 100 } = {}) {
+    return this.request("changes", { conv, after, limit });
+  }
+
+  // ---------------------------------------------------------------- conversation settings (extension)
+  /**
+   * Pin, mute (do not disturb) or hide a conversation for this user, on all of their
+   * devices (the `conv_set` request, docs/protocol.md "Conversation settings"): pass only
+   * what changes, e.g. {pinned: true}. Resolves with {conv, pinned_at, dnd, hidden,
+   * hidden_seq}; the user's other devices get `evt conv_settings` with the same fields
+   * on "event", and `sync` carries them on each conversation. Hiding a conversation the
+   * user is no longer in (a group they left) resolves with hidden_seq null: drop it.
+   */
+  setConversation(conv, { pinned, dnd, hidden } = {}) {
+    const f = { conv };
+    if (typeof pinned === "boolean") f.pinned = pinned;
+    if (typeof dnd === "boolean") f.dnd = dnd;
+    if (typeof hidden === "boolean") f.hidden = hidden;
+    return this.request("conv_set", f);
+  }
+
   /**
    * Follow these users' presence (the `presence_sub` request, a Semot extension): the
    * list REPLACES the one this connection gave before (`[]` follows no one; other
@@ -1187,11 +1294,20 @@ export class SemotClient extends Emitter {
    * {conv, seq, mid, ts}; the message itself is also delivered to "message" listeners
    * (the server does not push a send back to the device that made it).
    * Rejects with SemotAPIError when the server refuses it (the item leaves the outbox;
-   * send again with the same cid to retry), with RequestTimeout when connected but no
-   * ack came in time (likewise), and with ClientClosed on close().
+   * send again with the same cid to retry, unless isPermanentSendError(error)), with
+   * RequestTimeout when connected but no ack came in time (likewise), and with
+   * ClientClosed on close().
+   * `replyTo`: the seq of the message this one answers (any kind): sent as
+   * `body.reply_to = {seq}`; the server stores a quote of the original ({seq, from, kind,
+   * text?}), returned in the ack and in the own copy delivered to "message" listeners.
    */
-  send(to, kind, body, { cid, opts } = {}) {
+  send(to, kind, body, { cid, opts, replyTo } = {}) {
     if (!this.userId) return Promise.reject(new SemotAPIError("unauthorized", "log in first"));
+    if (replyTo !== undefined && replyTo !== null) {
+      const seq = typeof replyTo === "object" ? replyTo.seq : replyTo;
+      if (!Number.isInteger(seq) || seq < 1) return Promise.reject(new RangeError(`replyTo: a seq (an integer >= 1), not ${seq}`));
+      body = { ...body, reply_to: typeof replyTo === "object" ? { ...replyTo } : { seq } };
+    }
     cid = cid || newCid();
     let item = this._outbox.find((it) => it.cid === cid);
     if (!item) {
@@ -1266,14 +1382,14 @@ export class SemotClient extends Emitter {
         return;
       }
       this._removeItem(item);
-      this._emit("send_failed", { cid: item.cid, error, item: { ...item } });
+      this._emit("send_failed", { cid: item.cid, error, item: { ...item }, permanent: isPermanentSendError(error) });
       this._settle(item.cid, null, error);
       return;
     }
     this._removeItem(item);
     const own = {
       t: "msg", conv: ack.conv, seq: ack.seq, mid: ack.mid, cid: item.cid, from: this.userId,
-      kind: item.kind, body: item.body, ts: ack.ts, opts: item.opts || {},
+      kind: item.kind, body: ack.reply_to ? { ...item.body, reply_to: ack.reply_to } : item.body, ts: ack.ts, opts: item.opts || {},
     };
     await this._ingest(own).catch((e) => this._report(e, "ingest"));
     this._emit("sent", { cid: item.cid, ack, item: { ...item } });
@@ -1296,12 +1412,14 @@ export class SemotClient extends Emitter {
    * what is unread, not years of history).
    */
   async catchUp() {
-    const states = await this.sync({ ...this.lastSeq });
+    const known = { ...this.lastSeq };
+    const states = await this.sync(known);
     for (const st of states) {
       if (!(st.conv in this.lastSeq)) this.lastSeq[st.conv] = st.read_seq || 0;
     }
     this._emit("synced", { convs: states });
     for (const st of states) await this._fill(st.conv, st.max_seq);
+    await this._changes.afterSync(states, known); // edits and reactions made meanwhile
     this.saveState();
   }
 

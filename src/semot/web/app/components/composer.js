@@ -12,9 +12,12 @@ import { t } from "../i18n.js";
 import { client, displayName, groupApi, me, sendMessage, state, typing, ui } from "../store.js";
 import { EMOJI, insertAt } from "../util.js";
 import UserAvatar from "./avatar.js";
+import EmojiPicker from "./emoji-picker.js";
 import { AtGlyph, FireGlyph, SmileGlyph } from "./glyphs.js";
 import { cancelUpload, dismissUpload, pauseUpload, percent, resumeUpload, sendFiles, uploadsOf } from "../stores/uploads.js";
 import { canRecord, cancelRecording, clock, recorder, startRecording, stopRecording } from "../stores/recorder.js";
+import { cancelReply, replyDraft } from "../stores/replies.js";
+import MessageQuote from "./quote.js";
 
 const HOLD_MS = 400; // a press longer than this is "hold to talk": letting go sends
 
@@ -22,7 +25,7 @@ const BURN_CHOICES = [5, 10, 30, 60, 300];
 
 export default {
   name: "ComposerBox",
-  components: { UserAvatar, SmileGlyph, FireGlyph, AtGlyph },
+  components: { UserAvatar, SmileGlyph, FireGlyph, AtGlyph, EmojiPicker, MessageQuote },
   props: { conv: { type: Object, required: true } },
   setup(props) {
     const input = ref(null);
@@ -39,13 +42,24 @@ export default {
 
     // why this user cannot send in this group now: null, or {key, until?}
     const gate = ref(null);
+    // "@Everyone" is offered only to who may send it (domain/groups.py check_mention_all:
+    // the owner and admins); a plain member's mention_all is refused for good
+    const canMentionAll = ref(false);
+    const roleKnown = ref(false); // the group's answer came (data-role-known: tests wait on it)
+    let roleOf = "";
     let gateSeq = 0;
     let gateTimer = null;
     async function checkGate() {
       clearTimeout(gateTimer);
       const mine = ++gateSeq;
+      if (roleOf !== props.conv.id) { // another chat: nothing known of my role there yet
+        roleOf = props.conv.id;
+        canMentionAll.value = false;
+        roleKnown.value = false;
+      }
       if (!isGroup.value) {
         gate.value = null;
+        canMentionAll.value = false;
         return;
       }
       let g;
@@ -56,6 +70,8 @@ export default {
       }
       if (mine !== gateSeq) return;
       const manager = g.my_role === "owner" || g.my_role === "admin";
+      canMentionAll.value = manager;
+      roleKnown.value = true;
       const mutedUntil = g.my_muted_until || 0;
       if (g.dismissed) gate.value = { key: "chat.gateDismissed" };
       else if (!g.my_role) gate.value = { key: "chat.gateNotMember" };
@@ -80,9 +96,17 @@ export default {
         .filter((c) => c.id.toLowerCase().includes(q) || c.label.toLowerCase().includes(q));
       const all = t("chat.mentionAll");
       const out = list.slice(0, 8);
-      if (!q || all.toLowerCase().includes(q) || "all".includes(q)) out.unshift({ id: "*", label: all });
+      if (canMentionAll.value && (!q || all.toLowerCase().includes(q) || "all".includes(q))) out.unshift({ id: "*", label: all });
       return out;
     });
+
+    // the quote bar: the message the next send answers (stores/replies.js)
+    const quoting = computed(() => replyDraft(props.conv));
+    watch(() => quoting.value && quoting.value.seq, (seq) => seq && nextTick(() => textarea() && textarea().focus()));
+    function stopQuoting() {
+      cancelReply(props.conv);
+      nextTick(() => textarea() && textarea().focus());
+    }
 
     function textarea() {
       return input.value && (input.value.textarea || input.value.$el.querySelector("textarea"));
@@ -118,8 +142,11 @@ export default {
         // only the picks still in the text (the user may have deleted some)
         const mentions = [...picked].filter(([u, label]) => u !== "*" && raw.includes(`@${label}`)).map(([u]) => u);
         if (mentions.length) body.mentions = mentions;
-        if (picked.has("*") && raw.includes(`@${picked.get("*")}`)) body.mention_all = true;
+        if (picked.has("*") && canMentionAll.value && raw.includes(`@${picked.get("*")}`)) body.mention_all = true;
       }
+      const replying = replyDraft(props.conv);
+      if (replying) body.reply_to = { ...replying }; // the server refills the excerpt from the original
+      cancelReply(props.conv);
       sendMessage(props.conv, "text", body, burnOn.value ? { burn_s: burnS.value } : undefined);
       props.conv.draft = "";
       picked.clear();
@@ -144,6 +171,11 @@ export default {
           mention.value.open = false;
           return;
         }
+      }
+      if (e.key === "Escape" && quoting.value) {
+        e.preventDefault();
+        cancelReply(props.conv);
+        return;
       }
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
         e.preventDefault();
@@ -309,6 +341,7 @@ export default {
     onBeforeUnmount(() => recorder.state !== "idle" && cancelRecording());
 
     return {
+      quoting, stopQuoting, canMentionAll, roleKnown,
       input, emojiOpen, EMOJI, pickEmoji, burnOn, burnS, BURN_CHOICES, toggleBurn, send, onKeydown, onInput, canSend, tooLong,
       maxChars, mention, candidates, choose, startMention, isGroup, openDialog, gate, state, t,
       fileInput, root, pickFiles, onPicked, onPaste, dragging, uploadItems, percent, pauseUpload, resumeUpload, cancelUpload,
@@ -319,7 +352,7 @@ export default {
     <div v-if="gate" ref="root" class="composer composer-gate" role="status" data-testid="composer-gate" :data-reason="gate.key">
       {{ t(gate.key, { until: gate.until }) }}
     </div>
-    <div v-else ref="root" class="composer" :class="{ 'burn-on': burnOn }" @paste="onPaste">
+    <div v-else ref="root" class="composer" :class="{ 'burn-on': burnOn }" @paste="onPaste" :data-role-known="roleKnown || undefined">
       <div v-if="dragging" class="drop-hint" aria-hidden="true">{{ t('upload.dropHere') }}</div>
       <ul v-if="uploadItems.length" class="upload-list" :aria-label="t('upload.list')" data-testid="uploads">
         <li v-for="u in uploadItems" :key="u.id" class="upload-item" :class="'is-' + u.state" data-testid="upload-item"
@@ -347,13 +380,11 @@ export default {
         <el-button size="small" type="primary" :disabled="recorder.state !== 'recording'" @click="stopRecording(true)" data-testid="voice-send">{{ t('voice.send') }}</el-button>
       </div>
       <div class="composer-tools" role="toolbar" :aria-label="t('chat.composer')">
-        <el-popover v-model:visible="emojiOpen" trigger="click" placement="top-start" :width="320" popper-class="emoji-popper">
+        <el-popover v-model:visible="emojiOpen" trigger="click" placement="top-start" :width="340" popper-class="emoji-popper" @after-enter="$refs.emojiPicker && $refs.emojiPicker.focus()">
           <template #reference>
             <button class="tool" type="button" :aria-label="t('chat.emoji')" :title="t('chat.emoji')" data-testid="emoji-btn"><smile-glyph /></button>
           </template>
-          <div class="emoji-grid" role="listbox" :aria-label="t('chat.emoji')">
-            <button v-for="e in EMOJI" :key="e" type="button" class="emoji" role="option" :aria-label="e" @click="pickEmoji(e)">{{ e }}</button>
-          </div>
+          <emoji-picker ref="emojiPicker" @pick="pickEmoji" @close="emojiOpen = false" />
         </el-popover>
         <button class="tool" :class="{ on: burnOn }" type="button" :aria-pressed="burnOn ? 'true' : 'false'" :aria-label="t('chat.burn')" :title="t('chat.burn')" @click="toggleBurn" data-testid="burn-btn"><fire-glyph /></button>
         <el-select v-if="burnOn" v-model="burnS" size="small" class="burn-select" :aria-label="t('chat.burn')" data-testid="burn-seconds">
@@ -367,6 +398,11 @@ export default {
         <button v-if="recordable" class="tool mic" :class="{ on: recordingHere }" type="button" :aria-pressed="recordingHere ? 'true' : 'false'"
                 :aria-label="recordingHere ? t('voice.send') : t('voice.record')" :title="t('voice.hint')"
                 @pointerdown="micDown" @pointerup="micUp" @keydown="micKey" data-testid="mic-btn"><el-icon><icon-microphone /></el-icon></button>
+      </div>
+      <div v-if="quoting" class="reply-bar" data-testid="reply-bar" :data-seq="quoting.seq">
+        <span class="reply-label">{{ t('reply.action') }}</span>
+        <message-quote :quote="quoting" />
+        <button type="button" class="reply-cancel" :aria-label="t('reply.cancel')" :title="t('reply.cancel')" @click="stopQuoting" data-testid="reply-cancel"><el-icon><icon-close /></el-icon></button>
       </div>
       <div class="composer-input">
         <ul v-if="mention.open" class="mention-list" role="listbox" :aria-label="t('chat.mention')" data-testid="mention-list">

@@ -10,15 +10,18 @@ import {
 } from "../store.js";
 import { USERNAME_RE } from "../util.js";
 import UserAvatar from "./avatar.js";
+import PeoplePicker from "./people-picker.js";
+import ProfileCard from "./profile-card.js";
 
 export default {
   name: "ContactsView",
-  components: { UserAvatar },
+  components: { UserAvatar, PeoplePicker, ProfileCard },
   setup() {
     const c = computed(() => state.contacts);
     const filter = ref("");
     const addOpen = ref(false);
-    const addUser = ref("");
+    const addUser = ref(""); // what is typed in the search box (an exact username still works)
+    const addPicked = ref([]); // the person picked from the search results
     const addMsg = ref("");
     const addError = ref("");
     const busy = ref(false);
@@ -62,12 +65,13 @@ export default {
 
     function openAdd() {
       addUser.value = "";
+      addPicked.value = [];
       addMsg.value = "";
       addError.value = "";
       addOpen.value = true;
     }
     async function submitAdd() {
-      const u = addUser.value.trim().replace(/^@/, "");
+      const u = addPicked.value[0] || addUser.value.trim().replace(/^@/, "");
       if (!USERNAME_RE.test(u)) {
         addError.value = t("newChat.invalid");
         return;
@@ -178,7 +182,7 @@ export default {
     }
     return {
       tagFilter, tagOpen, tagEditing, tagName, tagMembers, tagError, currentTag, openTag, saveTag, deleteTag,
-      state, t, c, filter, friends, status, presenceLabel, displayName, addOpen, addUser, addMsg, addError, busy,
+      state, t, c, filter, friends, status, presenceLabel, displayName, addOpen, addUser, addPicked, addMsg, addError, busy,
       openAdd, submitAdd, accept, decline, unblock, onFriendCmd, blockById, approval, approvalBusy, toggleApproval,
     };
   },
@@ -224,10 +228,10 @@ export default {
           <ul class="ct-list" role="list" data-testid="friends">
             <li v-for="f in friends" :key="f.user_id" class="ct-row ct-friend" data-testid="friend" :data-user="f.user_id"
                 role="button" tabindex="0" @click="onFriendCmd('chat', f)" @keydown.enter="onFriendCmd('chat', f)">
-              <span class="ct-avatar">
+              <profile-card :user-id="f.user_id"><span class="ct-avatar">
                 <user-avatar :id="f.user_id" :name="displayName(f.user_id)" :size="36" />
                 <span class="presence-dot" :class="'p-' + status(f.user_id)" :title="presenceLabel(f.user_id)" data-testid="presence" :data-status="status(f.user_id)"></span>
-              </span>
+              </span></profile-card>
               <div class="ct-body">
                 <div class="ct-name" data-testid="friend-name">{{ displayName(f.user_id) }}<span v-if="f.remark && f.display_name" class="ct-real"> ({{ f.display_name }})</span></div>
                 <div class="ct-sub">{{ presenceLabel(f.user_id) }}</div>
@@ -283,8 +287,13 @@ export default {
       </el-dialog>
       <el-dialog v-model="addOpen" :title="t('contacts.add')" append-to-body :width="state.narrow ? '92%' : '440px'" align-center>
         <el-form label-position="top" @submit.prevent="submitAdd">
-          <el-form-item :label="t('contacts.username')" :error="addError">
-            <el-input v-model="addUser" data-testid="add-friend-user" autofocus />
+          <el-form-item :label="t('people.search')" :error="addError">
+            <people-picker v-if="addOpen" v-model="addPicked" :multiple="false" :exclude="c.friends.map((f) => f.user_id)"
+                           input-testid="add-friend-user" testid="add-friend-people" @query="(q) => { addUser = q; addError = ''; addPicked = []; }" />
+            <div v-if="addPicked.length" class="ct-picked" data-testid="add-friend-picked" :data-user="addPicked[0]">
+              <user-avatar :id="addPicked[0]" :name="displayName(addPicked[0])" :size="24" /> {{ displayName(addPicked[0]) }}
+              <el-button link size="small" @click="addPicked = []">{{ t('common.cancel') }}</el-button>
+            </div>
           </el-form-item>
           <el-form-item :label="t('contacts.message')">
             <el-input v-model="addMsg" maxlength="200" data-testid="add-friend-msg" :placeholder="t('contacts.messageHint')" />

@@ -5,6 +5,8 @@ import { SemotAPIError } from "semot";
 import { t } from "../i18n.js";
 import { active, client, createGroup, describeError, joinGroup, me, openConv, searchGroups, sendMessage, startDirect, state, ui } from "../store.js";
 import { USERNAME_RE } from "../util.js";
+import { groups as groupNotices, requestSent } from "../stores/groups.js";
+import PeoplePicker from "./people-picker.js"; // W6: find people by name / pinyin
 
 function useDialog(name) {
   const visible = computed({
@@ -61,6 +63,7 @@ export const NewChatDialog = {
 
 export const NewGroupDialog = {
   name: "NewGroupDialog",
+  components: { PeoplePicker },
   setup() {
     const visible = useDialog("newGroup");
     const form = reactive({ name: "", members: [] });
@@ -120,6 +123,7 @@ export const NewGroupDialog = {
         <el-form-item :label="t('newGroup.members')" :error="errors.members">
           <el-input-tag v-model="form.members" :delimiter="DELIM" :placeholder="t('newGroup.membersPlaceholder')" :aria-label="t('newGroup.members')"
                         tag-type="primary" clearable data-testid="new-group-members" />
+          <people-picker v-model="form.members" :chips="false" testid="new-group-people" style="margin-top: 6px" />
           <div v-if="suggestions.length" class="suggest">
             <span class="suggest-label">{{ t('newGroup.recent') }}</span>
             <button v-for="u in suggestions" :key="u" type="button" class="suggest-chip" @click="add(u)">+ {{ u }}</button>
@@ -179,6 +183,7 @@ export const FindGroupDialog = {
           ElMessage.success(t("findGroup.joined"));
         } else {
           done[g.group_id] = "sent";
+          requestSent(g.group_id); // the decision is pushed (evt group request_decided): see outcome()
           asking.value = null;
         }
       } catch (e) {
@@ -189,7 +194,9 @@ export const FindGroupDialog = {
       ui.dialog = null;
       openConv(g.conv);
     }
-    return { visible, query, results, error, busy, asking, message, done, search, join, enter, t, state };
+    // what an admin decided about a request sent from this dialog, pushed while it is open
+    const outcome = (g) => (done[g.group_id] ? groupNotices.outcomes[g.group_id] || "" : "");
+    return { visible, query, results, error, busy, asking, message, done, outcome, search, join, enter, t, state };
   },
   template: `
     <el-dialog v-model="visible" :title="t('findGroup.title')" ${dialogProps} data-testid="dlg-find-group">
@@ -208,10 +215,12 @@ export const FindGroupDialog = {
             <div class="found-name">{{ g.name }}</div>
             <div class="form-hint">{{ t('findGroup.type.' + g.type) }} · {{ t('findGroup.members', { n: g.member_count }) }} · {{ g.join === 'open' ? t('findGroup.open') : t('findGroup.approval') }}</div>
             <el-input v-if="asking === g.group_id" v-model="message" maxlength="500" :placeholder="t('findGroup.message')" data-testid="find-group-message" @keyup.enter="join(g)" />
-            <div v-if="done[g.group_id]" class="form-hint" data-testid="find-group-sent">{{ t('findGroup.sent') }}</div>
+            <div v-if="outcome(g) === 'accepted'" class="form-hint" style="color:var(--el-color-success)" role="status" data-testid="find-group-accepted">{{ t('groupNotice.accepted') }}</div>
+            <div v-else-if="outcome(g) === 'declined'" class="form-hint" style="color:var(--el-color-danger)" role="status" data-testid="find-group-declined">{{ t('groupNotice.declined') }}</div>
+            <div v-else-if="done[g.group_id]" class="form-hint" data-testid="find-group-sent">{{ t('findGroup.sent') }}</div>
           </div>
-          <el-button v-if="g.my_role" size="small" @click="enter(g)" data-testid="find-group-enter">{{ t('findGroup.enter') }}</el-button>
-          <el-button v-else-if="!done[g.group_id]" size="small" type="primary" @click="join(g)" data-testid="find-group-join">
+          <el-button v-if="g.my_role || outcome(g) === 'accepted'" size="small" @click="enter(g)" data-testid="find-group-enter">{{ t('findGroup.enter') }}</el-button>
+          <el-button v-else-if="!done[g.group_id] || outcome(g) === 'declined'" size="small" type="primary" @click="join(g)" data-testid="find-group-join">
             {{ g.join === 'open' ? t('findGroup.join') : t('findGroup.ask') }}
           </el-button>
         </li>
@@ -222,88 +231,26 @@ export const FindGroupDialog = {
     </el-dialog>`,
 };
 
-export const LocationDialog = {
-  name: "LocationDialog",
-  setup() {
-    const visible = useDialog("location");
-    const form = reactive({ lat: "", lng: "", title: "", address: "" });
-    const error = ref("");
-    const locating = ref(false);
-    watch(visible, (v) => {
-      if (v) {
-        Object.assign(form, { lat: "", lng: "", title: "", address: "" });
-        error.value = "";
-      }
-    });
-    const geoOk = typeof navigator !== "undefined" && !!navigator.geolocation && window.isSecureContext;
-    function useMine() {
-      if (!geoOk) {
-        error.value = t("location.unavailable");
-        return;
-      }
-      locating.value = true;
-      navigator.geolocation.getCurrentPosition(
-        (pos) => {
-          locating.value = false;
-          form.lat = pos.coords.latitude.toFixed(6);
-          form.lng = pos.coords.longitude.toFixed(6);
-        },
-        () => {
-          locating.value = false;
-          error.value = t("location.unavailable");
-        },
-        { timeout: 10000 },
-      );
-    }
-    function submit() {
-      const lat = Number(String(form.lat).trim());
-      const lng = Number(String(form.lng).trim());
-      if (String(form.lat).trim() === "" || String(form.lng).trim() === "" || !Number.isFinite(lat) || !Number.isFinite(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180) {
-        error.value = t("location.invalid");
-        return;
-      }
-      const c = active();
-      if (!c) return;
-      const body = { lat, lng };
-      if (form.title.trim()) body.title = form.title.trim().slice(0, 200);
-      if (form.address.trim()) body.address = form.address.trim().slice(0, 500);
-      sendMessage(c, "location", body);
-      ui.dialog = null;
-    }
-    return { visible, form, error, locating, useMine, submit, geoOk, t, state };
-  },
-  template: `
-    <el-dialog v-model="visible" :title="t('location.title')" ${dialogProps} data-testid="dlg-location">
-      <el-form label-position="top" @submit.prevent="submit">
-        <div class="form-row">
-          <el-form-item :label="t('location.lat')" for="loc-lat"><el-input id="loc-lat" v-model="form.lat" inputmode="decimal" placeholder="31.2304" data-testid="loc-lat" /></el-form-item>
-          <el-form-item :label="t('location.lng')" for="loc-lng"><el-input id="loc-lng" v-model="form.lng" inputmode="decimal" placeholder="121.4737" data-testid="loc-lng" /></el-form-item>
-        </div>
-        <el-form-item :label="t('location.name')" for="loc-title"><el-input id="loc-title" v-model="form.title" maxlength="200" data-testid="loc-title" /></el-form-item>
-        <el-form-item :label="t('location.address')" :error="error" for="loc-addr"><el-input id="loc-addr" v-model="form.address" maxlength="500" /></el-form-item>
-        <el-button v-if="geoOk" :loading="locating" @click="useMine" text type="primary"><el-icon><icon-location /></el-icon>{{ locating ? t('location.locating') : t('location.useMine') }}</el-button>
-      </el-form>
-      <template #footer>
-        <el-button @click="visible = false">{{ t('common.cancel') }}</el-button>
-        <el-button type="primary" @click="submit" data-testid="loc-send">{{ t('location.send') }}</el-button>
-      </template>
-    </el-dialog>`,
-};
+// The location dialog moved to location/location-dialog.js (issue 11: geolocation, no typing).
+export { default as LocationDialog } from "./location/location-dialog.js";
 
 export const CardDialog = {
   name: "CardDialog",
+  components: { PeoplePicker },
   setup() {
     const visible = useDialog("card");
     const user = ref("");
+    const picked = ref([]); // W6: chosen in the people picker (else the typed username)
     const error = ref("");
     watch(visible, (v) => {
       if (v) {
         user.value = "";
+        picked.value = [];
         error.value = "";
       }
     });
     function submit() {
-      const u = user.value.trim().replace(/^@/, "");
+      const u = picked.value[0] || user.value.trim().replace(/^@/, "");
       if (!USERNAME_RE.test(u)) {
         error.value = t("newChat.invalid");
         return;
@@ -313,13 +260,14 @@ export const CardDialog = {
       sendMessage(c, "card", { user_id: u });
       ui.dialog = null;
     }
-    return { visible, user, error, submit, t, state };
+    return { visible, user, picked, error, submit, t, state };
   },
   template: `
     <el-dialog v-model="visible" :title="t('card.title')" ${dialogProps} data-testid="dlg-card">
       <el-form label-position="top" @submit.prevent="submit">
-        <el-form-item :label="t('card.user')" :error="error" for="card-user">
-          <el-input id="card-user" v-model="user" autocapitalize="off" spellcheck="false" data-testid="card-user" />
+        <el-form-item :label="t('card.user')" :error="error">
+          <people-picker v-model="picked" :multiple="false" input-testid="card-user" testid="card-people"
+                         @query="(q) => { user = q; error = ''; picked = []; }" />
         </el-form-item>
       </el-form>
       <template #footer>

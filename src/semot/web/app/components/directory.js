@@ -14,6 +14,7 @@ import { computed, onUnmounted, ref, watch } from "vue";
 import { t } from "../i18n.js";
 import { client, describeError, displayName, followPresence, me, rememberName, startDirect, state } from "../store.js";
 import UserAvatar from "./avatar.js";
+import ProfileCard from "./profile-card.js"; // W6: a person's card on avatar click
 
 const MEMBERS_PAGE = 50;
 const FOCUS_LEVEL = 6; // expanding a department this many levels down moves the view to it
@@ -22,7 +23,7 @@ const enc = encodeURIComponent;
 
 export default {
   name: "DirectoryView",
-  components: { UserAvatar },
+  components: { UserAvatar, ProfileCard },
   setup() {
     const treeKey = ref(0); // bumped to load the tree afresh (retry, or another top)
     const rootState = ref("loading"); // "loading" | "ready" | "empty" | "error"
@@ -105,6 +106,17 @@ export default {
       }
     }
 
+    /** A click on a department's name: show its members and open it (never close it:
+     * the arrow beside it toggles), as people expect from a directory. */
+    function clickNode(data, node) {
+      choose(data);
+      if (node && !node.isLeaf && !node.expanded) node.expand();
+    }
+    /** The count beside a name: everyone in the subtree (servers before `total_count`
+     * was added only give the direct members). */
+    function deptCount(data) {
+      return typeof data.total_count === "number" ? data.total_count : data.member_count;
+    }
     function choose(node) {
       dept.value = node;
       members.value = [];
@@ -165,6 +177,7 @@ export default {
     onUnmounted(() => followPresence([]));
     /** The user's presence, or null when it is not known (not visible to me, or not yet). */
     function presence(u) {
+      if (u === me() && state.connection !== "open") return { status: "offline", text: "" }; // not green while disconnected
       const p = state.presence[u];
       return p && p.status ? p : null;
     }
@@ -177,7 +190,7 @@ export default {
     const remaining = computed(() => Math.max(0, membersTotal.value - members.value.length));
     return {
       state, t, treeKey, rootState, treeError, focus, shownCrumbs, hiddenCrumb, setFocus, dept, members, membersTotal, membersMore, membersLoading, membersError, remaining,
-      q, results, searching, searchError, searchingNow, treeProps, loadLevel, reloadTree, choose, loadMore, chat, deptLine, displayName, me, presence, presenceLabel,
+      q, results, searching, searchError, searchingNow, treeProps, loadLevel, reloadTree, choose, clickNode, deptCount, loadMore, chat, deptLine, displayName, me, presence, presenceLabel,
     };
   },
   template: `
@@ -195,7 +208,7 @@ export default {
           <div v-for="p in results" :key="p.user_id" class="ct-row ct-friend" role="button" tabindex="0" data-testid="dir-result" :data-user="p.user_id"
                @click="chat(p)" @keydown.enter="chat(p)">
             <span class="ct-avatar">
-              <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
+              <profile-card :user-id="p.user_id"><user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" /></profile-card>
               <span v-if="presence(p.user_id)" class="presence-dot" :class="'p-' + presence(p.user_id).status" :title="presenceLabel(p.user_id)"
                     data-testid="presence" :data-status="presence(p.user_id).status"></span>
             </span>
@@ -221,9 +234,9 @@ export default {
           <p v-else-if="treeError" class="ct-empty" role="alert">{{ treeError }}</p>
           <el-tree v-show="rootState === 'ready' || rootState === 'loading'" :key="treeKey" lazy :load="loadLevel" :props="treeProps"
                    node-key="department_id" highlight-current :expand-on-click-node="false" empty-text=" "
-                   class="dir-tree" data-testid="dir-tree" @node-click="choose">
+                   class="dir-tree" data-testid="dir-tree" @node-click="clickNode">
             <template #default="{ data }">
-              <span class="dir-node" :data-dept="data.department_id" :data-depth="data.depth" data-testid="dir-dept">{{ data.name }}<span class="ct-count"> {{ data.member_count }}</span></span>
+              <span class="dir-node" :data-dept="data.department_id" :data-depth="data.depth" data-testid="dir-dept">{{ data.name }}<span class="ct-count" data-testid="dir-count" :title="t('dir.countHint')"> {{ deptCount(data) }}</span></span>
             </template>
           </el-tree>
           <section v-if="dept" class="ct-section" data-testid="dir-members">
@@ -231,7 +244,7 @@ export default {
             <div v-for="p in members" :key="p.user_id" class="ct-row ct-friend" role="button" tabindex="0" data-testid="dir-member" :data-user="p.user_id"
                  @click="chat(p)" @keydown.enter="chat(p)">
               <span class="ct-avatar">
-                <user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" />
+                <profile-card :user-id="p.user_id"><user-avatar :id="p.user_id" :name="p.display_name || p.username" :size="36" /></profile-card>
                 <span v-if="presence(p.user_id)" class="presence-dot" :class="'p-' + presence(p.user_id).status" :title="presenceLabel(p.user_id)"
                       data-testid="presence" :data-status="presence(p.user_id).status"></span>
               </span>

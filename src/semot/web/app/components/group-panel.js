@@ -10,6 +10,8 @@ import { t } from "../i18n.js";
 import { closeConv, describeError, displayName, groupApi, me, state } from "../store.js";
 import { USERNAME_RE } from "../util.js";
 import UserAvatar from "./avatar.js";
+import ProfileCard from "./profile-card.js"; // W6: member cards
+import InvitePicker from "./invite-picker.js"; // W6: invite by name/pinyin search
 import { setGroupAvatar, updateGroupAvatar, uploadPicture } from "../stores/profile.js";
 
 const RANK = { owner: 3, admin: 2, member: 1 };
@@ -24,7 +26,7 @@ const HINT = "font-size:12px;color:var(--s-muted);margin:4px 0 0;line-height:1.4
 
 export default {
   name: "GroupPanel",
-  components: { UserAvatar },
+  components: { UserAvatar, ProfileCard, InvitePicker },
   props: { conv: { type: Object, required: true }, modelValue: { type: Boolean, default: false } },
   emits: ["update:modelValue"],
   setup(props, { emit }) {
@@ -35,6 +37,8 @@ export default {
     const editing = ref(false);
     const annDraft = ref("");
     const invite = ref("");
+    const memberQuery = ref(""); // W6: the member list's search box (name or username)
+    const memberMatch = (m) => { const q = memberQuery.value.trim().toLowerCase(); return !q || [m.user_id, displayName(m.user_id)].some((x) => x && x.toLowerCase().includes(q)); };
     const requests = ref([]);
     const renaming = ref(false);
     const nameDraft = ref("");
@@ -284,7 +288,7 @@ export default {
     }
     return {
       avatarPicker, avatarBusy, onAvatarPicked, removeGroupAvatar,
-      state, t, visible, group, members, loading, editing, annDraft, invite, myRole, isMember, isOwner, isManager, muteAll, dismissed,
+      memberQuery, memberMatch, state, t, visible, group, members, loading, editing, annDraft, invite, myRole, isMember, isOwner, isManager, muteAll, dismissed,
       canInvite, inviteNeedsApproval, canLeave, canRename, renaming, nameDraft, nameError, nameSaving, startRename, cancelRename, saveName,
       policy, policyBusy, setPolicy, copyId, POLICIES, MAX_NAME, RADIO_COL, RADIO_ROW, HINT,
       requests, decide, isMuted, canManage, onMember, startEdit, saveAnn, toggleMuteAll, doInvite, leave, dismiss, roleLabel, muteLeft, displayName, me, MUTES,
@@ -368,6 +372,7 @@ export default {
         </section>
         <section v-if="canInvite" class="gp-section">
           <div class="gp-title">{{ t('group.invite') }}</div>
+          <invite-picker :conv="conv" :exclude="members.map((m) => m.user_id)" />
           <div class="gp-invite">
             <el-input v-model="invite" size="small" :placeholder="t('group.invitePlaceholder')" data-testid="gp-invite-input" @keydown.enter="doInvite" />
             <el-button size="small" type="primary" @click="doInvite" data-testid="gp-invite">{{ t('group.inviteBtn') }}</el-button>
@@ -388,9 +393,11 @@ export default {
         </section>
         <section v-if="isMember" class="gp-section">
           <div class="gp-title">{{ t('group.memberList') }}</div>
+          <el-input v-model="memberQuery" size="small" clearable class="member-search" :placeholder="t('people.memberSearch')" :aria-label="t('people.memberSearch')" data-testid="gp-member-search" />
+          <p v-if="memberQuery && !members.some(memberMatch)" class="ct-sub" data-testid="gp-member-none">{{ t('people.noMembers') }}</p>
           <ul class="gp-members" role="list">
-            <li v-for="m in members" :key="m.user_id" class="gp-member" data-testid="gp-member" :data-user="m.user_id" :data-role="m.role" :data-muted="isMuted(m) ? 'true' : 'false'">
-              <user-avatar :id="m.user_id" :name="displayName(m.user_id)" :size="32" />
+            <li v-for="m in members.filter(memberMatch)" :key="m.user_id" class="gp-member" data-testid="gp-member" :data-user="m.user_id" :data-role="m.role" :data-muted="isMuted(m) ? 'true' : 'false'">
+              <profile-card :user-id="m.user_id" placement="left-start"><user-avatar :id="m.user_id" :name="displayName(m.user_id)" :size="32" /></profile-card>
               <div class="ct-body">
                 <div class="ct-name">{{ displayName(m.user_id) }}<template v-if="m.user_id === me()"> ({{ t('common.me') }})</template></div>
                 <div class="ct-sub">

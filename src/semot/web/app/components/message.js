@@ -2,7 +2,7 @@
 // a tombstone (recalled, burned) or a centred system notice. Everything a user wrote is
 // rendered as text: mustache interpolation only, never v-html; links are http(s) URLs as
 // anchors. Media bubbles live in components/media/, the Forward dialog too.
-import { computed, ref } from "vue";
+import { computed, nextTick, ref } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../i18n.js";
 import { client, describeError, discard, displayName, me, recall, retry, startDirect, state, summary } from "../store.js";
@@ -16,11 +16,18 @@ import MediaVideo from "./media/video.js";
 import MediaVoice from "./media/voice.js";
 import MediaFile from "./media/file-card.js";
 import ForwardDialog from "./media/forward-dialog.js";
+import ProfileCard from "./profile-card.js"; // W6: the sender's card on avatar/name click
+import ReadReceipt from "./read-receipt.js"; // W6: "N unread" under my group messages
 import "./media/styles.js";
+import MessageQuote from "./quote.js"; // W3: the quoted message above a reply
+import { canReply as replyable, jumpToQuote, quoteOf, startReply } from "../stores/replies.js"; // W3
+import { mapUrl } from "./location/map-link.js";
+import { MessageEditor, ReactionBar } from "./reactions.js"; // W4: edits and reactions
+import { canEdit as editable, isEditing, startEdit } from "../stores/reactions.js"; // W4
 
 export default {
   name: "MessageItem",
-  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share },
+  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share, ProfileCard, ReadReceipt, MessageQuote, MessageEditor, ReactionBar },
   props: {
     msg: { type: Object, required: true },
     conv: { type: Object, required: true },
@@ -62,14 +69,20 @@ export default {
     const canRecall = computed(() => mine.value && !props.pending && props.msg.seq > 0 && !tombstone.value && !system.value
       && openedAt.value - props.msg.ts < recallWindowMs.value);
     const canCopy = computed(() => kind.value === "text");
+    const editWindowS = computed(() => (client.serverConfig && client.serverConfig.edit_window_s) || 0); // W4
+    const canEdit = computed(() => editable(props.msg, props.pending, me(), editWindowS.value, openedAt.value));
+    const editingNow = computed(() => isEditing(props.conv, props.msg));
     const canForward = computed(() => forwardable(props.msg, props.pending));
     const forwarding = ref(false);
-    const hasMenu = computed(() => !tombstone.value && !system.value && (canCopy.value || canForward.value || mine.value || !!props.pending));
+    const quote = computed(() => quoteOf(props.conv, props.msg)); // W3: replies
+    const canReply = computed(() => replyable(props.msg, props.pending));
+    async function onJump(seq) {
+      if (!(await jumpToQuote(props.conv, seq))) ElMessage.info(t("reply.notFound"));
+    }
+    const hasMenu = computed(() => !tombstone.value && !system.value && (canCopy.value || canForward.value || mine.value || !!props.pending || replyable(props.msg, props.pending)));
     const mapHref = computed(() => {
       if (kind.value !== "location") return "";
-      const { lat, lng } = props.msg.body;
-      if (typeof lat !== "number" || typeof lng !== "number") return "";
-      return `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=16/${lat}/${lng}`;
+      return mapUrl(props.msg.body.lat, props.msg.body.lng); // the server's map_url_template
     });
 
     async function onCommand(cmd) {
@@ -89,6 +102,10 @@ export default {
             : describeError(error);
           ElMessage.error(t("msg.recallFailed", { reason }));
         }
+      } else if (cmd === "edit") {
+        startEdit(props.conv, props.msg);
+      } else if (cmd === "reply") {
+        startReply(props.conv, props.msg);
       } else if (cmd === "forward") {
         forwarding.value = true;
       } else if (cmd === "retry") {
@@ -98,9 +115,15 @@ export default {
       }
     }
 
-    function openMenu(e) {
-      if (!hasMenu.value || !menu.value) return;
-      e.preventDefault();
+    // W2: the dropdown is mounted on first use (an el-dropdown per row made rendering
+    // rows as one scrolls far slower); until then a plain button stands in for it.
+    const armed = ref(false);
+    async function openMenu(e) {
+      if (!hasMenu.value) return;
+      if (e) e.preventDefault();
+      armed.value = true;
+      await nextTick();
+      if (!menu.value) return;
       openedAt.value = Date.now();
       menu.value.handleOpen();
     }
@@ -109,12 +132,13 @@ export default {
     }
 
     function onRetry() {
-      if (props.pending && props.pending.status === "failed") retry(props.conv, props.pending);
+      if (props.pending && props.pending.status === "failed" && !props.pending.permanent) retry(props.conv, props.pending);
     }
 
     return {
       menu, mine, kind, tombstone, system, showName, name, cardName, segs, mentionsMe, burnS, burnLeft, noticeText, status,
-      canRecall, canCopy, canForward, forwarding, hasMenu, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
+      quote, canReply, onJump, canEdit, editingNow,
+      canRecall, canCopy, canForward, forwarding, hasMenu, armed, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
     };
   },
   template: `
@@ -125,18 +149,21 @@ export default {
       </span>
     </div>
     <div v-else class="msg-row" :class="{ mine, 'mentions-me': mentionsMe }" :data-seq="msg.seq || undefined" :data-cid="msg.cid" data-testid="message" :data-status="status || undefined">
-      <user-avatar v-if="!mine" :id="msg.from" :name="name" :size="36" class="msg-avatar" />
+      <profile-card v-if="!mine" :user-id="msg.from"><user-avatar :id="msg.from" :name="name" :size="36" class="msg-avatar" /></profile-card>
       <div class="msg-main">
-        <div v-if="showName" class="msg-name">{{ name }}</div>
+        <div v-if="showName" class="msg-name"><profile-card :user-id="msg.from">{{ name }}</profile-card></div>
         <div class="msg-line">
           <div class="bubble" :class="['kind-' + kind, { burn: burnS }]" tabindex="0" @contextmenu="openMenu" :title="fullTime(msg.ts)" data-testid="bubble">
-            <span v-if="kind === 'text'" class="msg-text" data-testid="msg-text"><template v-for="(s, i) in segs" :key="i"><a v-if="s.type === 'link'" :href="s.href" target="_blank" rel="noopener noreferrer nofollow">{{ s.text }}</a><span v-else-if="s.type === 'mention'" class="mention">{{ s.text }}</span><template v-else>{{ s.text }}</template></template></span>
-            <a v-else-if="kind === 'location'" class="loc-card" :href="mapHref || undefined" target="_blank" rel="noopener noreferrer" :aria-label="t('msg.openMap')" data-testid="location">
+            <message-quote v-if="quote" :quote="quote" clickable @jump="onJump" />
+            <message-editor v-if="editingNow" :msg="msg" :conv="conv" />
+            <span v-else-if="kind === 'text'" class="msg-text" data-testid="msg-text"><template v-for="(s, i) in segs" :key="i"><a v-if="s.type === 'link'" :href="s.href" target="_blank" rel="noopener noreferrer nofollow">{{ s.text }}</a><span v-else-if="s.type === 'mention'" class="mention">{{ s.text }}</span><template v-else>{{ s.text }}</template></template></span>
+            <a v-else-if="kind === 'location'" class="loc-card" :href="mapHref || undefined" target="_blank" rel="noopener noreferrer" data-testid="location">
               <span class="loc-pin" aria-hidden="true"><el-icon :size="22"><icon-location /></el-icon></span>
               <span class="loc-text">
                 <span class="loc-title">{{ msg.body.title || t('msg.locationTitle') }}</span>
                 <span v-if="msg.body.address" class="loc-addr">{{ msg.body.address }}</span>
-                <span class="loc-coords">{{ Number(msg.body.lat).toFixed(5) }}, {{ Number(msg.body.lng).toFixed(5) }}</span>
+                <span class="loc-coords" data-testid="loc-coords">{{ Number(msg.body.lat).toFixed(5) }}, {{ Number(msg.body.lng).toFixed(5) }}</span>
+                <span v-if="mapHref" class="loc-open" data-testid="loc-open">{{ t('msg.openMap') }} ↗</span>
               </span>
             </a>
             <media-image v-else-if="kind === 'image'" :msg="msg" :conv="conv" />
@@ -163,28 +190,38 @@ export default {
               <template v-else>{{ t('msg.burnAfter', { s: burnS }) }}</template>
             </span>
           </div>
-          <el-dropdown v-if="hasMenu" ref="menu" trigger="click" @command="onCommand" @visible-change="onVisible" :placement="mine ? 'bottom-end' : 'bottom-start'">
+          <button v-if="hasMenu && !armed" class="msg-more" type="button" :aria-label="t('chat.openMenu')" data-testid="msg-menu" @click="openMenu"><el-icon><icon-more-filled /></el-icon></button>
+          <el-dropdown v-else-if="hasMenu" ref="menu" trigger="click" @command="onCommand" @visible-change="onVisible" :placement="mine ? 'bottom-end' : 'bottom-start'">
             <button class="msg-more" type="button" :aria-label="t('chat.openMenu')" data-testid="msg-menu"><el-icon><icon-more-filled /></el-icon></button>
             <template #dropdown>
               <el-dropdown-menu>
+                <el-dropdown-item v-if="canReply" command="reply" data-testid="reply"><el-icon><icon-chat-line-square /></el-icon>{{ t('reply.action') }}</el-dropdown-item>
+                <el-dropdown-item v-if="canEdit" command="edit" data-testid="edit"><el-icon><icon-edit /></el-icon>{{ t('edit.action') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canCopy" command="copy"><el-icon><icon-copy-document /></el-icon>{{ t('msg.copy') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canForward" command="forward" data-testid="forward"><el-icon><icon-share /></el-icon>{{ t('fwd.action') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canRecall" command="recall" data-testid="recall"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.recall') }}</el-dropdown-item>
-                <el-dropdown-item v-if="pending && pending.status === 'failed'" command="retry"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.retry') }}</el-dropdown-item>
+                <el-dropdown-item v-if="pending && pending.status === 'failed' && !pending.permanent" command="retry"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.retry') }}</el-dropdown-item>
                 <el-dropdown-item v-if="pending" command="discard"><el-icon><icon-delete /></el-icon>{{ t('msg.discard') }}</el-dropdown-item>
               </el-dropdown-menu>
             </template>
           </el-dropdown>
         </div>
+        <reaction-bar v-if="!pending && msg.seq > 0" :msg="msg" :conv="conv" />
         <div class="msg-meta">
           <span class="msg-time">{{ clock(msg.ts) }}</span>
+          <span v-if="msg.edited_ts" class="edited-tag" :title="t('edit.editedAt', { time: fullTime(msg.edited_ts) })" data-testid="edited">({{ t('edit.edited') }})</span>
           <span v-if="status === 'sending'" class="st st-sending" :title="t('msg.sending')" data-testid="st-sending"><el-icon class="is-loading"><icon-loading /></el-icon>{{ t('msg.sending') }}</span>
           <span v-else-if="status === 'queued'" class="st st-queued" :title="t('msg.queued')" data-testid="st-queued"><el-icon><icon-clock /></el-icon>{{ t('msg.queued') }}</span>
+          <span v-else-if="status === 'failed' && pending.permanent" class="st st-failed permanent" role="alert" data-testid="st-failed" data-permanent="true">
+            <el-icon><icon-warning-filled /></el-icon>{{ t('sendFailed.permanent') }}<span v-if="pending.error" class="st-reason">({{ pending.error }})</span>
+            <button type="button" class="st-delete" @click="onCommand('discard')" data-testid="st-delete">{{ t('sendFailed.delete') }}</button>
+          </span>
           <button v-else-if="status === 'failed'" class="st st-failed" type="button" @click="onRetry" :title="pending && pending.error" data-testid="st-failed">
             <el-icon><icon-warning-filled /></el-icon>{{ t('msg.failed') }}<span v-if="pending && pending.error" class="st-reason">({{ pending.error }})</span>
           </button>
           <span v-else-if="status === 'read'" class="st st-read" data-testid="st-read">{{ t('msg.read') }}</span>
           <span v-else-if="status === 'unread'" class="st st-unread" data-testid="st-unread">{{ t('msg.unread') }}</span>
+          <read-receipt v-if="mine && conv.type === 'group' && !pending && msg.seq > 0" :msg="msg" :conv="conv" />
         </div>
       </div>
       <user-avatar v-if="mine" :id="msg.from" :name="name" :size="36" class="msg-avatar" />

@@ -4,6 +4,7 @@ import { ElMessage, ElMessageBox } from "element-plus";
 import { setLocale, t } from "../i18n.js";
 import { client, describeError, logout, notificationStatus, setMyPresence, setNotifications, state, ui } from "../store.js";
 import UserAvatar from "./avatar.js";
+import "./extras/styles.js";
 
 export default {
   name: "UserMenu",
@@ -13,6 +14,15 @@ export default {
     const me = computed(() => state.me || { user_id: client.userId, display_name: client.userId });
     const notif = computed(() => notificationStatus());
     const myStatus = computed(() => state.presence[me.value.user_id] || { status: "online", text: "" });
+    // What the dot says: the chosen status only while the socket is up. Under the
+    // offline banner nobody sees us online, so a green dot would lie (issue 11, defect 7).
+    const linkDown = computed(() => {
+      const s = state.connection;
+      if (s === "open") return null;
+      return s === "connecting" || s === "reconnecting" || s === "idle" ? "connecting" : "offline";
+    });
+    const dotStatus = computed(() => linkDown.value || myStatus.value.status);
+    const dotLabel = computed(() => t(linkDown.value === "connecting" ? "presence.connecting" : `presence.${dotStatus.value}`));
     async function onCommand(cmd) {
       if (cmd === "logout") {
         try {
@@ -62,13 +72,13 @@ export default {
       on: t("menu.notificationsOn"), off: t("menu.notificationsOff"),
       blocked: t("menu.notificationsBlocked"), unsupported: t("menu.notificationsUnsupported"),
     })[notif.value]);
-    return { me, t, onCommand, notif, notifLabel, state, myStatus, statuses: ['online', 'busy', 'away'] };
+    return { me, t, onCommand, notif, notifLabel, state, myStatus, dotStatus, dotLabel, statuses: ['online', 'busy', 'away'] };
   },
   template: `
     <el-dropdown trigger="click" @command="onCommand" placement="right-start" popper-class="user-menu-popper">
       <button class="avatar-btn" type="button" :aria-label="t('nav.menu')" data-testid="user-menu">
         <user-avatar :id="me.user_id" :name="me.display_name || me.user_id" :size="size" />
-        <span class="presence-dot my-dot" :class="'p-' + myStatus.status" data-testid="my-presence" :data-status="myStatus.status"></span>
+        <span class="presence-dot my-dot" :class="'p-' + dotStatus" :title="dotLabel" data-testid="my-presence" :data-status="dotStatus"></span>
       </button>
       <template #dropdown>
         <div class="user-card">
@@ -76,7 +86,7 @@ export default {
           <div class="user-card-text">
             <div class="user-card-name">{{ me.display_name || me.user_id }}</div>
             <div class="user-card-id">@{{ me.user_id }}</div>
-            <div class="user-card-id" data-testid="my-status-text"><span class="presence-dot inline" :class="'p-' + myStatus.status"></span>{{ t('presence.' + myStatus.status) }}<template v-if="myStatus.text"> · {{ myStatus.text }}</template></div>
+            <div class="user-card-id" data-testid="my-status-text"><span class="presence-dot inline" :class="'p-' + dotStatus"></span>{{ dotLabel }}<template v-if="myStatus.text"> · {{ myStatus.text }}</template></div>
           </div>
         </div>
         <el-dropdown-menu>

@@ -31,7 +31,8 @@ export function forwardBody(msg) {
     return out;
   }
   if (msg.kind === "text") return { text: b.text };
-  return JSON.parse(JSON.stringify(b)); // location, card, custom: as they are
+  const { reply_to: _quote, ...rest } = b; // a quote names a seq of the source chat: not forwarded (W3)
+  return JSON.parse(JSON.stringify(rest)); // location, card, custom: as they are
 }
 
 /**

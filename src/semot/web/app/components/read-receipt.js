@@ -1,0 +1,48 @@
+// "N unread / N人未读" (or "All read / 全部已读") under my own group messages; a click
+// lists who has read and who has not. Counted on the client from the group's read
+// positions (stores/receipts.js); nothing is shown for groups beyond the server's
+// read_receipts_max_group, whose read marks the server keeps private.
+import { computed, onMounted } from "vue";
+import { t } from "../i18n.js";
+import { displayName } from "../store.js";
+import { loadReads, readersOf, receipts, receiptsLimit } from "../stores/receipts.js";
+import UserAvatar from "./avatar.js";
+import "./people-styles.js";
+
+export default {
+  name: "ReadReceipt",
+  components: { UserAvatar },
+  props: {
+    msg: { type: Object, required: true },
+    conv: { type: Object, required: true },
+  },
+  setup(props) {
+    const tooBig = computed(() => (props.conv.memberCount || props.conv.members.length) > receiptsLimit());
+    onMounted(() => {
+      if (!tooBig.value) loadReads(props.conv.id);
+    });
+    const who = computed(() => (tooBig.value || receipts.off[props.conv.id] ? null : readersOf(props.conv.id, props.msg.seq, props.msg.from)));
+    const label = computed(() => {
+      const w = who.value;
+      if (!w) return "";
+      return w.unread.length ? t("people.unread", { n: w.unread.length }) : t("people.allRead");
+    });
+    return { who, label, t, displayName };
+  },
+  template: `
+    <el-popover v-if="who && (who.read.length || who.unread.length)" trigger="click" placement="top" :width="300" popper-class="rr-pop">
+      <template #reference>
+        <button type="button" class="rr-btn" :class="{ 'rr-all': !who.unread.length }" data-testid="read-receipt" :data-unread="who.unread.length">{{ label }}</button>
+      </template>
+      <div class="rr-cols" data-testid="read-receipt-list">
+        <div class="rr-col" data-testid="rr-unread">
+          <h4>{{ t('people.unreadList', { n: who.unread.length }) }}</h4>
+          <ul><li v-for="u in who.unread" :key="u" data-testid="rr-user" :data-user="u"><user-avatar :id="u" :name="displayName(u)" :size="20" />{{ displayName(u) }}</li></ul>
+        </div>
+        <div class="rr-col" data-testid="rr-read">
+          <h4>{{ t('people.readList', { n: who.read.length }) }}</h4>
+          <ul><li v-for="u in who.read" :key="u" data-testid="rr-user" :data-user="u"><user-avatar :id="u" :name="displayName(u)" :size="20" />{{ displayName(u) }}</li></ul>
+        </div>
+      </div>
+    </el-popover>`,
+};

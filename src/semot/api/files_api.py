@@ -22,6 +22,7 @@ is a 404 that says which.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator
 from email.utils import formatdate
@@ -38,6 +39,7 @@ from semot.services import file_media
 from semot.services.files import CHECKSUMS, FileService, parse_checksum, parse_metadata
 from semot.services.thumbnails import THUMB_VERSION
 
+from .file_send import SendfileResponse
 from .http import Call, bearer_token
 from .models import MAX_SAFE_INT
 from .routing import Query, Route, RouteTable
@@ -47,7 +49,6 @@ TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 OFFSET_TYPE = "application/offset+octet-stream"
 BASE = "/api/v1/files/"
 _TUS_PATH = re.compile(r"^/api/v1/files/([A-Za-z0-9_.-]{1,64})?$")
-_READ = 1024 * 1024
 
 _B64 = "([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 _META_PAIR = f"[A-Za-z0-9_.-]{{1,64}}( {_B64})?"
@@ -138,7 +139,7 @@ class _Body:
         alive = getattr(self._request.protocol, "extend_body_deadline", None)
         try:
             while True:
-                chunk = await self._request.content.read(_READ)
+                chunk = await self._request.content.readany()  # as received: no joining copy
                 if not chunk:
                     break
                 if alive is not None:
@@ -265,15 +266,35 @@ async def _readable(call: Call, purpose: str) -> tuple[FileRecord, bool]:
     exp, sig = call.query_int("exp"), call.query_str("sig")
     if sig is not None and exp is not None:
         return await files.signed(file_id, purpose, exp, sig), True
-    user = await call.services.accounts.authenticate(bearer_token(call.request))
-    return await files.readable(user.id, file_id), False
+    token = bearer_token(call.request)
+    accounts = call.services.accounts
+    user_id = files.token_user(token)
+    if user_id is not None:
+        accounts.login_of(token)  # the signature and expiry, every time (401 when they fail)
+    else:
+        user_id = (await accounts.authenticate(token)).id
+        files.remember_token(token, user_id)
+    return await files.readable(user_id, file_id), False
 
 
 async def file_content(call: Call) -> web.StreamResponse:
     request = call.request
     files = _service(call)
     record, sig = await _readable(call, "content")
-    await files.check_bytes(record)
+    fd = await files.open_local(record)  # a local disk: sendfile (api/file_send.py); else streamed
+    if fd is None:
+        await files.check_bytes(record)
+    try:
+        return _content_reply(request, files, record, sig, fd)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        raise
+
+
+def _content_reply(
+    request: web.Request, files: FileService, record: FileRecord, sig: bool, fd: int | None
+) -> web.StreamResponse:
     etag = f'"{record.sha256}"'
     shown = file_media.served(record.mime)
     headers = {
@@ -286,11 +307,15 @@ async def file_content(call: Call) -> web.StreamResponse:
     }
     inm = request.headers.get("If-None-Match")
     if inm is not None and _etag_matches(inm, etag):
+        if fd is not None:
+            os.close(fd)
         return web.Response(status=304, headers=headers)
     if_range = request.headers.get("If-Range")
     try:
         wanted = _range(request.headers.get("Range"), record.size) if if_range in (None, etag) else None
     except _Unsatisfiable as exc:
+        if fd is not None:
+            os.close(fd)
         response = web.json_response({"error": exc.to_wire()}, status=416)
         response.headers["Content-Range"] = f"bytes */{record.size}"
         return response
@@ -301,6 +326,9 @@ async def file_content(call: Call) -> web.StreamResponse:
     if wanted is not None:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{record.size}"
+    if fd is not None:
+        return SendfileResponse(status=status, headers=headers, fd=fd, offset=start, count=end - start,
+                                chunks=lambda: files.read(record, start, end))
     body = AsyncIterablePayload(files.read(record, start, end)) if end > start else b""
     return web.Response(status=status, headers=headers, body=body)
 

@@ -31,6 +31,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ from semot.services import file_media
 from semot.services.events import EventPublisher
 from semot.services.media_pipeline import MediaPipeline, thumb_key
 from semot.services.media_probe import Ffmpeg
+from semot.services.short_cache import ShortCache
 from semot.services.thumbnails import MediaWorkers
 from semot.storage.files import BlobMissing, BlobStore, FileStorage, StorageFull
 
@@ -53,7 +55,7 @@ log = logging.getLogger(__name__)
 CHECKSUMS = ("sha256", "sha1")
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _GC_BATCH = 200
-_HASH_BATCH = 1024 * 1024
+READ_CACHE_S = 2.0  # how stale a download's cached record or token owner may be (FileService._finished, token_user)
 
 
 class ChecksumMismatch(SemotError):
@@ -165,6 +167,10 @@ class FileService:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # file id -> (lock, requests holding or awaiting it)
         self._hashes: dict[str, tuple[int, Any]] = {}  # file id -> (bytes hashed, sha256 state)
         self._gc: asyncio.Task[None] | None = None
+        # downloads: finished files' records and whose token is whose, for READ_CACHE_S
+        # (see `_finished`, `token_user`)
+        self._records: ShortCache[str, FileRecord] = ShortCache(READ_CACHE_S)
+        self._token_users: ShortCache[str, str] = ShortCache(READ_CACHE_S)
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # Pillow's own bomb guard, process-wide
@@ -255,34 +261,18 @@ class FileService:
 
         hashers = [h for h in (whole, chunk_hash) if h is not None]
 
-        def digest(batch: bytes) -> None:
-            for h in hashers:
-                h.update(batch)
-
-        async def counted() -> AsyncIterator[bytes]:
-            # in batches of about 1 MiB, hashed in a worker thread (hashlib releases the GIL):
-            # the event loop keeps receiving meanwhile, and never spends milliseconds hashing
+        async def bounded() -> AsyncIterator[bytes]:
+            # the chunks as received (no joining here): the store hashes and writes them
+            # in a worker thread, a batch at a time, while the next batch is received
             seen = 0
-            pending: list[bytes] = []
-            size = 0
             async for chunk in body:
                 seen += len(chunk)
                 if seen > remaining:
                     raise TooLarge(f"the body goes past Upload-Length ({record.size} bytes)")
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= _HASH_BATCH:
-                    batch = b"".join(pending)
-                    pending, size = [], 0
-                    await asyncio.to_thread(digest, batch)
-                    yield batch
-            if pending:
-                batch = b"".join(pending)
-                digest(batch)
-                yield batch
+                yield chunk
 
         try:
-            written = await self._blobs.write_at(file_id, offset, counted())
+            written = await self._blobs.write_hashed(file_id, offset, bounded(), hashers)
         except BlobMissing:
             await self._lost(record)
             raise NotFound("this upload's bytes are gone from the server: start a new upload") from None
@@ -355,17 +345,47 @@ class FileService:
 
     # --- reading
     async def readable(self, user_id: str, file_id: str) -> FileRecord:
-        """A finished file `user_id` may read; NotFound otherwise (never says which)."""
-        record = await self._store.get_file(file_id)
-        if record is None or not record.complete or not await self._store.can_read(file_id, user_id):
+        """A finished file `user_id` may read; NotFound otherwise (never says which).
+        Whether they may is asked every time (a recall, a burn, leaving a group take
+        effect at once); the record may come from `_finished`."""
+        record = await self._finished(file_id)
+        if record is None or not await self._store.can_read(file_id, user_id):
             raise NotFound("no such file")
         return record
+
+    async def _finished(self, file_id: str) -> FileRecord | None:
+        """A finished file's record, remembered on this node for READ_CACHE_S (a chat's
+        pictures are asked for again and again; each look-up was a quarter of a GET's
+        cost). Safe: a finished file's record never changes, only its deletion, and a
+        download checks the bytes anyway (`open_local`, `check_bytes`: a deleted file's are
+        gone), so a deletion on another node shows in /info and /thumb within
+        READ_CACHE_S at worst, and this node's own at once (`_remove`)."""
+        cached = self._records.get(file_id)
+        if cached is not None:
+            return cached
+        record = await self._store.get_file(file_id)
+        if record is None or not record.complete:
+            return None
+        self._records.put(file_id, record)
+        return record
+
+    def token_user(self, access_token: str) -> str | None:
+        """The user id a bearer token was last found to belong to (`remember_token`),
+        within READ_CACHE_S; the caller still verifies the token's signature and expiry."""
+        return self._token_users.get(access_token)
+
+    def remember_token(self, access_token: str, user_id: str) -> None:
+        """After a full check (user exists, enabled, login alive): downloads with this
+        token skip those database look-ups for READ_CACHE_S. A logout, a disabled
+        account or a password change therefore stops file downloads within
+        READ_CACHE_S (everything else at once)."""
+        self._token_users.put(access_token, user_id)
 
     async def signed(self, file_id: str, purpose: str, exp: int, sig: str) -> FileRecord:
         if not self.signer.valid(file_id, purpose, exp, sig):
             raise NotFound("this link is invalid or expired")
-        record = await self._store.get_file(file_id)
-        if record is None or not record.complete:
+        record = await self._finished(file_id)
+        if record is None:
             raise NotFound("no such file")
         return record
 
@@ -375,6 +395,24 @@ class FileService:
         if await self._blobs.size(record.id) != record.size:
             await self._lost(record)
             raise NotFound("this file's bytes are gone from the server")
+
+    async def open_local(self, record: FileRecord) -> int | None:
+        """A read-only descriptor of the file's bytes when the store keeps them on a local
+        disk (for sendfile; the caller closes it), None otherwise (S3: `check_bytes`, then
+        `read`). Like check_bytes, a file whose bytes vanished or were cut is removed."""
+        path = self._blobs.local_path(record.id)
+        if path is None:
+            return None
+        try:
+            fd, size = await asyncio.to_thread(_open_sized, str(path))
+        except FileNotFoundError:
+            fd, size = -1, -1
+        if size != record.size:
+            if fd >= 0:
+                os.close(fd)
+            await self._lost(record)
+            raise NotFound("this file's bytes are gone from the server")
+        return fd
 
     def read(self, record: FileRecord, start: int, end: int) -> AsyncIterator[bytes]:
         return self._blobs.read_range(record.id, start, end)
@@ -400,6 +438,7 @@ class FileService:
 
     # --- cleaning up
     async def _remove(self, record: FileRecord) -> bool:
+        self._records.drop(lambda key: key == record.id)
         if not await self._store.mark_deleted(record.id, now_ms()):
             return False
         self._hashes.pop(record.id, None)
@@ -428,6 +467,11 @@ class FileService:
             except Exception:
                 log.exception("the file collector failed")
 
+
+
+def _open_sized(path: str) -> tuple[int, int]:
+    fd = os.open(path, os.O_RDONLY)
+    return fd, os.fstat(fd).st_size
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

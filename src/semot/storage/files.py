@@ -13,8 +13,10 @@ FileStorage is one transaction per method, like every store (storage/base.py).
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from semot.domain.files import FileRecord, FileRef
 
@@ -26,6 +28,15 @@ class StorageFull(Exception):
 
 class BlobMissing(Exception):
     """The object is not there (removed behind the server's back, or by the collector)."""
+
+
+class Hasher(Protocol):
+    """What `write_hashed` feeds: a hashlib object (sha256 of the file, a chunk's checksum)."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
+HASH_BATCH = 1024 * 1024  # the default write_hashed hashes this much per worker-thread hop
 
 
 class BlobStore(abc.ABC):
@@ -56,6 +67,37 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     async def delete(self, key: str) -> None:
         """Remove the object; no error when it is already gone."""
+
+    async def write_hashed(
+        self, key: str, offset: int, chunks: AsyncIterable[bytes], hashers: Sequence[Hasher]
+    ) -> int:
+        """`write_at`, with every byte written also fed to `hashers`, in order (an upload's
+        sha256 and its chunk checksum). This default hashes batches of ~1 MiB in a worker
+        thread (hashlib releases the GIL) before handing them to `write_at`, so the event
+        loop never spends milliseconds hashing; the local store overrides it to hash and
+        write in one thread hop, overlapped with receiving the next batch."""
+
+        def digest(batch: bytes) -> None:
+            for h in hashers:
+                h.update(batch)
+
+        async def hashed() -> AsyncIterator[bytes]:
+            pending: list[bytes] = []
+            size = 0
+            async for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= HASH_BATCH:
+                    batch = b"".join(pending)
+                    pending, size = [], 0
+                    await asyncio.to_thread(digest, batch)
+                    yield batch
+            if pending:
+                batch = b"".join(pending)
+                digest(batch)
+                yield batch
+
+        return await self.write_at(key, offset, hashed())
 
     async def replace(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         """Make `chunks` the whole object under `key` in one step: a reader (or a crash)

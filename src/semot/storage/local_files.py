@@ -16,13 +16,16 @@ import contextlib
 import errno
 import hashlib
 import os
-from collections.abc import AsyncIterable, AsyncIterator
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 
 from semot.datadir import DIR_MODE, FILE_MODE, ensure_private_dir
-from semot.storage.files import BlobMissing, BlobStore, StorageFull
+from semot.storage.files import BlobMissing, BlobStore, Hasher, StorageFull
 
-_BATCH = 1024 * 1024  # bytes handed to the writing thread at a time
+_BATCH = 1024 * 1024  # bytes handed to the writing thread at a time (write_at)
+_HASHED_BATCH = 1024 * 1024  # write_hashed: per thread step (4 MiB: 32 MiB PATCHes cost more, benchmarks/README)
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
 
 
 def _full(exc: OSError) -> bool:
@@ -98,6 +101,60 @@ class LocalBlobStore(BlobStore):
         await asyncio.to_thread(os.close, fd)
         return written
 
+    async def write_hashed(
+        self, key: str, offset: int, chunks: AsyncIterable[bytes], hashers: Sequence[Hasher]
+    ) -> int:
+        """The upload path. Each batch (~1 MiB of chunks as received, never joined) is
+        hashed and written with one `pwritev` in ONE worker-thread step, and that step is
+        not awaited before the next batch has been received: the socket is read while the
+        previous batch is hashed and written (at most one batch in the thread and one
+        being received, so memory stays bounded). Batches run one after the other, so the
+        hashers see the bytes in order. Same guarantees as `write_at`: fsync before
+        returning, and on any error the file is cut back to `offset` - after the batch in
+        the thread has finished (its step is never cancelled, so a late write cannot land
+        after the cut)."""
+        fd = await self._open(key, os.O_WRONLY)
+        written = 0
+        job: asyncio.Future[None] | None = None
+        idle = threading.Event()  # set whenever no batch is in the thread
+        idle.set()
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.to_thread(os.ftruncate, fd, offset)  # bytes beyond a recorded offset are stale
+            batch: list[bytes] = []
+            pending = 0
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                batch.append(chunk)
+                pending += len(chunk)
+                if pending >= _HASHED_BATCH:
+                    if job is not None:
+                        await asyncio.shield(job)  # its error (ENOSPC) surfaces here
+                    idle.clear()
+                    job = loop.run_in_executor(None, _hash_and_write, fd, batch, offset + written, hashers, idle)
+                    job.add_done_callback(_retrieve)  # an error is raised where it is awaited, or dropped with the cut
+                    written += pending
+                    batch, pending = [], 0
+            if job is not None:
+                await asyncio.shield(job)
+                job = None
+            if batch:
+                idle.clear()
+                job = loop.run_in_executor(None, _hash_and_write, fd, batch, offset + written, hashers, idle)
+                await asyncio.shield(job)
+                job = None
+                written += pending
+            await asyncio.to_thread(os.fsync, fd)
+        except BaseException as exc:
+            # the disk filled, the client went away, the task was cancelled: keep nothing of it
+            await asyncio.shield(asyncio.to_thread(_abandon, fd, offset, idle))
+            if isinstance(exc, OSError) and _full(exc):
+                raise StorageFull(str(exc)) from None
+            raise
+        await asyncio.to_thread(os.close, fd)
+        return written
+
     async def replace(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         """Atomic: the bytes go to a temporary file next to the object (a name no key can
         have), fsynced, then renamed over it and the directory fsynced."""
@@ -167,6 +224,43 @@ def _pwrite_all(fd: int, data: bytes, at: int) -> None:
     while view:
         n = os.pwrite(fd, view, at)
         view, at = view[n:], at + n
+
+
+def _hash_and_write(fd: int, chunks: list[bytes], at: int, hashers: Sequence[Hasher], idle: threading.Event) -> None:
+    """One batch, in a worker thread: hashed chunk by chunk, then written with pwritev
+    (no joined copy); `idle` is set when done, whatever happened."""
+    try:
+        for chunk in chunks:
+            for h in hashers:
+                h.update(chunk)
+        views = [memoryview(c) for c in chunks]
+        while views:
+            n = os.pwritev(fd, views[:_IOV_MAX], at)
+            at += n
+            while n and views:  # drop what was written (a short write leaves part of a chunk)
+                if n >= len(views[0]):
+                    n -= len(views[0])
+                    views.pop(0)
+                else:
+                    views[0] = views[0][n:]
+                    n = 0
+    finally:
+        idle.set()
+
+
+def _retrieve(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _abandon(fd: int, offset: int, idle: threading.Event) -> None:
+    """After a failed write_hashed: wait for the batch still in a thread, cut back, close."""
+    idle.wait()
+    try:
+        with contextlib.suppress(OSError):
+            _cut(fd, offset)
+    finally:
+        os.close(fd)
 
 
 def _rename_durably(tmp: Path, path: Path) -> None:

@@ -257,7 +257,8 @@ export function summary(m) {
       return t("msg.video");
     case "file":
       return m.body && m.body.name ? t("msg.fileNamed", { name: m.body.name }) : t("msg.file");
-    case "custom":
+    case "custom": // a chat history (merged forward, stores/bundles.js) by its title
+      if (m.body.type === "forward_bundle") return t("bundle.summary", { title: (m.body.data && typeof m.body.data.title === "string" && m.body.data.title) || t("bundle.label") });
       return t("msg.custom", { type: m.body.type });
     case "recalled":
       return m.from === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(m.from) });

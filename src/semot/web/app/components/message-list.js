@@ -17,6 +17,11 @@ import { loadLatest, loadOlder, me, state } from "../store.js";
 import { dayLabel } from "../util.js";
 import MessageItem from "./message.js";
 import { dayOf, layout, rowAt, windowOf } from "./message-list-core.js";
+import SelectionBar from "./forward/selection-bar.js"; // multi-select: state in stores/selection.js
+import BundleViewer from "./forward/bundle-viewer.js";
+import { closeBundles } from "../stores/bundles.js";
+import { canSelect, endSelect, isPicked, isSelecting, MAX_SELECTED, togglePick } from "../stores/selection.js";
+import { ElMessage } from "element-plus";
 
 // The list's stylesheet, linked once (app.css stays as it is).
 const CSS = "/web/app/components/message-list.css";
@@ -46,7 +51,7 @@ export function revealMessage(convId, seq) {
 
 export default {
   name: "MessageList",
-  components: { MessageItem },
+  components: { MessageItem, SelectionBar, BundleViewer },
   props: { conv: { type: Object, required: true } },
   setup(props) {
     const conv = props.conv;
@@ -336,6 +341,8 @@ export default {
       init();
     });
     onBeforeUnmount(() => {
+      if (isSelecting(conv)) endSelect(); // another chat: the selection ends
+      closeBundles();
       if (ro) ro.disconnect();
       if (mounted.get(conv.id) && mounted.get(conv.id).reveal === reveal) mounted.delete(conv.id);
     });
@@ -344,7 +351,17 @@ export default {
     const showUnreadJump = computed(() => !dividerSeen.value && conv.loaded && openUnread > 0);
     const showBottomJump = computed(() => !stick.value && (unseen.value > 0 || farFromBottom.value));
 
+    // Selection mode: a click anywhere on a row picks it (and does nothing else then).
+    const selecting = computed(() => isSelecting(conv));
+    function pick(item, e) {
+      if (!selecting.value || item.type !== "msg") return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (!togglePick(conv, item.msg)) ElMessage.warning(t("sel.tooMany", { n: MAX_SELECTED }));
+    }
+
     return {
+      selecting, pick, canSelect, isPicked,
       scroller, list, items, visible, padTop, padBottom, unseen, flashKey, onScroll, scrollToBottom, jumpToUnread,
       unreadLabel, showUnreadJump, showBottomJump, state, t, connected: computed(() => state.connection === "open"),
     };
@@ -362,13 +379,20 @@ export default {
         </div>
         <div v-else-if="!items.length" class="msgs-placeholder">{{ t('chat.noMessages') }}</div>
         <div class="vlist" ref="list" :style="{ paddingTop: padTop + 'px', paddingBottom: padBottom + 'px' }" data-testid="vlist">
-          <div v-for="item in visible" :key="item.key" class="vrow" :class="{ flash: item.key === flashKey }" :data-key="item.key">
+          <div v-for="item in visible" :key="item.key" class="vrow" :class="{ flash: item.key === flashKey, selecting: selecting && item.type === 'msg' }" :data-key="item.key"
+               @click.capture="selecting && pick(item, $event)">
+            <span v-if="selecting && item.type === 'msg'" class="sel-check" :class="{ picked: isPicked(conv, item.msg.seq), off: !canSelect(item.msg, item.pending) }"
+                  role="checkbox" :aria-checked="isPicked(conv, item.msg.seq) ? 'true' : 'false'" :aria-label="t('sel.pick')"
+                  :tabindex="canSelect(item.msg, item.pending) ? 0 : -1" data-testid="sel-check" :data-seq="item.msg.seq || undefined"
+                  @keydown.space.prevent="pick(item, $event)" @keydown.enter.prevent="pick(item, $event)">{{ isPicked(conv, item.msg.seq) ? '✓' : '' }}</span>
             <div v-if="item.type === 'day'" class="day-sep" role="separator"><span>{{ item.label }}</span></div>
             <div v-else-if="item.type === 'unread'" class="unread-sep" role="separator" data-testid="unread-divider"><span>{{ t('unreadJump.divider') }}</span></div>
             <message-item v-else :msg="item.msg" :conv="conv" :pending="item.pending" />
           </div>
         </div>
       </div>
+      <selection-bar v-if="selecting" :conv="conv" />
+      <bundle-viewer />
       <transition name="fade">
         <button v-if="showUnreadJump" class="jump-unread" type="button" @click="jumpToUnread" data-testid="jump-unread">↑ {{ unreadLabel }}</button>
       </transition>

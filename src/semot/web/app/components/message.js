@@ -24,10 +24,13 @@ import { canReply as replyable, jumpToQuote, quoteOf, startReply } from "../stor
 import { mapUrl } from "./location/map-link.js";
 import { MessageEditor, ReactionBar } from "./reactions.js"; // W4: edits and reactions
 import { canEdit as editable, isEditing, startEdit } from "../stores/reactions.js"; // W4
+import BundleCard from "./forward/bundle-card.js"; // multi-select and merged forward
+import { isBundle } from "../stores/bundles.js";
+import { startSelect } from "../stores/selection.js";
 
 export default {
   name: "MessageItem",
-  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share, ProfileCard, ReadReceipt, MessageQuote, MessageEditor, ReactionBar },
+  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share, ProfileCard, ReadReceipt, MessageQuote, MessageEditor, ReactionBar, BundleCard },
   props: {
     msg: { type: Object, required: true },
     conv: { type: Object, required: true },
@@ -108,6 +111,8 @@ export default {
         startReply(props.conv, props.msg);
       } else if (cmd === "forward") {
         forwarding.value = true;
+      } else if (cmd === "select") {
+        startSelect(props.conv, props.msg);
       } else if (cmd === "retry") {
         retry(props.conv, props.pending);
       } else if (cmd === "discard") {
@@ -138,6 +143,7 @@ export default {
     return {
       menu, mine, kind, tombstone, system, showName, name, cardName, segs, mentionsMe, burnS, burnLeft, noticeText, status,
       quote, canReply, onJump, canEdit, editingNow,
+      bundle: computed(() => isBundle(props.msg)),
       canRecall, canCopy, canForward, forwarding, hasMenu, armed, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
     };
   },
@@ -183,6 +189,7 @@ export default {
                 <el-button v-if="msg.body.user_id !== myId" size="small" link type="primary" @click="startDirect(msg.body.user_id)">{{ t('msg.cardChat') }}</el-button>
               </div>
             </div>
+            <bundle-card v-else-if="bundle" :msg="msg" />
             <span v-else class="msg-text muted">{{ noticeText }}</span>
             <span v-if="burnS" class="burn-tag" :class="{ counting: burnLeft !== null }" data-testid="burn-tag">
               <fire-glyph />
@@ -199,6 +206,7 @@ export default {
                 <el-dropdown-item v-if="canEdit" command="edit" data-testid="edit"><el-icon><icon-edit /></el-icon>{{ t('edit.action') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canCopy" command="copy"><el-icon><icon-copy-document /></el-icon>{{ t('msg.copy') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canForward" command="forward" data-testid="forward"><el-icon><icon-share /></el-icon>{{ t('fwd.action') }}</el-dropdown-item>
+                <el-dropdown-item v-if="canForward" command="select" data-testid="select"><el-icon><icon-finished /></el-icon>{{ t('sel.action') }}</el-dropdown-item>
                 <el-dropdown-item v-if="canRecall" command="recall" data-testid="recall"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.recall') }}</el-dropdown-item>
                 <el-dropdown-item v-if="pending && pending.status === 'failed' && !pending.permanent" command="retry"><el-icon><icon-refresh-right /></el-icon>{{ t('msg.retry') }}</el-dropdown-item>
                 <el-dropdown-item v-if="pending" command="discard"><el-icon><icon-delete /></el-icon>{{ t('msg.discard') }}</el-dropdown-item>

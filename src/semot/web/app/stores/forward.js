@@ -94,3 +94,26 @@ export async function forwardTo(targets, msg, onStatus = () => {}) {
   const results = await Promise.all(jobs);
   return { sent: results.filter((r) => r === "sent").length, failed: results.filter((r) => r === "failed").length, queued: results.filter((r) => r === "queued").length };
 }
+
+/**
+ * Forward `msgs` one by one (each through forwardTo, with its body rules) to each target,
+ * in the order given (seq order): a message goes out once the one before it has its
+ * answer, so each target receives them in that order. `onStatus(id, status, error)` as
+ * forwardTo, per target: "failed" as soon as one of its messages failed, "sent" once all
+ * were sent. Resolves with per-target counts {sent, failed, queued}.
+ */
+export async function forwardEach(targets, msgs, onStatus = () => {}) {
+  const worst = {}; // target -> "sent" | "queued" | "failed"
+  const rank = { sent: 0, queued: 1, failed: 2 };
+  for (const id of targets) onStatus(id, "sending");
+  for (const m of msgs) {
+    await forwardTo(targets, m, (id, status, error) => {
+      if (status === "sending") return;
+      if (!worst[id] || rank[status] > rank[worst[id]]) worst[id] = status;
+      if (status === "failed") onStatus(id, "failed", error);
+    });
+  }
+  for (const id of targets) if (worst[id] !== "failed") onStatus(id, worst[id] || "sent");
+  const results = targets.map((id) => worst[id] || "sent");
+  return { sent: results.filter((r) => r === "sent").length, failed: results.filter((r) => r === "failed").length, queued: results.filter((r) => r === "queued").length };
+}

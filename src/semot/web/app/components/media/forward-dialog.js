@@ -1,11 +1,13 @@
 // The Forward dialog: pick one or more conversations or friends (searchable by name or
 // id), send a copy of the message to each, and see each target's result (sent, waiting
 // for the network, or failed with the reason). Targets that failed can be sent again.
+// With `msgs` (multi-select, "forward one by one") it sends each of them, in order, to
+// each target; a merged forward passes its chat-history card as `msg`.
 import { computed, reactive, ref } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../../i18n.js";
 import { state, summary } from "../../store.js";
-import { forwardTargets, forwardTo } from "../../stores/forward.js";
+import { forwardEach, forwardTargets, forwardTo } from "../../stores/forward.js";
 import UserAvatar from "../avatar.js";
 
 const MAX_ROWS = 200;
@@ -14,16 +16,17 @@ export default {
   name: "ForwardDialog",
   components: { UserAvatar },
   props: {
-    msg: { type: Object, required: true },
+    msg: { type: Object, default: null },
+    msgs: { type: Array, default: null },
   },
-  emits: ["close"],
+  emits: ["close", "sent"],
   setup(props, { emit }) {
     const visible = ref(true);
     const query = ref("");
     const selected = ref([]);
     const results = reactive({}); // conv id -> {status, error}
     const busy = ref(false);
-    const what = computed(() => summary(props.msg));
+    const what = computed(() => (props.msgs ? t("fwd.whatEach", { n: props.msgs.length }) : summary(props.msg)));
     // a long list is cut (the search finds the rest): thousands of rows would make typing slow
     const matches = computed(() => forwardTargets(query.value));
     const shown = computed(() => matches.value.slice(0, MAX_ROWS));
@@ -43,9 +46,11 @@ export default {
       if (!targets.length || busy.value) return;
       busy.value = true;
       try {
-        const r = await forwardTo(targets, props.msg, (id, status, error = "") => {
+        const report = (id, status, error = "") => {
           results[id] = { status, error };
-        });
+        };
+        const r = props.msgs ? await forwardEach(targets, props.msgs, report) : await forwardTo(targets, props.msg, report);
+        emit("sent", r);
         if (r.failed) ElMessage.error(t("fwd.someFailed", { n: r.failed }));
         else if (r.queued) ElMessage({ type: "info", message: t("fwd.queued", { n: r.queued }) });
         else ElMessage.success(t("fwd.done", { n: r.sent }));

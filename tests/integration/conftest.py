@@ -9,13 +9,12 @@ need other limits, or that stop, kill or restart a server, start their own with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from tests.integration.harness import Api, Clients, ServerProcess
+from tests.integration.harness import ServerProcess
 
 TUNED_ENV = {
     "SEMOT_HEARTBEAT_S": "1",
@@ -75,16 +74,3 @@ def spawn_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     for srv in started:
         if srv.running:
             srv.stop()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    c = Clients()
-    yield c
-    await c.close_all()

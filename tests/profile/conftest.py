@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from PIL import Image
 from tusclient import client as tus
 
-from tests.integration.harness import Account, Api, Clients, ServerProcess
+from tests.integration.harness import Account, Api, ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +26,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         assert "Traceback" not in log and "failed its schema" not in log, log[-3000:]
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    c = Clients()
-    yield c
-    await c.close_all()
 
 
 def image(fmt: str = "PNG", size: tuple[int, int] = (64, 48), color: str = "red") -> bytes:

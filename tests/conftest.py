@@ -1,5 +1,4 @@
-"""Fixtures shared by the hardening suite: an HTTP client and a set of WebSocket clients
-that are closed after each test, whatever the test's servers are."""
+"""Fixtures every suite that talks to a real server over HTTP and WebSocket shares."""
 
 from __future__ import annotations
 

@@ -96,11 +96,11 @@ async def test_sqlite_checkpoints_run_off_the_commit_and_keep_the_wal_bounded(tm
         assert con is not None
         assert con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # never inside our COMMIT
         await asyncio.sleep(0.2)
-        assert ckpt.passes > 0 and ckpt.restarts > 0
         wal = tmp_path / "semot.db-wal"
-        # 1,500 messages with their indexes write far more than 64 pages of WAL; restarts
-        # keep reusing the start of the file
-        assert os.path.getsize(wal) < 2 * 1024 * 1024
+        assert ckpt.passes > 0 and ckpt.restarts > 0
+        # 1,500 messages with their indexes write about 13 MB of WAL with no checkpoint
+        # (measured); restarts keep reusing the start of the file: 1.9-2.3 MB measured
+        assert os.path.getsize(wal) < 4 * 1024 * 1024
         assert await storage.messages.count_messages() == 1500
     finally:
         await storage.close()

@@ -57,14 +57,22 @@ async def test_a_handler_may_await_requests_without_deadlock(server: ServerProce
         for i in range(5):
             await human.send_text(bot_name, f"hello {i}")
         replies = []
-        while len(replies) < 5:
-            m = await human.next_message(5)
-            if m["from"] == bot_name:
-                replies.append(m["body"]["text"])
+        try:
+            while len(replies) < 5:
+                m = await human.next_message(15)
+                if m["from"] == bot_name:
+                    replies.append(m["body"]["text"])
+        except TimeoutError:
+            # say why (a dropped socket? the server's view?) instead of only "timed out"
+            pytest.fail(
+                f"{len(replies)} of 5 echoes; close codes bot={bot.close_code} human={human.close_code}, "
+                f"reconnects bot={bot.reconnects} human={human.reconnects}; server log:\n"
+                + server.log_path.read_text(errors="replace")[-3000:]
+            )
         assert replies == [f"echo: hello {i}" for i in range(5)]
     finally:
-        await bot.close()
-        await human.close()
+        await asyncio.wait_for(bot.close(), 30)
+        await asyncio.wait_for(human.close(), 30)
 
 
 async def test_events_reach_handlers_and_offline_devices_learn_of_recalls(server: ServerProcess) -> None:

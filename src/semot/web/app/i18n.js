@@ -1090,6 +1090,7 @@ const en = {
   "sel.each": "Forward one by one",
   "sel.merged": "Merged forward",
   "sel.tooMany": "You can select up to {n} messages",
+  "sel.tooMany#one": "You can select up to {n} message",
   "sel.tooBig": "Too much to merge ({size} KiB, the limit is {max} KiB): select fewer messages or forward them one by one",
   "sel.tooDeep": "Chat histories nested too deep to merge",
   "bundle.title1": "Chat history of {a}",

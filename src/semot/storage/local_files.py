@@ -23,7 +23,6 @@ from pathlib import Path
 from semot.datadir import DIR_MODE, FILE_MODE, ensure_private_dir
 from semot.storage.files import BlobMissing, BlobStore, Hasher, StorageFull
 
-_BATCH = 1024 * 1024  # bytes handed to the writing thread at a time (write_at)
 _HASHED_BATCH = 1024 * 1024  # write_hashed: per thread step (4 MiB: 32 MiB PATCHes cost more, benchmarks/README)
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
 
@@ -71,35 +70,8 @@ class LocalBlobStore(BlobStore):
             raise
 
     async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
-        fd = await self._open(key, os.O_WRONLY)
-        written = 0
-        try:
-            await asyncio.to_thread(os.ftruncate, fd, offset)  # bytes beyond a recorded offset are stale
-            batch: list[bytes] = []
-            pending = 0
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                batch.append(chunk)
-                pending += len(chunk)
-                if pending >= _BATCH:
-                    await asyncio.to_thread(_pwrite_all, fd, b"".join(batch), offset + written)
-                    written += pending
-                    batch, pending = [], 0
-            if batch:
-                await asyncio.to_thread(_pwrite_all, fd, b"".join(batch), offset + written)
-                written += pending
-            await asyncio.to_thread(os.fsync, fd)
-        except BaseException as exc:
-            # the disk filled, the client went away, the task was cancelled: keep nothing of it
-            with contextlib.suppress(OSError):
-                await asyncio.shield(asyncio.to_thread(_cut, fd, offset))
-            await asyncio.to_thread(os.close, fd)
-            if isinstance(exc, OSError) and _full(exc):
-                raise StorageFull(str(exc)) from None
-            raise
-        await asyncio.to_thread(os.close, fd)
-        return written
+        # the upload path with nothing to hash: one implementation of the batching, fsync and cut-back
+        return await self.write_hashed(key, offset, chunks, ())
 
     async def write_hashed(
         self, key: str, offset: int, chunks: AsyncIterable[bytes], hashers: Sequence[Hasher]

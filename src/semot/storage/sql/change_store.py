@@ -8,6 +8,7 @@ message with a WHERE that re-checks the rules: a recall committed in between win
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,8 +55,8 @@ class SqlMessageChanges(MessageChangeStorage):
     _dialect: str
 
     # provided by SqlMessages
-    async def _read_messages(self, conn: AsyncConnection, where: Any, order: Any, limit: int) -> list[Message]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def _read_messages(self, conn: AsyncConnection, where: Any, order: Any, limit: int) -> list[Message]: ...
 
     async def _bump_change(self, conn: AsyncConnection, conv: str) -> int:
         c = s.conversations

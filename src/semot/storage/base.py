@@ -40,11 +40,25 @@ from semot.domain.records import (
     User,
     WriteOutcome,
 )
+from semot.storage.admin_rbac import AdminRbacStorage
+from semot.storage.api_keys import ApiKeyStorage
+from semot.storage.client_config import ClientConfigStorage
 from semot.storage.contacts import ContactsStorage
 from semot.storage.conv_settings import ConvSettingsStorage
+from semot.storage.customer_service import CustomerServiceStorage
+from semot.storage.devtools import DevToolsStorage
+from semot.storage.external_identities import ExternalIdentityStorage
 from semot.storage.files import FileStorage
+from semot.storage.login_logs import LoginLogStorage
 from semot.storage.message_changes import MessageChangeStorage
+from semot.storage.moderation import ModerationStorage
 from semot.storage.org import OrgStorage
+from semot.storage.retention import RetentionStorage
+from semot.storage.search import SearchStorage
+from semot.storage.sensitive import SensitiveStorage
+from semot.storage.stats import StatsStorage
+from semot.storage.user_admin import UserAdminStorage
+from semot.storage.webhooks import WebhookStorage
 
 
 class Database(abc.ABC):
@@ -92,6 +106,17 @@ class UserStorage(abc.ABC):
 
     @abc.abstractmethod
     async def set_password_hash(self, user_id: str, password_hash: str) -> bool: ...
+
+    # --- bulk import (services/user_import.py)
+    @abc.abstractmethod
+    async def users_by_usernames(self, usernames: Iterable[str]) -> list[User]:
+        """The users holding these usernames, matched regardless of letter case."""
+
+    @abc.abstractmethod
+    async def create_users(self, users: list[User]) -> list[str]:
+        """Insert many users in one transaction, leaving out each whose id or username
+        (in any letter case) is taken, e.g. registered since the caller looked; returns
+        the ids inserted."""
 
 
 class TokenStorage(abc.ABC):
@@ -168,7 +193,9 @@ class MessageStorage(MessageChangeStorage):
         """Advance (never move back) the read position; schedule burns it covers."""
 
     @abc.abstractmethod
-    async def recall(self, conv: str, seq: int) -> None: ...
+    async def recall(self, conv: str, seq: int, by: str | None = None, role: str | None = None) -> None:
+        """Make the message a tombstone (kind recalled, body {}), recording who recalled
+        it and as what (domain.messages.RECALL_ROLES)."""
 
     @abc.abstractmethod
     async def set_reply_excerpts(self, conv: str, excerpts: dict[int, dict[str, Any]]) -> None:
@@ -191,6 +218,10 @@ class MessageStorage(MessageChangeStorage):
     @abc.abstractmethod
     async def read_positions(self, conv: str) -> dict[str, int]:
         """Every member's read_seq (group read receipts: who has read up to where)."""
+
+    @abc.abstractmethod
+    async def read_marks(self, conv: str) -> dict[str, tuple[int, int]]:
+        """Every member's (read_seq, joined_at ms): read receipts leave out who joined after a message."""
 
     @abc.abstractmethod
     async def count_messages(self) -> int: ...
@@ -227,6 +258,16 @@ class GroupStorage(abc.ABC):
     @abc.abstractmethod
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
         """Members ordered by user id, after the cursor `after`."""
+
+    @abc.abstractmethod
+    async def admin_groups(
+        self, *, query: str | None, kind: str | None, dismissed: bool | None, offset: int, limit: int
+    ) -> tuple[list[tuple[Group, int]], int]:
+        """Every group, for the admin console (services/group_admin.py): `query` is an
+        exact group id (then that group alone, if it passes the filters), or else part of
+        the name, case-insensitively (as search_groups, but listed or not); `dismissed`
+        None means both. Newest first: the page's groups with their member counts, and
+        how many matched in all."""
 
     @abc.abstractmethod
     async def add_group_request(self, request: GroupRequest) -> None: ...
@@ -274,6 +315,20 @@ class Storage:
     org: OrgStorage
     files: FileStorage
     conv_settings: ConvSettingsStorage  # pinned / do not disturb / hidden (storage/conv_settings.py)
+    user_admin: UserAdminStorage  # admin user list, set-password links, devices (storage/user_admin.py)
+    client_config: ClientConfigStorage  # the administrator's client configuration (storage/client_config.py)
+    admin_rbac: AdminRbacStorage  # admin roles, grants and the audit log (storage/admin_rbac.py)
+    devtools: DevToolsStorage  # protocol log and client error reports (storage/devtools.py)
+    login_logs: LoginLogStorage  # every login attempt (storage/login_logs.py)
+    stats: StatsStorage  # the dashboard's counters and aggregates (storage/stats.py)
+    sensitive: SensitiveStorage  # sensitive words and their hits (storage/sensitive.py)
+    search: SearchStorage  # message search, user and audit (storage/search.py)
+    moderation: ModerationStorage  # the pre-moderation queue (storage/moderation.py)
+    retention: RetentionStorage  # retention policy, legal holds, the sweep (storage/retention.py)
+    webhooks: WebhookStorage  # webhooks and their delivery outbox (storage/webhooks.py)
+    api_keys: ApiKeyStorage  # server API keys, call log, SSO tickets (storage/api_keys.py)
+    customer_service: CustomerServiceStorage  # queues, agents, visitor sessions (storage/customer_service.py)
+    external_identities: ExternalIdentityStorage  # OIDC subjects linked to users (storage/external_identities.py)
 
     async def migrate(self) -> None:
         await self.database.migrate()

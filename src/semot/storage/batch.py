@@ -21,7 +21,7 @@ from semot.domain.records import AppendResult, NewMessage
 from semot.errors import NotFound
 
 Key = tuple[str, str]
-ROW_COLUMNS = ("conv", "seq", "mid", "cid", "sender", "kind", "body", "opts", "ts", "burn_s")
+ROW_COLUMNS = ("conv", "seq", "mid", "cid", "sender", "kind", "body", "opts", "ts", "burn_s", "ip")
 REF_COLUMNS = ("file_id", "kind", "ref", "conv", "created_at")
 
 
@@ -100,6 +100,7 @@ class BatchPlan:
                         orjson.dumps(n.opts).decode(),
                         n.ts,
                         n.opts.get("burn_s"),
+                        n.ip,  # the sending device's address (audit search: docs/search.md)
                     )
                 )
         return rows

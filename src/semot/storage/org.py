@@ -69,6 +69,13 @@ class OrgStorage(abc.ABC):
         NotFound if the department is missing."""
 
     @abc.abstractmethod
+    async def put_members(self, rows: list[tuple[str, str, str | None, SearchKeys]], now: int) -> int:
+        """Many `put_member`s (department id, user id, title, search keys) in one
+        transaction, for the bulk user import: a new member goes last in the department,
+        an existing one gets the title unless it is None. Returns how many memberships
+        are new. NotFound (nothing written) if a department is missing."""
+
+    @abc.abstractmethod
     async def update_member(
         self, dept_id: str, user_id: str, *, title: str | None = None, sort_order: int | None = None
     ) -> bool: ...
@@ -87,6 +94,17 @@ class OrgStorage(abc.ABC):
     @abc.abstractmethod
     async def in_directory(self, user_ids: Iterable[str]) -> set[str]:
         """Which of these users belong to at least one department."""
+
+    # --- primary departments (migration 0017)
+    @abc.abstractmethod
+    async def primary_departments(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """user id -> the department marked as their primary one (users without one are left out)."""
+
+    @abc.abstractmethod
+    async def set_primary_department(self, user_id: str, dept_id: str | None) -> bool:
+        """Mark `dept_id` as the user's primary department (None: none), unmarking any
+        other in the same transaction; False, and nothing changed, when the user is not
+        a member of `dept_id`. Leaving the department drops the mark with the membership."""
 
     # --- people search
     @abc.abstractmethod

@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from semot.domain.messages import Message
 from semot.errors import Forbidden, NotFound
 from semot.storage.memory.db import MemoryDb, Row, clone
+from semot.storage.memory.search import MemorySearchIndex
 from semot.storage.message_changes import NOT_REACTABLE, MessageChangeStorage, summarise
 
 
 class MemoryMessageChanges(MessageChangeStorage):
     _db: MemoryDb
+    search_index: MemorySearchIndex  # set by MemoryMessages: an edit re-indexes the text
 
     def out(self, msg: Message) -> Message:
         """A copy of a stored message with its reaction summary, as SQL returns it."""
@@ -45,6 +47,7 @@ class MemoryMessageChanges(MessageChangeStorage):
             return None
         msg.body = {**msg.body, "text": text}
         msg.edited_ts, msg.change_seq = now, self._bump(conv)
+        self.search_index.reindex(msg)
         return self.out(msg)
 
     async def set_reaction(

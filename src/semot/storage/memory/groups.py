@@ -163,6 +163,23 @@ class MemoryGroups(GroupStorage):
         found.sort(key=lambda g: g.created_at, reverse=True)
         return [(clone(g), len(self._db.members.get(f"g:{g.id}", {}))) for g in found[:limit]]
 
+    async def admin_groups(
+        self, *, query: str | None, kind: str | None, dismissed: bool | None, offset: int, limit: int
+    ) -> tuple[list[tuple[Group, int]], int]:
+        def passes(g: Group) -> bool:
+            return (kind is None or g.kind == kind) and (dismissed is None or (g.dismissed_at is not None) == dismissed)
+
+        exact = self._db.groups.get(query) if query else None
+        if exact is not None and passes(exact):
+            found = [exact]
+        else:
+            key = name_key(query) if query else None
+            found = [g for g in self._db.groups.values() if passes(g) and (key is None or key in name_key(g.name))]
+        found.sort(key=lambda g: g.id)
+        found.sort(key=lambda g: g.created_at, reverse=True)
+        page = found[offset : offset + limit]
+        return [(clone(g), len(self._db.members.get(f"g:{g.id}", {}))) for g in page], len(found)
+
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
         members = self._db.members.get(f"g:{group_id}", {})
         ids = sorted(u for u in members if after is None or u > after)[:limit]

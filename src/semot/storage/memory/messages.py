@@ -14,11 +14,13 @@ from semot.storage.base import MessageStorage
 from semot.storage.batch import BatchPlan, Key
 from semot.storage.memory.changes import MemoryMessageChanges
 from semot.storage.memory.db import Conv, ConvMember, MemoryDb, Row, clone
+from semot.storage.memory.search import MemorySearchIndex
 
 
 class MemoryMessages(MemoryMessageChanges, MessageStorage):
     def __init__(self, db: MemoryDb) -> None:
         self._db = db
+        self.search_index = MemorySearchIndex()  # the search documents and senders' IPs (memory/search.py)
 
     # --- appending
     async def append_messages(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
@@ -56,11 +58,13 @@ class MemoryMessages(MemoryMessageChanges, MessageStorage):
                 c = db.convs[conv]
                 c.max_seq, c.last_ts = tops[conv], max(c.last_ts, ts)
         results = plan.finish()
+        ips = {n.mid: n.ip for n in batch}
         for r in results:
             if isinstance(r, AppendResult) and r.created:
                 m = r.message
                 db.messages.setdefault(m.conv, {})[m.seq] = Row(clone(m), m.opts.get("burn_s"))
                 db.by_cid[(m.sender, m.cid)] = (m.conv, m.seq)
+                self.search_index.add(m, ips.get(m.mid))
         for file_id, kind, ref, conv, sent in plan.file_refs():
             db.file_refs.setdefault((file_id, kind, ref), FileRef(file_id, kind, ref, conv, sent))
         return results
@@ -137,6 +141,9 @@ class MemoryMessages(MemoryMessageChanges, MessageStorage):
     async def read_positions(self, conv: str) -> dict[str, int]:
         return {u: m.read_seq for u, m in self._db.members.get(conv, {}).items()}
 
+    async def read_marks(self, conv: str) -> dict[str, tuple[int, int]]:
+        return {u: (m.read_seq, m.joined_at) for u, m in self._db.members.get(conv, {}).items()}
+
     async def count_messages(self) -> int:
         return sum(len(rows) for rows in self._db.messages.values())
 
@@ -156,11 +163,13 @@ class MemoryMessages(MemoryMessageChanges, MessageStorage):
                 burns.append((s, row.burn_at))
         return ReadResult(previous, seq, burns)
 
-    async def recall(self, conv: str, seq: int) -> None:
+    async def recall(self, conv: str, seq: int, by: str | None = None, role: str | None = None) -> None:
         row = self._row(conv, seq)
         if row is not None:
+            row.message.recalled_by, row.message.recalled_role = by, role
             self._drop_refs(row.message.mid)
             self.drop_reactions(conv, seq)
+            self.search_index.drop(conv, seq)
             row.message.kind, row.message.body = RECALLED, {}
             row.burn_at = row.burn_s = None
 
@@ -181,5 +190,6 @@ class MemoryMessages(MemoryMessageChanges, MessageStorage):
             row = self._db.messages[conv][s]
             self._drop_refs(row.message.mid)
             self.drop_reactions(conv, s)
+            self.search_index.drop(conv, s)
             row.message.kind, row.message.body, row.burn_at = BURNED, {}, None
         return [(conv, s) for _, conv, s in due]

@@ -15,6 +15,7 @@ from semot.storage.org import OrgStorage
 class MemoryOrg(OrgStorage):
     def __init__(self, db: MemoryDb) -> None:
         self._db = db
+        self._primary: dict[str, str] = {}  # user -> department (dropped when they leave it)
 
     def _sibling_named(self, parent_id: str | None, name: str, exclude: str | None) -> bool:
         return any(
@@ -135,6 +136,15 @@ class MemoryOrg(OrgStorage):
         self._db.search_keys[user_id] = keys
         return existing is None
 
+    async def put_members(self, rows: list[tuple[str, str, str | None, SearchKeys]], now: int) -> int:
+        missing = {d for d, _, _, _ in rows if d not in self._db.departments}
+        if missing:
+            raise NotFound(f"no such department {sorted(missing)[0]!r}")
+        new = 0
+        for dept_id, user_id, title, keys in rows:
+            new += await self.put_member(dept_id, user_id, title=title, sort_order=None, keys=keys, now=now)
+        return new
+
     async def update_member(
         self, dept_id: str, user_id: str, *, title: str | None = None, sort_order: int | None = None
     ) -> bool:
@@ -146,6 +156,8 @@ class MemoryOrg(OrgStorage):
 
     async def remove_member(self, dept_id: str, user_id: str) -> bool:
         removed = self._db.dept_members.get(dept_id, {}).pop(user_id, None) is not None
+        if self._primary.get(user_id) == dept_id:
+            del self._primary[user_id]
         if not self._in_any(user_id):
             self._db.search_keys.pop(user_id, None)
         return removed
@@ -174,6 +186,19 @@ class MemoryOrg(OrgStorage):
 
     async def in_directory(self, user_ids: Iterable[str]) -> set[str]:
         return {u for u in user_ids if self._in_any(u)}
+
+    # --- primary departments
+    async def primary_departments(self, user_ids: Iterable[str]) -> dict[str, str]:
+        return {u: d for u in user_ids if (d := self._primary.get(u)) is not None}
+
+    async def set_primary_department(self, user_id: str, dept_id: str | None) -> bool:
+        if dept_id is None:
+            self._primary.pop(user_id, None)
+            return True
+        if user_id not in self._db.dept_members.get(dept_id, {}):
+            return False
+        self._primary[user_id] = dept_id
+        return True
 
     # --- people search
     async def upsert_search_keys(self, keys: SearchKeys, now: int) -> bool:

@@ -66,6 +66,24 @@ class MemoryUsers(UserStorage):
             u.password_hash = password_hash
         return u is not None
 
+    # --- bulk import
+    async def users_by_usernames(self, usernames: Iterable[str]) -> list[User]:
+        names = set(usernames)
+        keys = {username_key(n) for n in names}
+        return [clone(u) for u in self._db.users.values() if u.username in names or username_key(u.username) in keys]
+
+    async def create_users(self, users: list[User]) -> list[str]:
+        taken = {name for u in self._db.users.values() for name in (u.username, username_key(u.username))}
+        inserted: list[str] = []
+        for user in users:
+            key = username_key(user.username)
+            if user.id in self._db.users or key in taken or user.username in taken:
+                continue
+            self._db.users[user.id] = clone(user)
+            taken.update((key, user.username))
+            inserted.append(user.id)
+        return inserted
+
 
 class MemoryTokens(TokenStorage):
     def __init__(self, db: MemoryDb) -> None:

@@ -17,11 +17,13 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from semot.domain.messages import Message
+from semot.domain.search_text import message_tokens
 from semot.errors import Forbidden, NotFound
 from semot.storage.message_changes import NOT_REACTABLE, MessageChangeStorage, summarise
 from semot.storage.sql import schema as s
 from semot.storage.sql.engine import Engines
 from semot.storage.sql.schema_reactions import message_reactions as mr
+from semot.storage.sql.search_index import reindex
 
 
 async def attach_reactions(conn: AsyncConnection, msgs: Sequence[Message]) -> None:
@@ -85,6 +87,7 @@ class SqlMessageChanges(MessageChangeStorage):
 
     async def _edit(self, conv: str, seq: int, *, sender: str, text: str, now: int, sent_after: int) -> Message:
         m = s.messages
+        tokens = message_tokens("text", {"text": text})  # before the transaction
         async with self._engines.write.begin() as conn:
             cur = await self._one(conn, conv, seq)
             if cur.kind != "text" or cur.sender != sender or cur.ts < sent_after:
@@ -98,6 +101,7 @@ class SqlMessageChanges(MessageChangeStorage):
             )
             if res.rowcount != 1:
                 raise _NoChange
+            await reindex(conn, self._dialect, conv, seq, tokens)  # found by its new text only
             cur.body, cur.edited_ts, cur.change_seq = body, now, change
             return cur
 

@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from semot.domain.records import BlockEntry, ContactTag, Friend, FriendRequest
 from semot.errors import Conflict
 from semot.storage.contacts import ContactsStorage
+from semot.storage.outbox import OutboxWants, friend_item
 from semot.storage.sql import schema as s
 from semot.storage.sql.database import SqlDatabase
+from semot.storage.sql.outbox_store import write_outbox
 
 
 def _request(r: Any) -> FriendRequest:
@@ -21,9 +23,10 @@ def _request(r: Any) -> FriendRequest:
 
 
 class SqlContacts(ContactsStorage):
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlDatabase, outbox: OutboxWants | None = None) -> None:
         self._engines = db.engines
         self._insert = db.insert  # for ON CONFLICT DO NOTHING
+        self.outbox = outbox or OutboxWants()  # webhook events written with the change (storage/outbox.py)
 
     async def user_settings(self, user_id: str) -> dict[str, Any]:
         async with self._engines.read.connect() as conn:
@@ -62,7 +65,7 @@ class SqlContacts(ContactsStorage):
     async def add_friendship(self, a: str, b: str, now: int) -> None:
         fr = s.friend_requests
         async with self._engines.write.begin() as conn:
-            await conn.execute(
+            made = await conn.execute(
                 self._insert(s.friends)
                 .values([{"user_id": a, "friend_id": b, "remark": "", "created_at": now},
                          {"user_id": b, "friend_id": a, "remark": "", "created_at": now}])
@@ -78,6 +81,11 @@ class SqlContacts(ContactsStorage):
                 )
                 .values(status="accepted", handled_at=now)
             )
+            wants_event = self.outbox.wants("friend.added") and made.rowcount > 0
+            if wants_event:  # the webhook event, same transaction (storage/outbox.py)
+                await write_outbox(conn, [friend_item(a, b, now)])
+        if wants_event:
+            self.outbox.written()
 
     async def remove_friendship(self, a: str, b: str) -> bool:
         f, tm, t = s.friends, s.contact_tag_members, s.contact_tags

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, and_, func, literal, select, update
+from sqlalchemy import BigInteger, and_, func, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from semot.domain.groups import findable, name_key
@@ -73,7 +73,9 @@ class SqlGroups(GroupStorage):
             outcome = await self._apply(conn, change)
             batch = notices(outcome) if notices is not None else []
             if batch:
-                outcome.notices = await self._messages.append_in(conn, batch)
+                outcome.notices = await self._messages.append_in(conn, batch)  # with their webhook events
+        if batch:
+            self._messages.outbox.written()
         return outcome
 
     async def _apply(self, conn: AsyncConnection, change: GroupWrite) -> WriteOutcome:
@@ -243,6 +245,44 @@ class SqlGroups(GroupStorage):
                 )
             }
         return [(x, counts.get(f"g:{x.id}", 0)) for x in found]
+
+    async def admin_groups(
+        self, *, query: str | None, kind: str | None, dismissed: bool | None, offset: int, limit: int
+    ) -> tuple[list[tuple[Group, int]], int]:
+        conds: list[Any] = []
+        if query:
+            exact = await self._admin_exact(query, kind, dismissed)
+            if exact is not None:
+                return (exact if offset == 0 else []), 1
+            key = name_key(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conds.append(_g.c.name_key.like(f"%{key}%", escape="\\"))
+        if kind is not None:
+            conds.append(_g.c.kind == kind)
+        if dismissed is not None:
+            conds.append(_g.c.dismissed_at.is_not(None) if dismissed else _g.c.dismissed_at.is_(None))
+        where = and_(true(), *conds)
+        page = select(_g).where(where).order_by(_g.c.created_at.desc(), _g.c.id).offset(offset).limit(limit)
+        async with self._engines.read.connect() as conn:
+            total = (await conn.execute(select(func.count()).select_from(_g).where(where))).scalar_one()
+            found = [_row_to_group(r) for r in await conn.execute(page)] if total > offset else []
+            convs = [f"g:{x.id}" for x in found]
+            counted = select(_cm.c.conv, func.count().label("n")).where(_cm.c.conv.in_(convs)).group_by(_cm.c.conv)
+            counts = {r.conv: r.n for r in await conn.execute(counted)} if convs else {}
+        return [(x, counts.get(f"g:{x.id}", 0)) for x in found], int(total)
+
+    async def _admin_exact(
+        self, group_id: str, kind: str | None, dismissed: bool | None
+    ) -> list[tuple[Group, int]] | None:
+        """The group with this exact id, if it passes the filters (one primary-key read)."""
+        async with self._engines.read.connect() as conn:
+            r = (await conn.execute(select(_g).where(_g.c.id == group_id))).first()
+            if r is None:
+                return None
+            g = _row_to_group(r)
+            if (kind is not None and g.kind != kind) or (dismissed is not None and (g.dismissed_at is not None) != dismissed):
+                return None
+            n = (await conn.execute(select(func.count()).where(_cm.c.conv == f"g:{group_id}"))).scalar_one()
+        return [(g, int(n))]
 
     async def group_members(self, group_id: str, *, after: str | None, limit: int) -> list[Member]:
         q = select(*_member_cols()).where(_cm.c.conv == f"g:{group_id}")

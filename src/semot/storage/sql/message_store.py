@@ -36,16 +36,20 @@ from semot.domain.files import REF_MESSAGE
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
 from semot.domain.records import AppendResult, ConvState, NewMessage, ReadResult
 from semot.errors import NotFound
+from semot.ids import now_ms
 from semot.storage.base import MessageStorage
 from semot.storage.batch import REF_COLUMNS, ROW_COLUMNS, BatchPlan
+from semot.storage.outbox import MESSAGE_EVENTS, OutboxWants, message_items, recall_item
 from semot.storage.sql import schema as s
 from semot.storage.sql import schema_files as fs
 from semot.storage.sql.change_store import SqlMessageChanges, attach_reactions
 from semot.storage.sql.database import IN_CHUNK as _IN_CHUNK
 from semot.storage.sql.database import SqlDatabase
 from semot.storage.sql.faults import as_storage_error
+from semot.storage.sql.outbox_store import write_outbox
 from semot.storage.sql.pg_appender import PgAppender
 from semot.storage.sql.schema_reactions import message_reactions
+from semot.storage.sql.search_index import drop_docs, index_new
 from semot.storage.sql.sqlite_appender import SqliteAppender
 
 
@@ -73,6 +77,8 @@ def _row_to_message(r: Any) -> Message:
         opts=orjson.loads(r.opts),
         edited_ts=r.edited_ts,
         change_seq=r.change_seq,
+        recalled_by=r.recalled_by,
+        recalled_role=r.recalled_role,
     )
 
 _MSG_COLS = (
@@ -87,12 +93,16 @@ _MSG_COLS = (
     s.messages.c.opts,
     s.messages.c.edited_ts,
     s.messages.c.change_seq,
+    s.messages.c.recalled_by,
+    s.messages.c.recalled_role,
 )
 
 
 class SqlMessages(SqlMessageChanges, MessageStorage):
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlDatabase, outbox: OutboxWants | None = None) -> None:
         engines = db.engines
+        # webhook events written with the changes (storage/outbox.py); shared by the stores
+        self.outbox = outbox or OutboxWants()
         self._engines = engines
         self._dialect = db.dialect
         self._insert = db.insert
@@ -104,6 +114,13 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
             self._appender = SqliteAppender(engines.sqlite_path, engines.sqlite_synchronous)
         elif engines.pg_dsn:
             self._appender = PgAppender(engines.pg_dsn, schema=engines.pg_schema, pool_size=engines.pg_pool_size)
+        if self._appender is not None:
+            self._appender.outbox = self.outbox
+
+    @property
+    def sqlite_appender(self) -> SqliteAppender | None:
+        """The SQLite appender, whose thread the webhook fan-out shares (store.py)."""
+        return self._appender if isinstance(self._appender, SqliteAppender) else None
 
     async def close(self) -> None:
         if self._appender is not None:
@@ -125,7 +142,10 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
         """Raises StorageDataError when the database refuses the data of the batch (not
         when it is down): the writer then retries in halves to isolate the bad message."""
         try:
-            return await self._append_messages(batch)
+            results = await self._append_messages(batch)
+            if self.outbox.events & MESSAGE_EVENTS:
+                self.outbox.written()  # committed: the webhook service may fan the events out
+            return results
         except Exception as exc:
             poison = as_storage_error(exc)
             if poison is None:
@@ -189,6 +209,10 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
         rows = plan.number(await self._bump_seqs(conn, plan.seq_needs()))
         if rows:
             await conn.execute(m.insert(), [dict(zip(ROW_COLUMNS, r, strict=True)) for r in rows])
+            created = [r.message for r in plan.results if isinstance(r, AppendResult) and r.created]
+            await index_new(conn, self._dialect, created)  # search documents, same transaction
+            if self.outbox.events & MESSAGE_EVENTS:  # webhook events, same transaction (storage/outbox.py)
+                await write_outbox(conn, message_items(created, self.outbox))
         refs = plan.file_refs()
         if refs:
             await conn.execute(
@@ -347,7 +371,7 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
             ).all()
         return ReadResult(previous, seq, [(b.seq, b.burn_at) for b in burn_rows])
 
-    async def recall(self, conv: str, seq: int) -> None:
+    async def recall(self, conv: str, seq: int, by: str | None = None, role: str | None = None) -> None:
         m, r = s.messages, fs.file_refs
         async with self._engines.write.begin() as conn:
             await conn.execute(
@@ -355,13 +379,19 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
                     and_(r.c.kind == REF_MESSAGE, r.c.ref.in_(select(m.c.mid).where(m.c.conv == conv, m.c.seq == seq)))
                 )
             )
-            await conn.execute(
+            done = await conn.execute(
                 update(m)
                 .where(and_(m.c.conv == conv, m.c.seq == seq))
-                .values(kind=RECALLED, body="{}", burn_at=None, burn_s=None)
+                .values(kind=RECALLED, body="{}", burn_at=None, burn_s=None, recalled_by=by, recalled_role=role)
             )
+            wants_event = self.outbox.wants("message.recalled") and done.rowcount == 1
+            if wants_event:  # the webhook event, same transaction (storage/outbox.py)
+                await write_outbox(conn, [recall_item(conv, seq, by, role, now_ms())])
             rx = message_reactions  # a recalled message loses its reactions
             await conn.execute(delete(rx).where(and_(rx.c.conv == conv, rx.c.seq == seq)))
+            await drop_docs(conn, self._dialect, [(conv, seq)])  # and is never found again
+        if wants_event:
+            self.outbox.written()
 
     async def set_reply_excerpts(self, conv: str, excerpts: dict[int, dict[str, Any]]) -> None:
         m = s.messages
@@ -407,6 +437,7 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
                 await conn.execute(
                     delete(refs).where(and_(refs.c.kind == REF_MESSAGE, refs.c.ref.in_(mids[i : i + _IN_CHUNK])))
                 )
+            await drop_docs(conn, self._dialect, [(b.conv, b.seq) for b in burned])  # never found again
             return [(b.conv, b.seq) for b in burned]
 
     async def conversation_max_seq(self, conv: str) -> int | None:
@@ -431,6 +462,12 @@ class SqlMessages(SqlMessageChanges, MessageStorage):
         async with self._engines.read.connect() as conn:
             rows = await conn.execute(select(cm.c.user_id, cm.c.read_seq).where(cm.c.conv == conv))
             return {r.user_id: r.read_seq for r in rows}
+
+    async def read_marks(self, conv: str) -> dict[str, tuple[int, int]]:
+        cm = s.conv_members
+        async with self._engines.read.connect() as conn:
+            rows = await conn.execute(select(cm.c.user_id, cm.c.read_seq, cm.c.joined_at).where(cm.c.conv == conv))
+            return {r.user_id: (r.read_seq, r.joined_at) for r in rows}
 
     async def count_messages(self) -> int:
         async with self._engines.read.connect() as conn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -234,6 +234,69 @@ class SqlOrgStorage(OrgStorage):
             await self._upsert_keys(conn, keys, now)
         return existing is None
 
+    async def put_members(self, rows: list[tuple[str, str, str | None, SearchKeys]], now: int) -> int:
+        if not rows:
+            return 0
+        rows = list({(d, u): (d, u, t, k) for d, u, t, k in rows}.values())  # one per membership, the last wins
+        depts = list(dict.fromkeys(d for d, _, _, _ in rows))
+        async with self._engines.write.begin() as conn:
+            found: set[str] = set()
+            top: dict[str, int] = {}
+            for chunk in _chunks(depts):
+                found.update(r.id for r in await conn.execute(select(_d.c.id).where(_d.c.id.in_(chunk))))
+                q = select(_m.c.department_id, func.max(_m.c.sort_order)).where(_m.c.department_id.in_(chunk))
+                top.update({d: m for d, m in await conn.execute(q.group_by(_m.c.department_id)) if m is not None})
+            missing = [d for d in depts if d not in found]
+            if missing:
+                raise NotFound(f"no such department {missing[0]!r}")
+            existing: set[tuple[str, str]] = set()
+            for chunk in _chunks(u for _, u, _, _ in rows):
+                q = select(_m.c.department_id, _m.c.user_id).where(_m.c.user_id.in_(chunk))
+                existing.update((r.department_id, r.user_id) for r in await conn.execute(q))
+            inserts: list[dict[str, Any]] = []
+            retitle: list[dict[str, Any]] = []
+            for dept_id, user_id, title, _ in rows:
+                if (dept_id, user_id) in existing:
+                    if title is not None:
+                        retitle.append({"d": dept_id, "u": user_id, "t": title})
+                    continue
+                top[dept_id] = top.get(dept_id, -1) + 1
+                inserts.append(
+                    {
+                        "department_id": dept_id,
+                        "user_id": user_id,
+                        "title": title or "",
+                        "sort_order": top[dept_id],
+                        "joined_at": now,
+                    }
+                )
+            for i in range(0, len(inserts), _IN_CHUNK):
+                await conn.execute(_m.insert(), inserts[i : i + _IN_CHUNK])
+            if retitle:
+                where = and_(_m.c.department_id == bindparam("d"), _m.c.user_id == bindparam("u"))
+                await conn.execute(_m.update().where(where).values(title=bindparam("t")), retitle)
+            keys = [
+                {
+                    "user_id": k.user_id,
+                    "username": k.username,
+                    "name": k.name,
+                    "pinyin_full": k.full,
+                    "pinyin_initials": k.initials,
+                    "updated_at": now,
+                }
+                for k in {k.user_id: k for _, _, _, k in rows}.values()
+            ]
+            upsert = self._insert(_k)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=[_k.c.user_id],
+                set_={
+                    c: upsert.excluded[c] for c in ("username", "name", "pinyin_full", "pinyin_initials", "updated_at")
+                },
+            )
+            for i in range(0, len(keys), _IN_CHUNK):
+                await conn.execute(upsert, keys[i : i + _IN_CHUNK])
+        return len(inserts)
+
     async def update_member(
         self, dept_id: str, user_id: str, *, title: str | None = None, sort_order: int | None = None
     ) -> bool:
@@ -296,6 +359,27 @@ class SqlOrgStorage(OrgStorage):
                 rows = (await conn.execute(select(_m.c.user_id).where(_m.c.user_id.in_(chunk)).distinct())).all()
                 found.update(r[0] for r in rows)
         return found
+
+    # --- primary departments
+    async def primary_departments(self, user_ids: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        async with self._engines.read.connect() as conn:
+            for chunk in _chunks(user_ids):
+                q = select(_m.c.user_id, _m.c.department_id).where(_m.c.user_id.in_(chunk), _m.c.is_primary.is_(True))
+                out.update({r.user_id: r.department_id for r in await conn.execute(q)})
+        return out
+
+    async def set_primary_department(self, user_id: str, dept_id: str | None) -> bool:
+        async with self._engines.write.begin() as conn:
+            if dept_id is not None:
+                mark = _m.update().where(_m.c.user_id == user_id, _m.c.department_id == dept_id).values(is_primary=True)
+                if not (await conn.execute(mark)).rowcount:
+                    return False
+            others = _m.c.department_id != dept_id if dept_id is not None else true()
+            await conn.execute(
+                _m.update().where(_m.c.user_id == user_id, _m.c.is_primary.is_(True), others).values(is_primary=False)
+            )
+        return True
 
     # --- people search
     async def upsert_search_keys(self, keys: SearchKeys, now: int) -> bool:

@@ -6,7 +6,8 @@ whole batch is ONE statement, so one round trip and its own implicit transaction
 finds resent (sender, cid) pairs and, when there are none, locks the conversations in
 id order (so nodes never deadlock), bumps their max_seq and inserts the rows (and the
 file_refs rows of file messages: a stored file message always grants its readers
-access), all or nothing. Prepared once per connection of a pool of its own. The first
+access; the webhook events of storage/outbox.py), all or nothing. Prepared once per
+connection of a pool of its own. The first
 message of a direct chat costs one more statement, which creates the chat. Same plan (batch.py) as
 the SQLite appender, same contract tests.
 
@@ -20,13 +21,15 @@ real seqs; the statement computed the same ones (top - count + position).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import orjson
 
-from semot.domain.messages import Message
+from semot.domain.messages import SYSTEM, Message
 from semot.domain.records import AppendResult, NewMessage
+from semot.domain.search_text import document_tokens, message_tokens, tsvector_literal
+from semot.storage.outbox import MESSAGE_EVENTS, OUTBOX_COLUMNS, OutboxWants, message_items
 
 from .batch import REF_COLUMNS, BatchPlan, Key
 
@@ -52,19 +55,34 @@ WITH dup AS MATERIALIZED (
     WHERE c.id = l.id
     RETURNING c.id, c.max_seq, n.n
 ), inserted AS (
-    INSERT INTO messages (conv, seq, mid, cid, sender, kind, body, opts, ts, burn_s)
-    SELECT r.conv, b.max_seq - b.n + r.seq, r.mid, r.cid, r.sender, r.kind, r.body, r.opts, r.ts, r.burn_s
+    INSERT INTO messages (conv, seq, mid, cid, sender, kind, body, opts, ts, burn_s, ip)
+    SELECT r.conv, b.max_seq - b.n + r.seq, r.mid, r.cid, r.sender, r.kind, r.body, r.opts, r.ts, r.burn_s, r.ip
     FROM unnest($6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                $13::text[], $14::bigint[], $15::int[])
-         AS r(conv, seq, mid, cid, sender, kind, body, opts, ts, burn_s)
+                $13::text[], $14::bigint[], $15::int[], $16::text[])
+         AS r(conv, seq, mid, cid, sender, kind, body, opts, ts, burn_s, ip)
     JOIN bumped b ON b.id = r.conv
 ), refs AS (
     INSERT INTO file_refs (file_id, kind, ref, conv, created_at)
     SELECT f.file_id, f.kind, f.ref, f.conv, f.created_at
-    FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[])
+    FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[])
          AS f(file_id, kind, ref, conv, created_at)
     JOIN bumped b ON b.id = f.conv
     ON CONFLICT DO NOTHING
+), docs AS (
+    INSERT INTO message_search (conv, seq, sender, ts, tokens)
+    SELECT r.conv, b.max_seq - b.n + r.seq, r.sender, r.ts, r.tokens::tsvector
+    FROM unnest($6::text[], $7::bigint[], $10::text[], $14::bigint[], $22::text[])
+         WITH ORDINALITY AS r(conv, seq, sender, ts, tokens, i)
+    JOIN bumped b ON b.id = r.conv
+    WHERE r.tokens IS NOT NULL
+    ORDER BY r.i
+), outbox AS (
+    INSERT INTO event_outbox (event_id, event, key, data, seq, created_at)
+    SELECT o.event_id, o.event, o.key, o.data, b.max_seq - b.n + o.seq, o.created_at
+    FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::bigint[], $28::bigint[])
+         WITH ORDINALITY AS o(event_id, event, key, data, seq, created_at, i)
+    JOIN bumped b ON b.id = o.key
+    ORDER BY o.i
 )
 SELECT conv, seq, mid, cid, sender, kind, body, ts, opts FROM dup
 UNION ALL
@@ -101,6 +119,9 @@ class _AppenderConnection(asyncpg.Connection):  # type: ignore[misc]
 
 
 class PgAppender:
+    # benchmarks/search.py turns it off to measure what indexing costs the send path
+    index_search: ClassVar[bool] = True
+
     def __init__(self, dsn: str, *, schema: str | None, pool_size: int) -> None:
         self._dsn = dsn
         self._schema = schema
@@ -108,6 +129,7 @@ class PgAppender:
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self.known_convs: set[str] = set()
+        self.outbox = OutboxWants()  # shared with the other stores (SqlMessages sets it)
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -136,6 +158,12 @@ class PgAppender:
 
     async def _append(self, con: Any, batch: list[NewMessage]) -> list[AppendResult | Exception]:
         existing: dict[Key, Message] = {}
+        # search documents (docs/search.md): tokens computed before the statement, written by it
+        tokens = (
+            {n.mid: tsvector_literal(document_tokens(n.conv, message_tokens(n.kind, n.body))) for n in batch if n.kind != SYSTEM}
+            if self.index_search
+            else {}
+        )
         while True:  # ends: each pass either finds new repeats (finitely many) or stores
             plan = BatchPlan(batch)
             plan.take_existing(existing)
@@ -154,6 +182,10 @@ class PgAppender:
             refs = plan.file_refs()  # of every numbered file message; joined with `bumped` in the statement
             keys = plan.keys()  # (sender, cid) pairs of the batch
             fresh = [k for k in keys if k not in existing]
+            docs = [tokens.get(r[2]) for r in rows]  # a tsvector literal per row (None: no document)
+            # webhook events (storage/outbox.py), seqs 1..n like the rows: the statement makes them real
+            outbox = [] if not self.outbox.events & MESSAGE_EVENTS else [i.row() for i in message_items(
+                [r.message for r in plan.results if isinstance(r, AppendResult) and r.created], self.outbox)]
             got = await con.fetch(
                 _APPEND,
                 [s for s, _ in fresh],
@@ -163,6 +195,8 @@ class PgAppender:
                 [needs[c][1] for c in convs],
                 *(list(col) for col in zip(*rows, strict=True)),
                 *_columns(refs, len(REF_COLUMNS)),
+                docs,
+                *_columns(outbox, len(OUTBOX_COLUMNS)),
             )
             repeats = [r for r in got if r[2] is not None]
             if not repeats:

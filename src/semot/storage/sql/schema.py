@@ -98,6 +98,7 @@ groups = Table(
     Column("listed", Boolean, nullable=False, server_default=false()),  # found by name in group search
     Column("avatar_file_id", String(64), nullable=True),
     Index(None, "listed", "created_at"),
+    Index(None, "created_at"),  # the admin console's list of every group, newest first (migration 0017)
 )
 
 group_requests = Table(
@@ -131,10 +132,14 @@ messages = Table(
     Column("burn_at", BigInteger, nullable=True),
     Column("edited_ts", BigInteger, nullable=True),  # last edit (migration 0010)
     Column("change_seq", BigInteger, nullable=True),  # the conversation's change_seq at its last edit/reaction
+    Column("ip", String(64), nullable=True),  # the sending device's IP (migration 0019; audit search only)
+    Column("recalled_by", String(64), nullable=True),  # who recalled it (migration 0022)
+    Column("recalled_role", String(16), nullable=True),  # sender, group_admin or admin
     PrimaryKeyConstraint("conv", "seq"),
     Index(None, "conv", "change_seq"),
     UniqueConstraint("sender", "cid"),
     Index(None, "burn_at"),
+    Index(None, "ts"),  # the retention sweep's oldest-first scan (migration 0022)
 )
 
 
@@ -190,6 +195,20 @@ blocks = Table(
     PrimaryKeyConstraint("user_id", "blocked_id"),
     Index(None, "blocked_id"),
 )
+from semot.storage.sql import schema_admin as _schema_admin  # noqa: E402,F401  (admin roles, grants, audit log)
+from semot.storage.sql import schema_admin_users as _schema_admin_users  # noqa: E402,F401  (user administration)
+from semot.storage.sql import schema_api_keys as _schema_api_keys  # noqa: E402,F401  (server API keys, call log)
+from semot.storage.sql import schema_client_config as _schema_client_config  # noqa: E402,F401  (client configuration)
+from semot.storage.sql import schema_customer_service as _schema_cs  # noqa: E402,F401  (customer service)
+from semot.storage.sql import schema_devtools as _schema_devtools  # noqa: E402,F401  (developer tools)
+from semot.storage.sql import schema_external_identities as _schema_ext_ids  # noqa: E402,F401  (OIDC identities)
 from semot.storage.sql import schema_files as _schema_files  # noqa: E402,F401  (registers the file tables)
+from semot.storage.sql import schema_ldap as _schema_ldap  # noqa: E402,F401  (LDAP users, sync runs)
+from semot.storage.sql import schema_login_logs as _schema_login_logs  # noqa: E402,F401  (login log, dashboard)
+from semot.storage.sql import schema_moderation as _schema_moderation  # noqa: E402,F401  (pre-moderation queue)
 from semot.storage.sql import schema_org as _schema_org  # noqa: E402,F401  (registers the org tables)
 from semot.storage.sql import schema_reactions as _schema_reactions  # noqa: E402,F401  (reactions)
+from semot.storage.sql import schema_retention as _schema_retention  # noqa: E402,F401  (retention, legal holds)
+from semot.storage.sql import schema_search as _schema_search  # noqa: E402,F401  (messages.ip; search tables)
+from semot.storage.sql import schema_sensitive as _schema_sensitive  # noqa: E402,F401  (sensitive words, hits)
+from semot.storage.sql import schema_webhooks as _schema_webhooks  # noqa: E402,F401  (webhooks and their outbox)

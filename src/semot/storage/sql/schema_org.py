@@ -7,7 +7,7 @@ are put in a department and refreshed by `OrgService.reindex_user`.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text, false
 
 from semot.storage.sql.schema import metadata
 
@@ -30,8 +30,12 @@ department_members = Table(
     Column("title", String(128), nullable=False, server_default=""),
     Column("sort_order", Integer, nullable=False, server_default="0"),
     Column("joined_at", BigInteger, nullable=False),
+    # the person's primary department: at most one membership per user (migration 0017)
+    Column("is_primary", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("department_id", "user_id"),
-    Index(None, "user_id"),
+    # a user's memberships; with the department, the admin user list's membership probe
+    # needs no row (migration 0018, storage/sql/user_list.py)
+    Index(None, "user_id", "department_id"),
 )
 
 user_search = Table(

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar, TypeVar
 
 import orjson
 
-from semot.domain.messages import Message
+from semot.domain.messages import SYSTEM, Message
 from semot.domain.records import AppendResult, NewMessage
+from semot.domain.search_text import document_tokens, message_tokens
+from semot.storage.outbox import MESSAGE_EVENTS, OutboxWants, message_items
 
 from .batch import REF_COLUMNS, ROW_COLUMNS, BatchPlan, Key
+from .outbox_store import SQLITE_INSERT as _OUTBOX
 from .sqlite_checkpoint import WalCheckpointer
 
+T = TypeVar("T")
 _CHUNK = 400  # (sender, cid) pairs per lookup: 2 parameters each, far below SQLite's limit
 _INSERT = f"INSERT INTO messages ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
 _REF = (
@@ -34,6 +40,15 @@ _NEW_MEMBER = (
     "ON CONFLICT DO NOTHING"
 )
 _COLS = "conv, seq, mid, cid, sender, kind, body, ts, opts"
+# search documents (docs/search.md): written in the messages' transaction
+_DOC_TOP = "SELECT coalesce(max(id), 0) FROM message_search"
+_DOC = "INSERT INTO message_search (id, conv, seq, sender, ts, tokens) VALUES (?, ?, ?, ?, ?, ?)"
+_FTS = "INSERT INTO message_fts (rowid, tokens) VALUES (?, ?)"
+
+
+def search_tokens(batch: list[NewMessage]) -> dict[str, str]:
+    """mid -> the space-joined search tokens of each message that gets a document."""
+    return {n.mid: " ".join(document_tokens(n.conv, message_tokens(n.kind, n.body))) for n in batch if n.kind != SYSTEM}
 
 
 def _lookup_sql(keys: list[Key]) -> tuple[str, list[str]]:
@@ -50,6 +65,9 @@ def _lookup_sql(keys: list[Key]) -> tuple[str, list[str]]:
 
 
 class SqliteAppender:
+    # benchmarks/search.py turns it off to measure what indexing costs the send path
+    index_search: ClassVar[bool] = True
+
     def __init__(self, path: str, synchronous: str) -> None:
         self._path = path
         self._synchronous = synchronous
@@ -57,6 +75,7 @@ class SqliteAppender:
         self._con: sqlite3.Connection | None = None
         self.known_convs: set[str] = set()
         self.checkpointer = WalCheckpointer(path)
+        self.outbox = OutboxWants()  # shared with the other stores (SqlMessages sets it)
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
@@ -77,6 +96,8 @@ class SqliteAppender:
     def _append(self, batch: list[NewMessage]) -> list[AppendResult | Exception]:
         con = self._connection()
         plan = BatchPlan(batch)
+        # the search tokens, before the transaction (the write lock is held only to write)
+        tokens = search_tokens(batch) if self.index_search else {}
         con.execute("BEGIN IMMEDIATE")
         try:
             keys = plan.keys()
@@ -101,9 +122,19 @@ class SqliteAppender:
             rows = plan.number(tops)
             if rows:
                 con.executemany(_INSERT, rows)
+                docs = [r for r in rows if r[2] in tokens]
+                if docs:
+                    top = con.execute(_DOC_TOP).fetchone()[0]
+                    con.executemany(
+                        _DOC, [(top + i, r[0], r[1], r[4], r[8], tokens[r[2]]) for i, r in enumerate(docs, 1)]
+                    )
+                    con.executemany(_FTS, [(top + i, tokens[r[2]]) for i, r in enumerate(docs, 1)])
             refs = plan.file_refs()
             if refs:  # in the messages' transaction: a file message always grants access
                 con.executemany(_REF, refs)
+            if self.outbox.events & MESSAGE_EVENTS:  # webhook events, with the messages (storage/outbox.py)
+                created = [r.message for r in plan.results if isinstance(r, AppendResult) and r.created]
+                con.executemany(_OUTBOX, [i.row() for i in message_items(created, self.outbox)])
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
@@ -111,6 +142,11 @@ class SqliteAppender:
             raise
         self.known_convs.update(new_direct)
         return plan.finish()
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on this appender's connection, in its thread, between two batches
+        (the webhook outbox's fan-out: storage/sql/webhook_store.py)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: work(self._connection()))
 
     def note_conv(self, conv: str) -> None:
         self.known_convs.add(conv)

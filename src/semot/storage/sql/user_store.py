@@ -36,6 +36,7 @@ def _row_to_token(r: Any) -> RefreshToken:
 class SqlUsers(UserStorage):
     def __init__(self, db: SqlDatabase) -> None:
         self._engines = db.engines
+        self._insert = db.insert  # the dialect's INSERT (ON CONFLICT DO NOTHING)
 
     async def create_user(self, user: User) -> None:
         try:
@@ -104,6 +105,45 @@ class SqlUsers(UserStorage):
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> bool:
         return await self._update_user(user_id, password_hash=password_hash)
+
+    # --- bulk import
+    async def users_by_usernames(self, usernames: Iterable[str]) -> list[User]:
+        names = list(dict.fromkeys(usernames))
+        u = s.users.c
+        out: dict[str, User] = {}
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(names), IN_CHUNK):
+                chunk = names[i : i + IN_CHUNK]
+                keys = list({username_key(n) for n in chunk})
+                query = select(s.users).where(or_(u.username_key.in_(keys), u.username.in_(chunk)))
+                out.update((r.id, _row_to_user(r)) for r in await conn.execute(query))
+        return list(out.values())
+
+    async def create_users(self, users: list[User]) -> list[str]:
+        if not users:
+            return []
+        rows = [
+            {
+                "id": x.id,
+                "username": x.username,
+                "username_key": username_key(x.username),
+                "display_name": x.display_name,
+                "password_hash": x.password_hash,
+                "is_admin": x.is_admin,
+                "disabled": x.disabled,
+                "created_at": x.created_at,
+                "avatar_file_id": x.avatar_file_id,
+            }
+            for x in users
+        ]
+        inserted: list[str] = []
+        # ON CONFLICT DO NOTHING: a name taken meanwhile skips its row, not the batch
+        stmt = self._insert(s.users).on_conflict_do_nothing().returning(s.users.c.id)
+        async with self._engines.write.begin() as conn:
+            for i in range(0, len(rows), IN_CHUNK):
+                result = await conn.execute(stmt, rows[i : i + IN_CHUNK])
+                inserted.extend(result.scalars().all())
+        return inserted
 
 
 class SqlTokens(TokenStorage):

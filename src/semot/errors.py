@@ -74,8 +74,18 @@ class Blocked(SemotError):
 
 
 class PendingReview(SemotError):
+    """A group send held for a reviewer (PROTOCOL.md §7): the `error` object carries the
+    held message's `mid` at its top level, beside `code` and `message`."""
+
     code = "pending_review"
     http_status = 202
+
+    def __init__(self, message: str = "", *, mid: str, **details: Any) -> None:
+        super().__init__(message or "held for review", **details)
+        self.mid = mid
+
+    def to_wire(self) -> dict[str, Any]:
+        return super().to_wire() | {"mid": self.mid}
 
 
 class Unavailable(SemotError):
@@ -99,3 +109,22 @@ class StorageDataError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# --- outages of a shared backend (Redis): a 503 the client retries, never a 500
+
+_OUTAGE_TYPES: list[type[BaseException]] = []
+
+
+def register_outage_errors(*types: type[BaseException]) -> None:
+    """A backend (bus/redis.py for Redis) names the exceptions its driver raises when the
+    server cannot be reached, without the edges importing that driver."""
+    _OUTAGE_TYPES.extend(t for t in types if t not in _OUTAGE_TYPES)
+
+
+def as_outage(exc: BaseException) -> Unavailable | None:
+    """`unavailable` (retry in a second) for a registered backend outage, else None: a
+    request that met Redis down or a dead pooled connection right after it came back."""
+    if _OUTAGE_TYPES and isinstance(exc, tuple(_OUTAGE_TYPES)):
+        return Unavailable("a shared service of the cluster is briefly unreachable; retry", retry_after=1)
+    return None

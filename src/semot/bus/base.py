@@ -18,11 +18,14 @@ from typing import Protocol
 @dataclass(slots=True, frozen=True)
 class Delivery:
     """One event (its JSON, encoded once) for every connected device of `user_ids`,
-    except the session `exclude_session` (the device that caused it)."""
+    except the session `exclude_session` (the device that caused it). `everyone`: for
+    every connection of every node instead (a broadcast such as `evt config`), so no node
+    has to know who is connected elsewhere."""
 
     user_ids: Collection[str]
     payload: bytes
     exclude_session: str | None = None
+    everyone: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,9 +42,14 @@ class Disconnect:
 @dataclass(slots=True, frozen=True)
 class Invalidate:
     """Something cached per node changed (a group's members, a user's contacts):
-    drop the copies on every node. `key` is `g:<group>` or `u:<user>`."""
+    drop the copies on every node. `key` is `g:<group>` or `u:<user>` (and others: see
+    app.py). `ALL_CACHES` comes only from the node's own bus: it may have missed
+    invalidations (its Redis subscription broke), so it drops every cached copy."""
 
     key: str
+
+
+ALL_CACHES = "*"
 
 
 Envelope = Delivery | Disconnect | Invalidate

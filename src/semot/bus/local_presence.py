@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from semot.bus.presence import LostHandler, PresenceRegistry, Seen, Settled
+from semot.bus.presence import ClusterCounts, LostHandler, NodeLoad, PresenceRegistry, Seen, Settled
 from semot.domain.presence import aggregate
 
 
@@ -15,7 +15,8 @@ def next_version(previous: int) -> int:
 
 
 class LocalPresence(PresenceRegistry):
-    def __init__(self) -> None:
+    def __init__(self, node_id: str = "local") -> None:
+        self.node_id = node_id
         self._sessions: dict[str, dict[str, str]] = {}  # user -> session -> device
         self._manual: dict[str, tuple[str, str]] = {}
         self._pushed: dict[str, tuple[str, str, int]] = {}  # user -> (status, text, version)
@@ -89,3 +90,8 @@ class LocalPresence(PresenceRegistry):
                 sessions.pop(session_id, None)
                 if not sessions:
                     del self._followers[target]
+
+    async def counts(self) -> ClusterCounts:
+        sessions = sum(map(len, self._sessions.values()))
+        users = len(self._sessions)
+        return ClusterCounts(users, sessions, (NodeLoad(self.node_id, sessions, users, int(time.time() * 1000)),))

@@ -33,6 +33,27 @@ class Settled:
     version: int
 
 
+@dataclass(slots=True, frozen=True)
+class NodeLoad:
+    """One live node: the sessions and distinct users it holds, and its last heartbeat
+    (ms since the epoch; a single node: now)."""
+
+    node_id: str
+    sessions: int
+    users: int
+    seen_ms: int
+
+
+@dataclass(slots=True, frozen=True)
+class ClusterCounts:
+    """Who is online across the cluster, for the admin dashboard: distinct users with a
+    live device, open sessions (connections), and the live nodes."""
+
+    users: int
+    sessions: int
+    nodes: tuple[NodeLoad, ...]
+
+
 LostHandler = Callable[[set[str]], None]
 
 
@@ -82,3 +103,8 @@ class PresenceRegistry(abc.ABC):
     @abc.abstractmethod
     async def unsubscribe(self, viewer: str, session_id: str) -> None:
         """Forget what this session follows (it closed)."""
+
+    @abc.abstractmethod
+    async def counts(self) -> ClusterCounts:
+        """Users online and sessions open on every live node, without reading any user's
+        entry: what the admin dashboard shows (refreshed every few seconds)."""

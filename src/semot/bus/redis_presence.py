@@ -7,7 +7,10 @@ Keys (under the namespace `ns`):
 - `ns:pres:n:<node>`  set: users with sessions on that node (for reaping it);
 - `ns:pres:f:<session>` set: the users a session follows; `ns:pres:fb:<user>` hash:
   session -> viewer, the sessions following a user; `ns:pres:fn:<node>` set: the
-  following sessions of a node, as `viewer \\x1f session` (for reaping it).
+  following sessions of a node, as `viewer \\x1f session` (for reaping it);
+- `ns:pres:online`    set: users whose status is not offline (kept by the settle script);
+- `ns:pres:load`      hash: node -> "sessions users" it holds, written at each beat
+  (the dashboard's figures: `counts`, no scan of any user's keys).
 
 A node whose heartbeat is seen stale on two successful beats in a row is dead: its
 sessions stop counting, and the first node to notice reaps its keys and reports its
@@ -31,7 +34,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from semot.bus.presence import LostHandler, PresenceRegistry, Seen, Settled
+from semot.bus.presence import ClusterCounts, LostHandler, NodeLoad, PresenceRegistry, Seen, Settled
 from semot.domain.presence import MANUAL
 
 log = logging.getLogger(__name__)
@@ -86,14 +89,17 @@ return 1
 """
 )
 
-# KEYS: user hash. ARGV: dead nodes. Mirrors semot.domain.presence.aggregate: no live
-# device -> offline; otherwise the chosen status if it is one of MANUAL, else online.
-# The contract tests hold both registries to the same expectations.
+# KEYS: user hash, the set of online users. ARGV: user, dead nodes. Mirrors
+# semot.domain.presence.aggregate: no live device -> offline; otherwise the chosen
+# status if it is one of MANUAL, else online. The contract tests hold both registries
+# to the same expectations. The online set (the dashboard's count, `counts`) follows
+# every settle, changed or not, so it heals itself where it ever missed one.
 _SETTLE = (
     _COUNT
     + """
 local h = redis.call('HGETALL', KEYS[1])
-local n = live_devices(h, dead_set(1), nil)
+local n = live_devices(h, dead_set(2), nil)
+if n > 0 then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
 local manual, pushed, version = nil, nil, 0
 for i = 1, #h, 2 do
   if h[i] == 'm' then manual = h[i + 1]
@@ -175,6 +181,7 @@ class RedisPresence(PresenceRegistry):
                 # Mark this node stale at once: the others reap its sessions within two
                 # beats and push its users' new status.
                 await self._redis.zadd(f"{self._ns}:nodes", {self.node_id: 0})
+                await self._redis.hdel(f"{self._ns}:load", self.node_id)
             except Exception:
                 log.warning("could not mark this node gone in redis", exc_info=True)
             await self._redis.aclose()
@@ -197,6 +204,7 @@ class RedisPresence(PresenceRegistry):
         seconds, micros = await r.time()
         now_ms = seconds * 1000 + micros // 1000
         nodes = f"{self._ns}:nodes"
+        await r.hset(f"{self._ns}:load", self.node_id, f"{sum(map(len, self._mine.values()))} {len(self._mine)}")
         if await r.zadd(nodes, {self.node_id: now_ms}) and self._beats:
             await self._write_mine()  # we were taken for dead (a long stall) and reaped
             if self._mine:
@@ -254,6 +262,7 @@ class RedisPresence(PresenceRegistry):
             await self._drop_follows(viewer, session_id)
         await r.delete(self._node(dead), f"{self._ns}:fn:{dead}")
         await r.zrem(f"{self._ns}:nodes", dead)
+        await r.hdel(f"{self._ns}:load", dead)
         await r.delete(lock)
         log.info("reaped presence of silent node %s (%d users)", dead, len(users))
         if users:
@@ -363,9 +372,30 @@ class RedisPresence(PresenceRegistry):
         dead = list(self._dead)
         async with self._r.pipeline(transaction=False) as pipe:
             for u in users:
-                await self._scripts["settle"](keys=[self._user(u)], args=dead, client=pipe)
+                await self._scripts["settle"](keys=[self._user(u), f"{self._ns}:online"], args=[u, *dead], client=pipe)
             results = await pipe.execute()
         return {u: Settled(r[0], r[1], int(r[2])) for u, r in zip(users, results, strict=True) if r}
+
+    async def counts(self) -> ClusterCounts:
+        """Users online (the settled set), and each live node's load from its last beat."""
+        r = self._r
+        async with r.pipeline(transaction=False) as pipe:
+            pipe.time()
+            pipe.scard(f"{self._ns}:online")
+            pipe.zrange(f"{self._ns}:nodes", 0, -1, withscores=True)
+            pipe.hgetall(f"{self._ns}:load")
+            (seconds, micros), users, beats, loads = await pipe.execute()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        load = _text_map(loads)
+        nodes = []
+        for raw, score in beats:
+            node = raw if isinstance(raw, str) else bytes(raw).decode()
+            if now_ms - score > self._timeout_s * 1000 or node in self._dead:
+                continue  # silent: its sessions do not count
+            sessions, _, held = load.get(node, "0 0").partition(" ")
+            nodes.append(NodeLoad(node, int(sessions or 0), int(held or 0), int(score)))
+        nodes.sort(key=lambda n: n.node_id)
+        return ClusterCounts(int(users), sum(n.sessions for n in nodes), tuple(nodes))
 
     # --- follows
     async def _drop_follows(self, viewer: str, session_id: str) -> None:

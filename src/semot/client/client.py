@@ -101,6 +101,7 @@ class SemotClient:
         self._closing = False
         self.close_code: int | None = None
         self.reconnects = 0
+        self.resyncs = 0  # `evt resync` catch-ups run (docs/protocol.md)
 
     # --- context manager
     async def __aenter__(self) -> SemotClient:
@@ -230,6 +231,21 @@ class SemotClient:
         data = await self.http("GET", "/api/v1/groups/search?" + urlencode({"q": q, "limit": limit}))
         return list(data["groups"])
 
+    async def search_messages(
+        self, q: str = "", *, conv: str | None = None, sender: str | None = None, kind: str | None = None,
+        since: int | None = None, until: int | None = None, limit: int | None = None, cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Search one's own messages (GET /api/v1/messages/search, docs/search.md): across
+        every conversation one is in, or in `conv`; `sender`, `kind` and `since`/`until`
+        (ms) narrow it (`q` may be empty when another filter is given). Returns
+        {"hits": [<msg>...] newest first, "next": cursor for the next page or None}."""
+        params: dict[str, Any] = {"q": q}
+        for key, value in (("conv", conv), ("sender", sender), ("kind", kind), ("since", since),
+                           ("until", until), ("limit", limit), ("cursor", cursor)):
+            if value is not None:
+                params[key] = value
+        return dict(await self.http("GET", "/api/v1/messages/search?" + urlencode(params)))
+
     async def join_group(self, group_id: str, message: str = "") -> dict[str, Any]:
         """Join an open group at once, or ask to join: {"joined": bool, "request_id": str | None}."""
         return dict(await self.http("POST", f"/api/v1/groups/{quote(group_id, safe='')}/join", {"message": message}))
@@ -338,6 +354,14 @@ class SemotClient:
         except (TimeoutError, SemotAPIError, ClientClosed):
             log.debug("catch-up interrupted; the next reconnect retries it", exc_info=True)
 
+    async def _resync(self, spread_ms: Any) -> None:
+        """`evt resync` (docs/protocol.md): catch up after a random wait of up to
+        `spread_ms`, so that a node's clients do not all sync at the same moment."""
+        if isinstance(spread_ms, int | float) and spread_ms > 0:
+            await asyncio.sleep(random.uniform(0, min(float(spread_ms), 60_000.0)) / 1000)
+        self.resyncs += 1
+        await self._catch_up_quietly()
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
@@ -355,8 +379,11 @@ class SemotClient:
                     fut.set_result(frame)
             elif t == "msg":
                 self._spawn(self._ingest(frame))
-            elif t == "evt" and self._event_handlers:
-                self._dispatch.put_nowait((self._event_handlers, frame))
+            elif t == "evt":
+                if frame.get("evt") == "resync":  # the node may have missed pushes: catch up
+                    self._spawn(self._resync(frame.get("spread_ms", 0)))
+                if self._event_handlers:
+                    self._dispatch.put_nowait((self._event_handlers, frame))
 
     def _fail_pending(self) -> None:
         for fut in self._pending.values():
@@ -402,11 +429,19 @@ class SemotClient:
         rid = self._rid
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
-        await ws.send_str(json.dumps({"t": t, "rid": rid, **fields}))
         try:
+            # a socket the server just dropped fails here (aiohttp's "closing transport")
+            # before the read loop notices: the same lost connection as a missing reply
+            await ws.send_str(json.dumps({"t": t, "rid": rid, **fields}))
             reply = await asyncio.wait_for(fut, self.request_timeout)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise ClientClosed("connection lost before the request was sent") from exc
         finally:
             self._pending.pop(rid, None)
+            if not fut.done():
+                fut.cancel()  # nobody awaits it any more
+            elif not fut.cancelled():
+                fut.exception()  # failed by the read loop meanwhile: retrieved, not logged
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise SemotAPIError(err.get("code", "internal"), err.get("message", ""))
@@ -529,6 +564,13 @@ class SemotClient:
     async def read(self, conv: str, seq: int) -> None:
         await self.request("read", conv=conv, seq=seq)
 
+    async def read_positions(self, conv: str) -> dict[str, Any]:
+        """Every member's read position and join time (HTTP, Semot extension):
+        {"reads": {user_id: read_seq}, "joined": {user_id: joined_at ms}}. Members only;
+        groups beyond read_receipts_max_group raise SemotAPIError `forbidden`."""
+        out = await self.http("GET", f"/api/v1/conversations/{quote(conv, safe='')}/reads")
+        return {"reads": dict(out.get("reads") or {}), "joined": dict(out.get("joined") or {})}
+
     async def typing(self, conv: str) -> None:
         await self.request("typing", conv=conv)
 
@@ -615,7 +657,10 @@ class SemotClient:
             self._inbox.put_nowait(msg)
 
     async def _run_handlers(self) -> None:
-        while True:
+        # close() cancels this task; a handler awaiting a request may turn that cancellation
+        # into its own error (a timeout, ClientClosed) and swallow it: then `_closing` ends
+        # the loop, else close() would wait for a dispatcher that never stops
+        while not self._closing:
             handlers, item = await self._dispatch.get()
             for h in handlers:
                 try:
@@ -623,6 +668,8 @@ class SemotClient:
                     if inspect.isawaitable(r):
                         await r
                 except Exception:
+                    if self._closing:
+                        return
                     log.exception("handler failed")
 
     # --- persistence

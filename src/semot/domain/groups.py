@@ -17,12 +17,16 @@ RANK: dict[str, int] = {"owner": 3, "admin": 2, "member": 1}
 #         with "approval", a member's invitation waits for an admin)
 # join: how outsiders get in by themselves ("open", "approval", "closed")
 # member_leave: whether members may leave on their own (departments follow the org tree)
+# review: pre-moderation: plain members' messages wait for a reviewer (domain/moderation.py)
 # searchable: whether group search finds it by name (an exact group id finds any group
 #         that takes joiners: sharing the id is sharing an invitation)
 PRESETS: dict[str, dict[str, Any]] = {
-    "department": {"invite": "admin", "join": "closed", "member_leave": False, "mute_all": False, "searchable": False},
-    "project": {"invite": "member", "join": "approval", "member_leave": True, "mute_all": False, "searchable": True},
-    "temporary": {"invite": "member", "join": "open", "member_leave": True, "mute_all": False, "searchable": False},
+    "department": {"invite": "admin", "join": "closed", "member_leave": False, "mute_all": False, "searchable": False,
+                   "review": False},
+    "project": {"invite": "member", "join": "approval", "member_leave": True, "mute_all": False, "searchable": True,
+                "review": False},
+    "temporary": {"invite": "member", "join": "open", "member_leave": True, "mute_all": False, "searchable": False,
+                   "review": False},
 }
 GROUP_KINDS = tuple(PRESETS)
 SETTING_VALUES: dict[str, tuple[Any, ...]] = {
@@ -31,6 +35,7 @@ SETTING_VALUES: dict[str, tuple[Any, ...]] = {
     "member_leave": (True, False),
     "mute_all": (True, False),
     "searchable": (True, False),
+    "review": (True, False),
 }
 MAX_SEARCH_RESULTS = 50
 

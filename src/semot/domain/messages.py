@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from semot.domain.files import FileRecord
-from semot.errors import BadRequest, Forbidden, NotFound
+from semot.errors import BadRequest, Conflict, Forbidden, NotFound
 from semot.ids import ID_PATTERN
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -18,6 +18,12 @@ MEDIA_KINDS = frozenset({"image", "voice", "video", "file"})
 RECALLED = "recalled"
 BURNED = "burned"
 SYSTEM = "system"
+# who recalled a message (the `recalled_role` of a tombstone, docs/protocol.md)
+RecallRole = Literal["sender", "group_admin", "admin"]
+ROLE_SENDER: RecallRole = "sender"
+ROLE_GROUP_ADMIN: RecallRole = "group_admin"
+ROLE_ADMIN: RecallRole = "admin"
+RECALL_ROLES = (ROLE_SENDER, ROLE_GROUP_ADMIN, ROLE_ADMIN)
 MAX_CUSTOM_DEPTH = 32
 MAX_CUSTOM_BYTES = 16 * 1024
 MAX_VOICE_MS = 10 * 60 * 1000
@@ -272,6 +278,10 @@ class Message:
     edited_ts: int | None = None
     reactions: list[dict[str, Any]] | None = None  # [{"emoji","count","users"}], first reacted first
     change_seq: int | None = None  # its conversation's change cursor at its last edit/reaction (not sent)
+    # Who recalled it and as what (docs/protocol.md, "Recall by group managers and
+    # administrators"): on the wire only on a recalled message whose recaller is known.
+    recalled_by: str | None = None
+    recalled_role: str | None = None  # RECALL_ROLES
 
     def to_wire(self) -> dict[str, Any]:
         wire = {
@@ -290,21 +300,60 @@ class Message:
             wire["edited_ts"] = self.edited_ts
         if self.reactions:
             wire["reactions"] = self.reactions
+        if self.recalled_by is not None and self.kind == RECALLED:
+            wire["recalled_by"] = self.recalled_by
+            wire["recalled_role"] = self.recalled_role or ROLE_SENDER
         return wire
 
 
-def check_recall(msg: Message, user_id: str, now_ms: int, window_s: int) -> bool:
-    """Only the sender recalls their own chat message, within the window.
+def recall_role(
+    msg: Message,
+    user_id: str,
+    now_ms: int,
+    window_s: int,
+    *,
+    my_role: str | None = None,
+    sender_role: str | None = None,
+) -> RecallRole | None:
+    """Who may recall a chat message, and in which role (RECALL_ROLES).
 
-    Returns False when the message is already recalled (recalling twice is a no-op)."""
+    The sender recalls their own message within the window. In a group (`my_role` and
+    `sender_role`: the caller's and the sender's group roles, None outside a group or
+    for a sender who left), the owner recalls any message and an admin any message of a
+    plain member (or of someone no longer in the group) and their own, at any time;
+    nobody recalls the owner's or another admin's message but the owner.
+
+    Returns None when the message is already recalled (recalling twice is a no-op)."""
     if msg.kind == SYSTEM:
         raise Forbidden("system messages cannot be recalled")
+    manager = my_role in ("owner", "admin")
     if msg.sender != user_id:
-        raise Forbidden("only the sender can recall a message")
+        if not manager:
+            raise Forbidden("only the sender (or, in a group, its owner and admins) can recall a message")
+        if my_role == "admin" and sender_role in ("owner", "admin"):
+            raise Forbidden("a group admin recalls members' messages only, not the owner's or another admin's")
+    if msg.kind == RECALLED:
+        return None
+    if msg.kind == BURNED:
+        raise Forbidden("this message has already been burned")
+    if msg.sender == user_id and not manager and now_ms - msg.ts > window_s * 1000:
+        raise Forbidden(f"messages can only be recalled within {window_s} seconds")
+    return ROLE_SENDER if msg.sender == user_id else ROLE_GROUP_ADMIN
+
+
+def check_recall(msg: Message, user_id: str, now_ms: int, window_s: int, **roles: str | None) -> bool:
+    """`recall_role` as a yes/no: False when the message is already recalled."""
+    return recall_role(msg, user_id, now_ms, window_s, **roles) is not None
+
+
+def check_admin_recall(msg: Message) -> bool:
+    """An administrator (console, messages.recall) recalls any chat message at any time.
+
+    False when it is already recalled; Conflict for a system notice or a burned message."""
+    if msg.kind == SYSTEM:
+        raise Conflict("system notices cannot be recalled")
     if msg.kind == RECALLED:
         return False
     if msg.kind == BURNED:
-        raise Forbidden("this message has already been burned")
-    if now_ms - msg.ts > window_s * 1000:
-        raise Forbidden(f"messages can only be recalled within {window_s} seconds")
+        raise Conflict("this message has already been burned")
     return True

@@ -52,6 +52,8 @@ class NewMessage:
     # the device that sent it: its own echo is skipped at fan-out. Never stored; carried
     # on the queued message so nothing has to remember it per mid (and forget it again)
     origin_session: str | None = field(default=None, compare=False)
+    # the IP of the device that sent it (stored with the message for the audit search)
+    ip: str | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

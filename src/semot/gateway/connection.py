@@ -22,6 +22,7 @@ from semot.protocol.session import SessionProtocol
 
 if TYPE_CHECKING:
     from semot.metrics import Metrics
+    from semot.services.protocol_log import Tap
 
 _PING = b"\x89\x00"  # unmasked PING frame, empty payload
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class Connection:
         "proto",
         "receiving",
         "session_id",
+        "tap",
         "task",
         "transport",
         "user_id",
@@ -166,6 +168,9 @@ class Connection:
         self.task: asyncio.Task[Any] | None = None  # the session loop reading this socket
         self.receiving = False  # the session loop is idle, waiting for a frame
         self.close_request: tuple[int, str] | None = None
+        # the protocol log's tap while this user is watched (services/protocol_log.py):
+        # None otherwise, so an unwatched frame costs one attribute test
+        self.tap: Tap | None = None
         # frames queued for the next coalesced write: one burst, bounded by a commit batch
         self._out: list[bytes] | None = None
         self._coalescer = coalescer
@@ -177,6 +182,8 @@ class Connection:
         """Queue one pre-built frame; False if the connection is gone or was dropped."""
         if self.closed:
             return False
+        if self.tap is not None:
+            self.tap.out(frame)
         t = self.transport
         if t.is_closing():
             self.closed = True

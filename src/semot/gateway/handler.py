@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from semot.config import Settings
 from semot.domain.records import AppendResult
-from semot.errors import SemotError
+from semot.errors import Forbidden, NotFound, SemotError, as_outage
 from semot.ids import new_session_id, now_ms
 from semot.metrics import Metrics
 from semot.protocol import frames, replies
@@ -35,6 +35,8 @@ from semot.services.client_ip import client_ip
 from semot.services.conv_settings import ConvSettingsService
 from semot.services.messaging import MessageService
 from semot.services.presence import PresenceService
+from semot.services.protocol_log import ProtocolLog
+from semot.services.search import SearchService
 
 from .connection import Connection, GatewayWebSocket, WriteCoalescer
 from .hub import Hub
@@ -87,6 +89,14 @@ class Gateway:
         self._client_config = client_config
         self._presence = presence
         self.accepting = True
+        self.protocol_log: ProtocolLog | None = None  # the developer tools' frame capture (app.py sets it)
+        self.search: SearchService | None = None  # message search (services/search.py; app.py sets it)
+        # customer service's visitors and customers (services/customer_service.py; app.py sets
+        # both): `restricted(user)` users may make only the `restricted_frames` requests
+        self.restricted: Callable[[str], Awaitable[bool]] | None = None
+        self.restricted_frames: frozenset[str] = frozenset()
+        # told of each authenticated socket (user, login, device, platform, ip): services/device_records.py
+        self.on_auth: Callable[[str, str, str, str, str], None] | None = None
         # labels() is a dict lookup under a lock: resolve each child once, not per frame
         self._count_request = {t: metrics.requests.labels(t).inc for t in frames.FRAME_TYPES}
         self._error_counters: dict[str, Any] = {}
@@ -106,6 +116,7 @@ class Gateway:
             "react": self._react,
             "changes": self._changes,
             "conv_set": self._conv_set,
+            "search": self._search,  # extension: services/search.py
         }
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -161,6 +172,8 @@ class Gateway:
                     if t is WSMsgType.TEXT or t is WSMsgType.BINARY:
                         data = msg.data
                         del msg  # nothing of a served frame stays referenced while the session idles
+                        if conn.tap is not None:  # the protocol log watches this user
+                            conn.tap.inbound(data)
                         if not await self._apply(conn, ws, proto.receive(data, loop.time())):
                             break
                         del data
@@ -265,7 +278,11 @@ class Gateway:
         # No await from here to the reply: a push must never reach the client before it
         # (the presence write above may wait on Redis, while pushes for this user flow).
         self._hub.register(conn)
+        if self.protocol_log is not None:  # taps the connection if an admin watches this user
+            self.protocol_log.attach(conn, req)
         self._accounts.device_connected(user.id, conn.device_id, conn.session_id)
+        if self.on_auth is not None:  # never waits: the admin's device records are written later
+            self.on_auth(user.id, login_id, conn.device_id, conn.platform, conn.ip)
         conn.send(
             replies.ok(
                 req.rid,
@@ -285,12 +302,19 @@ class Gateway:
         t = req.t
         self._count_request[t]()
         try:
+            if self.restricted is not None and t not in self.restricted_frames and await self.restricted(conn.user_id):
+                raise Forbidden("customers and visitors may use customer service only")
             data = await self._handlers[t](conn, req)
         except SemotError as exc:
             self._count_error(exc.code)
             conn.send(replies.from_exception(rid, exc))
             return
-        except Exception:
+        except Exception as exc:
+            if (outage := as_outage(exc)) is not None:  # Redis down or just back: the client retries
+                log.warning("request %s met an outage: %r", t, exc)
+                self._count_error(outage.code)
+                conn.send(replies.from_exception(rid, outage))
+                return
             log.exception("request %s failed", t)
             self._count_error("internal")
             conn.send(replies.error(rid, "internal", "internal error"))
@@ -303,7 +327,7 @@ class Gateway:
     async def _send(self, conn: Connection, req: frames.Send) -> None:
         started = asyncio.get_running_loop().time()
         item = await self._messages.prepare(
-            conn.user_id, cid=req.cid, to=req.to, kind=req.kind, body=req.body, opts=req.opts
+            conn.user_id, cid=req.cid, to=req.to, kind=req.kind, body=req.body, opts=req.opts, ip=conn.ip or None
         )
         fut = self._messages.submit(item, conn.session_id)
         rid = req.rid
@@ -325,6 +349,14 @@ class Gateway:
         )
         return {"messages": [m.to_wire() for m in msgs], "more": more}
 
+    async def _search(self, conn: Connection, req: frames.Search) -> dict[str, Any]:
+        if self.search is None:
+            raise NotFound("search is not available")
+        return await self.search.user_search(
+            conn.user_id, q=req.q, conv=req.conv, sender=req.sender, kind=req.kind, since=req.since,
+            until=req.until, limit=req.limit, cursor=req.cursor,
+        )
+
     async def _read(self, conn: Connection, req: frames.Read) -> dict[str, Any]:
         await self._messages.read(conn.user_id, conn.session_id, req.conv, req.seq)
         return {}
@@ -341,7 +373,9 @@ class Gateway:
         return await self._presence.set_manual(conn.user_id, req.status, req.text)
 
     async def _edit(self, conn: Connection, req: frames.Edit) -> dict[str, Any]:
-        return await self._messages.changes.edit(conn.user_id, conn.session_id, req.conv, req.seq, req.text)
+        return await self._messages.changes.edit(
+            conn.user_id, conn.session_id, req.conv, req.seq, req.text, ip=conn.ip or None
+        )
 
     async def _react(self, conn: Connection, req: frames.React) -> dict[str, Any]:
         return await self._messages.changes.react(conn.user_id, conn.session_id, req.conv, req.seq, req.emoji, req.on)
@@ -374,7 +408,7 @@ class Gateway:
                 ack["reply_to"] = m.body["reply_to"]
             conn.send(replies.ok(rid, ack))
             self._metrics.send_ack.observe(asyncio.get_running_loop().time() - started)
-        elif isinstance(exc, SemotError):
+        elif isinstance(exc := as_outage(exc) or exc, SemotError):  # an outage is `unavailable`
             self._count_error(exc.code)
             conn.send(replies.from_exception(rid, exc))
         else:

@@ -76,7 +76,7 @@ class Hub:
         users = self._users
         frame: bytes | None = None
         sent = 0
-        for uid in delivery.user_ids:
+        for uid in list(users) if delivery.everyone else delivery.user_ids:
             conns = users.get(uid)
             if conns is None:
                 continue
@@ -110,6 +110,10 @@ class Hub:
                 c.close(code, reason)
                 closed += 1
         return closed
+
+    def user_connections(self, user_id: str) -> tuple[Connection, ...]:
+        """The connections of one user on this node (the protocol log taps them)."""
+        return tuple(self._users.get(user_id, ()))
 
     def all_connections(self) -> list[Connection]:
         return [c for conns in self._users.values() for c in conns]

@@ -33,6 +33,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from semot.protocol.client_config import PublicClientConfig
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(
@@ -81,12 +83,15 @@ class MessageEvent(_Push):
     # edits and reactions (docs/protocol.md): present only on a message that has them
     edited_ts: int | None = None
     reactions: list[ReactionSummary] | None = None
+    # who recalled a recalled message, and as what (docs/protocol.md, recall extension)
+    recalled_by: str | None = None
+    recalled_role: Literal["sender", "group_admin", "admin"] | None = None
 
     @model_serializer(mode="wrap")
     def _omit_unset_changes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Leave out `edited_ts` / `reactions` when absent: the same bytes as the fast path."""
         out: dict[str, Any] = handler(self)
-        for key in ("edited_ts", "reactions"):
+        for key in ("edited_ts", "reactions", "recalled_by", "recalled_role"):
             if out.get(key) is None:
                 out.pop(key, None)
         return out
@@ -129,6 +134,15 @@ class RecallEvent(_Event):
     conv: str
     seq: int
     by: str
+    # Semot extension: as what `by` recalled it (sender, group_admin, admin); docs/protocol.md
+    role: Literal["sender", "group_admin", "admin"] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_role(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if out.get("role") is None:
+            out.pop("role", None)
+        return out
 
 
 class BurnedEvent(_Event):
@@ -180,9 +194,13 @@ class PresenceEvent(_Event):
 
 
 class ConfigEvent(_Event):
-    """The client configuration changed: fetch it again (contract; not sent yet)."""
+    """The client configuration changed (contract: fetch it again). Semot adds the new
+    configuration itself (`config`, as GET /api/v1/client-config answers) and its
+    `version`, so every connected client need not fetch it at the same moment."""
 
     evt: Literal["config"] = "config"
+    version: int | None = Field(None, exclude_if=lambda v: v is None)
+    config: PublicClientConfig | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class NotifyEvent(_Event):
@@ -190,6 +208,16 @@ class NotifyEvent(_Event):
 
     evt: Literal["notify"] = "notify"
     data: dict[str, Any]
+
+
+class ResyncEvent(_Event):
+    """Extension (docs/protocol.md, "Catching up after a cluster hiccup"): this node may
+    have missed pushes published on other nodes (its Redis subscription broke, or a node
+    had to drop pushes it could not publish). Clients run their `sync` catch-up, each
+    after a random wait of up to `spread_ms` so that a whole node does not ask at once."""
+
+    evt: Literal["resync"] = "resync"
+    spread_ms: int
 
 
 # --- group changes (docs/protocol.md, Groups: "Every change explains itself")
@@ -204,11 +232,15 @@ class GroupSettingsChange(TypedDict, total=False):
     member_leave: bool
     mute_all: bool
     searchable: bool
+    review: bool  # pre-moderation (docs/moderation.md)
 
 
 class _GroupChange(_Model):
     type: str
     by: str  # who made the change
+    # extension (issue 12): true when `by` is an administrator acting from the admin
+    # console (not necessarily a member); absent otherwise, so members' changes are unchanged
+    by_admin: Literal[True] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class GroupCreated(_GroupChange):
@@ -490,6 +522,36 @@ class ConvSettingsEvent(_Event):
     hidden_seq: int | None
 
 
+# --- pre-moderation (PROTOCOL.md §7, docs/moderation.md)
+
+
+class ModerationEvent(_Event):
+    """A reviewer decided on the user's held message `mid` (sent to the sender's devices).
+    The contract's `rejected` carries `reason`; Semot adds `approved` (with the `seq` it
+    was stored at) and `conv` on both."""
+
+    evt: Literal["moderation"] = "moderation"
+    mid: str
+    action: Literal["approved", "rejected"]
+    reason: str | None
+    conv: str
+    seq: int | None = Field(None, exclude_if=lambda v: v is None)
+
+
+# --- customer service (docs/customer-service.md)
+
+
+class CsEvent(_Event):
+    """A customer-service session changed (`session`, as the workbench lists it), or an
+    agent's state (`agent`: `{"user_id","state"}`, `session` null). Sent to the agents
+    concerned and to the session's visitor."""
+
+    evt: Literal["cs"] = "cs"
+    type: Literal["assigned", "waiting", "transferred", "closed", "agent_state"]
+    session: dict[str, Any] | None
+    agent: dict[str, Any] | None = Field(None, exclude_if=lambda v: v is None)
+
+
 # --------------------------------------------------------------------------- unions
 
 EventModel: TypeAlias = (
@@ -507,6 +569,9 @@ EventModel: TypeAlias = (
     | FileEvent
     | ProfileEvent
     | ConvSettingsEvent
+    | ModerationEvent
+    | CsEvent
+    | ResyncEvent
 )
 """Any `evt` push (a plain union, for type hints)."""
 
@@ -546,6 +611,9 @@ EVENT_TYPES = _by_literal(
         FileEvent,
         ProfileEvent,
         ConvSettingsEvent,
+        ModerationEvent,
+        CsEvent,
+        ResyncEvent,
     ),
     "evt",
 )

@@ -146,7 +146,21 @@ class ConvSet(_Frame):
     hidden: bool | None = None
 
 
-Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping | SetPresence | PresenceSub | ConvSet | Edit | React | Changes
+class Search(_Frame):
+    """Semot extension: search one's own messages (docs/search.md, docs/protocol.md)."""
+
+    t: Literal["search"]
+    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    conv: Annotated[str, StringConstraints(min_length=1, max_length=140)] | None = None
+    sender: Id | None = None
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    since: Seq | None = None
+    until: Seq | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 20
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=18, pattern="^[0-9]+$")] | None = None
+
+
+Request = Auth | Send | Sync | History | Read | Typing | Recall | Ping | SetPresence | PresenceSub | ConvSet | Edit | React | Changes | Search
 
 FRAME_TYPES: dict[str, type[_Frame]] = {
     "auth": Auth,
@@ -163,6 +177,7 @@ FRAME_TYPES: dict[str, type[_Frame]] = {
     "react": React,
     "changes": Changes,
     "conv_set": ConvSet,
+    "search": Search,
 }
 
 

@@ -10,9 +10,9 @@ and hashing runs on a bounded pool of threads (PasswordHasherPool).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from semot.bus.base import Bus, Disconnect, Invalidate
 from semot.domain.records import RefreshToken, User
@@ -27,8 +27,11 @@ from semot.errors import (
 )
 from semot.ids import is_valid_id, new_token, now_ms
 from semot.services.abuse import AbuseGuard, AbuseLimits
+from semot.services.login_log import LoginAttempt
 from semot.services.logins import LoginCache
 from semot.services.security import PasswordHasherPool, TokenSigner, hash_refresh_token
+from semot.services.sensitive_words import SensitiveWords
+from semot.storage import login_logs
 from semot.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,22 @@ class TokenPair:
         }
 
 
+class DirectoryLogin(Protocol):
+    """Where passwords of directory-managed users are checked (services/ldap_accounts.py)."""
+
+    async def claims(self, user: User | None) -> bool:
+        """True: the directory, not the local password, decides this login (`user`: the
+        account of the typed username, None if there is none)."""
+
+    async def verify(self, username: str, password: str, user: User | None) -> User | None:
+        """The account (created or updated) when the directory accepts the password, else None."""
+
+
+# asked after a login's password was found right, before tokens are issued; raises to
+# refuse it (services/oidc_login.py LoginMethods.gate: password sign-in switched off)
+LoginGate = Callable[[User, LoginAttempt], Awaitable[None]]
+
+
 def check_username(username: str) -> None:
     if not (2 <= len(username) <= 32) or not is_valid_id(username):
         raise BadRequest("username: 2-32 characters from A-Z a-z 0-9 _ . -")
@@ -87,10 +106,18 @@ class AccountService:
         self._bus = bus
         self._signer = signer
         self._refresh_ttl_ms = refresh_ttl_s * 1000
-        self.self_registration = self_registration
+        self.self_registration = self_registration  # the client configuration may change it (client_settings.py)
+        # called with every account create_user made (the client configuration's default friend groups)
+        self.created_hooks: list[Callable[[User], Awaitable[None]]] = []
         self.abuse = abuse or AbuseGuard(None, AbuseLimits(enabled=False))
         self.hasher = hasher or PasswordHasherPool()
         self.logins = LoginCache(storage.tokens.login_alive, ttl_s=login_check_s)
+        # set by the composition root: where every login attempt is recorded (services/login_log.py)
+        self.login_log: Callable[[LoginAttempt], None] | None = None
+        # set by the composition root: told of every logout, (user_id, login_id) (webhooks' user.logout)
+        self.on_logout: Callable[[str, str], None] | None = None
+        self.sensitive: SensitiveWords | None = None  # a registration's display name screened (sensitive_words.py)
+        self.directory: DirectoryLogin | None = None  # LDAP, when on (app.py; the login attempt's method "ldap")
 
     async def start(self) -> None:
         await self.abuse.start()
@@ -116,6 +143,8 @@ class AccountService:
             created_at=now_ms(),
         )
         await self._users.create_user(user)
+        for hook in self.created_hooks:
+            await hook(user)
         return user
 
     async def register(self, username: str, password: str, display_name: str | None, *, ip: str = "") -> User:
@@ -124,24 +153,58 @@ class AccountService:
         check_username(username)
         check_password(password)
         await self.abuse.before_register(ip)
+        name = (display_name or "").strip()[:128]
+        if name and self.sensitive is not None:  # sensitive words: 400 blocked, or starred
+            display_name = self.sensitive.screen_text(name, user_id=username, target="display_name", ip=ip)
         return await self.create_user(username, password, display_name)
 
-    async def login(self, username: str, password: str, *, ip: str = "") -> TokenPair:
-        """Refused before any hashing while the username or the address is locked out."""
-        ticket = await self.abuse.before_login(username_key(username), ip)
-        user = await self._users.get_user_by_username(username)
+    async def login(self, username: str, password: str, *, ip: str = "", attempt: LoginAttempt | None = None,
+                    gate: LoginGate | None = None) -> TokenPair:
+        """Refused before any hashing while the username or the address is locked out.
+        Every outcome goes to the login log (`attempt`: the client, filled in by the edge;
+        the outcome is filled in here), whatever the reply says to the client. `gate`
+        may still refuse a login whose password was right (the login-method switch)."""
+        attempt = attempt or LoginAttempt(username, ip=ip)
         try:
-            ok = await self.hasher.verify(user.password_hash if user else None, password)
+            return await self._login(username, password, ip, attempt, gate)
+        finally:
+            if self.login_log is not None:
+                self.login_log(attempt)
+
+    async def _login(self, username: str, password: str, ip: str, attempt: LoginAttempt,
+                     gate: LoginGate | None) -> TokenPair:
+        attempt.reason = login_logs.RATE_LIMITED
+        ticket = await self.abuse.before_login(username_key(username), ip)
+        attempt.reason = login_logs.ERROR
+        user = await self._users.get_user_by_username(username)
+        attempt.user_id = user.id if user else None
+        try:
+            if self.directory is not None and await self.directory.claims(user):
+                attempt.method = "ldap"
+                found = await self.directory.verify(username, password, user)
+                if found is None:  # a refusal costs a hash, as a local one does: no missing hash in its timing
+                    await self.hasher.verify(None, password)
+                ok, user = found is not None, found or user
+                attempt.user_id = user.id if user else None
+            else:
+                ok = await self.hasher.verify(user.password_hash if user else None, password)
         except Unavailable:
+            attempt.reason = login_logs.UNAVAILABLE
             await self.abuse.cancel(ticket)  # not a guess: nothing was checked
             raise
         if not ok or user is None:
+            attempt.reason = login_logs.UNKNOWN_USER if user is None else login_logs.WRONG_PASSWORD
             log.info("failed login for %r from %s", username, ip or "?")
             raise Unauthorized("wrong username or password")
         await self.abuse.login_succeeded(ticket)
         if user.disabled:
+            attempt.reason = login_logs.DISABLED
             raise Forbidden("this account is disabled")
-        return await self._issue(user.id, family=new_token()[:32])
+        if gate is not None:  # only after the password: a refusal tells nothing to whoever does not know it
+            await gate(user, attempt)
+        pair = await self._issue(user.id, family=new_token()[:32])
+        attempt.ok, attempt.reason = True, ""
+        return pair
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         now = now_ms()
@@ -158,6 +221,28 @@ class AccountService:
         if user is None or user.disabled:
             raise Unauthorized("this account is disabled")
         return await self._issue(user.id, family=old.family)
+
+    async def login_as(self, user_id: str, attempt: LoginAttempt | None = None) -> TokenPair:
+        """A new login for `user_id` without a password: made by a trusted party (the
+        server API's tokens, an SSO ticket; api/server_api*.py). `attempt`, when given,
+        goes to the login log with the outcome."""
+        try:
+            user = await self._users.get_user(user_id)
+            if attempt is not None:
+                attempt.user_id = user.id if user else None
+            if user is None:
+                raise NotFound(f"no user {user_id!r}")
+            if user.disabled:
+                if attempt is not None:
+                    attempt.reason = login_logs.DISABLED
+                raise Forbidden("this account is disabled")
+            pair = await self._issue(user.id, family=new_token()[:32])
+            if attempt is not None:
+                attempt.ok, attempt.reason = True, ""
+            return pair
+        finally:
+            if attempt is not None and self.login_log is not None:
+                self.login_log(attempt)
 
     async def _issue(self, user_id: str, family: str) -> TokenPair:
         refresh = new_token()
@@ -231,6 +316,8 @@ class AccountService:
                 family = token.family
         await self._tokens.revoke_login(family)
         self._ended(user_id, family)
+        if self.on_logout is not None:
+            self.on_logout(user_id, family)
 
     def _ended(self, user_id: str, login_id: str) -> None:
         self.logins.revoked(login_id)

@@ -20,6 +20,7 @@ from semot.errors import BadRequest, Conflict, Forbidden, NotFound
 from semot.ids import is_valid_id, now_ms
 from semot.protocol import events as ev
 from semot.services.events import EventPublisher
+from semot.services.features import FeatureGate
 from semot.storage.base import Storage
 
 ColleagueCheck = Callable[[str, str], Awaitable[bool]]
@@ -34,6 +35,7 @@ class ContactsService:
         self._bus = bus
         self.direct_policy = direct_policy
         self.colleague_check: ColleagueCheck | None = None  # set when the org directory is wired
+        self.features = FeatureGate()  # the client configuration's switches (services/client_settings.py)
         # user ids -> their avatar URLs (services/profiles.py; set by the node)
         self.avatar_urls: Callable[[list[str]], Awaitable[dict[str, str | None]]] | None = None
         self._blocked: dict[str, frozenset[str]] = {}  # user -> whom they blocked
@@ -43,6 +45,11 @@ class ContactsService:
     def invalidate(self, user_id: str) -> None:
         self._blocked.pop(user_id, None)
         self._friends.pop(user_id, None)
+
+    def invalidate_all(self) -> None:
+        """This node may have missed invalidations (a Redis outage): forget everyone."""
+        self._blocked.clear()
+        self._friends.clear()
 
     def _changed(self, *user_ids: str) -> None:
         for u in user_ids:
@@ -138,6 +145,7 @@ class ContactsService:
             self._emit(u, ev.RequestRemoved(request_id=req.id))
 
     async def request_friend(self, user_id: str, target: str, message: str = "") -> dict[str, Any]:
+        self.features.require("friends")
         await self._user(target)
         if len(message) > rules.MAX_REQUEST_MESSAGE:
             raise BadRequest(f"message: at most {rules.MAX_REQUEST_MESSAGE} characters")

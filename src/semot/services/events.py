@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from semot.bus.base import Bus, Delivery
 from semot.domain.messages import Message
 from semot.protocol.events import EventModel, MessageEvent, PushModel, encode_message_wire, parse_push
+from semot.protocol.internal_events import InternalEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,10 @@ class Published:
     """What a subscriber is shown: the event, to whom it went, and the session (the
     device that caused it) it skipped, if any."""
 
-    event: PushModel
+    event: PushModel | InternalEvent  # an InternalEvent went to no device (`announce`)
     users: Collection[str]
     exclude_session: str | None
+    everyone: bool = False  # a broadcast to every connection (`users` is empty then)
 
 
 Subscriber = Callable[[Published], None]
@@ -68,6 +70,22 @@ class EventPublisher:
         self._bus.publish(Delivery(users, payload, exclude_session))
         if self._subscribers:
             self._notify(Published(event, users, exclude_session))
+
+    def broadcast(self, event: EventModel) -> None:
+        """Push `event` to every connected device of every user, on every node (rare
+        server-wide news such as `evt config`; each node's hub walks its own connections)."""
+        payload = event.to_json()
+        if self._validate:
+            self._check(payload)
+        self._bus.publish(Delivery((), payload, None, everyone=True))
+        if self._subscribers:
+            self._notify(Published(event, (), None, everyone=True))
+
+    def announce(self, event: InternalEvent) -> None:
+        """Show the local subscribers a server-side event that no device is sent
+        (protocol/internal_events.py: logins, logouts), e.g. for webhooks."""
+        if self._subscribers:
+            self._notify(Published(event, (), None))
 
     def publish_message(self, users: Collection[str], message: Message, *, exclude_session: str | None = None) -> None:
         """The hot path: a stored message, encoded straight from its wire dict. Its

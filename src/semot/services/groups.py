@@ -38,8 +38,10 @@ from semot.errors import BadRequest, Blocked, Conflict, Forbidden, NotFound
 from semot.ids import is_valid_id, new_group_id, new_mid, now_ms
 from semot.protocol import events as ev
 from semot.services.events import EventPublisher
+from semot.services.features import FeatureGate
 from semot.services.membership import MembershipCache
 from semot.services.messaging import MessageService
+from semot.services.sensitive_words import SensitiveWords
 from semot.storage.base import Storage
 
 MAX_ANNOUNCEMENT = 2000
@@ -67,6 +69,8 @@ class GroupService:
         self._max_members = max_members
         # group id, avatar file id -> the URL clients load (set by the node: services/profiles.py)
         self.avatar_url: Callable[[str, str | None], str | None] = lambda group_id, file_id: None
+        self.features = FeatureGate()  # the client configuration's switches (services/client_settings.py)
+        self.sensitive: SensitiveWords | None = None  # names and announcements screened (services/sensitive_words.py)
 
     # --- helpers
     async def _state(self, group_id: str, *, live: bool = True) -> GroupState:
@@ -137,6 +141,18 @@ class GroupService:
                 self._publish(set(state.members) | set(also), group_id, change)
         return outcome
 
+    async def operate(
+        self,
+        group_id: str,
+        write: GroupWrite,
+        changes: Callable[[WriteOutcome], list[ev.GroupChange]],
+        *,
+        also: tuple[str, ...] = (),
+    ) -> WriteOutcome:
+        """An administrator's change (services/group_admin.py, which checked its rights):
+        the same write, notices and events as a member's."""
+        return await self._write(group_id, write, changes, also=also)
+
     async def _pending(self, group_id: str) -> int:
         """How many join requests and invitations wait for owner and admins."""
         return len(await self._store.group_requests(group_id))
@@ -150,13 +166,22 @@ class GroupService:
 
     # --- creation and reading
     async def create(
-        self, owner_id: str, name: str, members: list[str], kind: str = "project"
+        self, owner_id: str, name: str, members: list[str], kind: str = "project", *, group_id: str | None = None
     ) -> tuple[Group, list[str]]:
         """The new group, and the users left out because they blocked the creator (the
-        group is made with the others, rather than failing over one of many)."""
+        group is made with the others, rather than failing over one of many). `group_id`:
+        an id chosen by the caller (the server API); 409 if a group has it already."""
+        self.features.require("groups")
+        if group_id is not None:
+            if not is_valid_id(group_id):
+                raise BadRequest(f"invalid group id {group_id!r}")
+            if await self._store.get_group(group_id) is not None:
+                raise Conflict(f"a group {group_id!r} exists already")
         name = name.strip()
         if not 1 <= len(name) <= 128:
             raise BadRequest("name: 1-128 characters")
+        if self.sensitive is not None:  # 400 blocked for a block word; replace: starred
+            name = self.sensitive.screen_text(name, user_id=owner_id, target="group_name")
         settings = rules.default_settings(kind)
         wanted = await self._existing_users([m for m in members if m != owner_id])
         blockers = await self._contacts.blockers(owner_id, wanted)
@@ -165,7 +190,7 @@ class GroupService:
         if len(wanted) + 1 > self._max_members:
             raise BadRequest(f"a group has at most {self._max_members} members")
         now = now_ms()
-        group = Group(new_group_id(), name, owner_id, now, settings, kind)
+        group = Group(group_id or new_group_id(), name, owner_id, now, settings, kind)
         created = ev.GroupCreated(by=owner_id, name=name)
         notice = self._notice(group.id, created, f"sys.{group.id}.created")
         outcome = await self._store.write(CreateGroup(group, wanted, now), lambda _: [notice])
@@ -304,6 +329,7 @@ class GroupService:
         return {"added": outcome.added, "pending": []}
 
     async def join(self, user_id: str, group_id: str, message: str = "") -> dict[str, Any]:
+        self.features.require("groups")
         state = await self._state(group_id)
         if user_id in state.members:
             raise Conflict("you are already a member of this group")
@@ -459,12 +485,18 @@ class GroupService:
             name = name.strip()
             if not 1 <= len(name) <= 128:
                 raise BadRequest("name: 1-128 characters")
+            if name != state.group.name and self.sensitive is not None:
+                name = self.sensitive.screen_text(name, user_id=actor, target="group_name", conv=f"g:{group_id}")
             if name != state.group.name:
                 values["name"] = name
                 changes.append(ev.GroupRenamed(by=actor, name=name))
         if announcement is not None:
             if len(announcement) > MAX_ANNOUNCEMENT:
                 raise BadRequest(f"announcement: at most {MAX_ANNOUNCEMENT} characters")
+            if announcement and self.sensitive is not None:
+                announcement = self.sensitive.screen_text(
+                    announcement, user_id=actor, target="announcement", conv=f"g:{group_id}"
+                )
             values["announcement"] = announcement
             changes.append(ev.AnnouncementChanged(by=actor, text=announcement))
         if settings:

@@ -101,6 +101,11 @@ class MembershipCache:
         self._groups.pop(conv, None)
         self._loading.pop(conv, None)  # a load in flight may predate the change
 
+    def invalidate_all(self) -> None:
+        """This node may have missed invalidations (a Redis outage): forget every group."""
+        self._groups.clear()
+        self._loading.clear()
+
     async def user_exists(self, user_id: str) -> bool:
         """Users are never deleted, so a positive answer can be remembered for good."""
         if user_id in self._users:

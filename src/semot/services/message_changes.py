@@ -19,12 +19,15 @@ from typing import Any
 from semot.domain.conversations import ConvRef, parse_conv
 from semot.domain.groups import check_send
 from semot.domain.messages import BURNED, RECALLED, SYSTEM, Message
-from semot.errors import BadRequest, Forbidden, NotFound
+from semot.domain.moderation import is_held
+from semot.errors import BadRequest, Blocked, Forbidden, NotFound
 from semot.ids import now_ms
 from semot.protocol.events import EditEvent, ReactionEvent
 from semot.services.attachments import Attachments
 from semot.services.events import EventPublisher
+from semot.services.features import FeatureGate
 from semot.services.membership import MembershipCache
+from semot.services.sensitive_words import SensitiveWords
 from semot.storage.base import MessageStorage
 
 MAX_EMOJI_CODEPOINTS = 16  # the longest emoji sequences (families, subdivision flags) are 7-10
@@ -68,9 +71,11 @@ class MessageChanges:
         self._members = membership
         self._attachments = attachments
         self._direct_check = direct_check  # read at call time: the composition root sets it late
+        self.features = FeatureGate()  # the client configuration's switches (services/client_settings.py)
         self.edit_window_s = edit_window_s
         self._max_text_chars = max_text_chars
         self._max_emoji = max_emoji
+        self.sensitive: SensitiveWords | None = None  # sensitive words (services/sensitive_words.py)
 
     async def _member(self, user_id: str, conv: str, *, speaking: bool) -> tuple[ConvRef, frozenset[str]]:
         """The conversation's members; refuses non-members, dismissed groups and (for an
@@ -87,6 +92,8 @@ class MessageChanges:
                 member = state.members.get(user_id)
                 check_send(member.role if member else None, member.muted_until if member else None,
                            state.group.settings, now_ms())
+                if is_held(member.role if member else None, state.group.settings):  # docs/moderation.md
+                    raise Forbidden("messages in this group are reviewed: a member's edit would skip the review")
         elif speaking:
             check = self._direct_check()
             if check is not None:
@@ -99,9 +106,12 @@ class MessageChanges:
             raise NotFound(f"no message {seq} in {conv}")
         return msg
 
-    async def edit(self, user_id: str, session_id: str | None, conv: str, seq: int, text: str) -> dict[str, Any]:
+    async def edit(
+        self, user_id: str, session_id: str | None, conv: str, seq: int, text: str, *, ip: str | None = None
+    ) -> dict[str, Any]:
         if self.edit_window_s == 0:
             raise Forbidden("editing messages is switched off on this server")
+        self.features.require("edit")
         if len(text) > self._max_text_chars:
             raise BadRequest(f"text: longer than {self._max_text_chars} characters")
         _, members = await self._member(user_id, conv, speaking=True)
@@ -116,6 +126,8 @@ class MessageChanges:
         sent_after = now - self.edit_window_s * 1000
         if msg.ts < sent_after:
             raise Forbidden(f"messages can only be edited within {self.edit_window_s} seconds of sending")
+        if self.sensitive is not None:  # block: refused as a send would be; replace: starred
+            text = self.sensitive.screen_text(text, user_id=user_id, target="edit", conv=conv, ip=ip, error=Blocked)
         if msg.body.get("text") == text:
             return {"conv": conv, "seq": seq, "edited_ts": msg.edited_ts, "changed": False}
         edited = await self._store.edit_text(conv, seq, sender=user_id, text=text, now=now, sent_after=sent_after)
@@ -130,6 +142,7 @@ class MessageChanges:
     async def react(
         self, user_id: str, session_id: str | None, conv: str, seq: int, emoji: str, on: bool
     ) -> dict[str, Any]:
+        self.features.require("reactions")
         emoji = validate_emoji(unicodedata.normalize("NFC", emoji))
         _, members = await self._member(user_id, conv, speaking=False)
         msg = await self._message(conv, seq)  # a clear not_found / forbidden before writing

@@ -13,21 +13,27 @@ from semot.domain.messages import (
     MAX_CUSTOM_BYTES,
     MAX_CUSTOM_DEPTH,
     MEDIA_KINDS,
+    ROLE_ADMIN,
+    ROLE_SENDER,
     Message,
-    check_recall,
+    RecallRole,
+    check_admin_recall,
+    recall_role,
     validate_body,
     validate_opts,
 )
-from semot.domain.records import AppendResult, ConvState, NewMessage
+from semot.domain.records import AppendResult, ConvState, GroupState, NewMessage
 from semot.errors import BadRequest, Forbidden, NotFound
 from semot.ids import new_mid, now_ms
 from semot.metrics import Metrics
 from semot.protocol.events import BurnedEvent, ReadEvent, RecallEvent, TypingEvent
 from semot.services.attachments import Attachments
 from semot.services.events import EventPublisher
+from semot.services.features import FeatureGate
 from semot.services.membership import MembershipCache
 from semot.services.message_changes import MessageChanges
 from semot.services.quotes import fill_reply, forget_recalled
+from semot.services.send_hooks import BeforeSendHook, ContentScreen, ReviewGate
 from semot.services.writer import GroupCommitWriter
 from semot.storage.base import Storage
 
@@ -66,6 +72,18 @@ class MessageService:
         self._loading: set[asyncio.Task[None]] = set()  # fan-outs waiting for a group's members
         # Set by the composition root: the contacts rules (blacklist, friendship policy).
         self.direct_check: Callable[[str, str], Awaitable[None]] | None = None
+        # Set by the composition root: counts stored messages for the dashboard (services/stats.py).
+        self.count_stored: Callable[[int], None] | None = None
+        # Set by the composition root (compliance): the sensitive-word screen, which may
+        # rewrite a body or refuse it, and the pre-moderation gate, which may hold a group
+        # send for a reviewer (services/send_hooks.py says when each runs).
+        self.content_screen: ContentScreen | None = None
+        self.review_gate: ReviewGate | None = None
+        self.before_send: BeforeSendHook | None = None  # the integrator's message.before_send webhook
+        # Set by the composition root: customer service, where a visitor's message into a
+        # closed service session reopens it (services/customer_service.py `reopen_on_send`).
+        self.group_gate: Callable[[str, str], Awaitable[None]] | None = None
+        self.features = FeatureGate()  # the client configuration's switches (services/client_settings.py)
         # File messages: what a sender may attach, and the signed URLs added on the way
         # out (the composition root gives it the file service's URL signer).
         self.attachments = Attachments(storage.files)
@@ -105,12 +123,16 @@ class MessageService:
         body: dict[str, Any],
         opts: dict[str, Any] | None,
         ts: int | None = None,
+        ip: str | None = None,
     ) -> NewMessage:
         """Everything that can reject a message, before it is queued for storage."""
         ref = resolve_target(to, user_id)
         clean_body = validate_body(kind, body, max_text_chars=self._max_text_chars, **self._custom_limits)
         clean_opts = validate_opts(opts, max_burn_s=self._max_burn_s)
+        self.features.check_send(kind, clean_opts)
         now = ts or now_ms()
+        state: GroupState | None = None
+        role: str | None = None
         if ref.kind == "d":
             peer = ref.peer_of(user_id)
             if not await self._members.user_exists(peer):
@@ -134,7 +156,7 @@ class MessageService:
             )
         if "reply_to" in clean_body:  # a quote: its excerpt from the stored original (services/quotes.py)
             clean_body = await fill_reply(self._store, ref.conv, clean_body)
-        return NewMessage(
+        item = NewMessage(
             conv=ref.conv,
             sender=user_id,
             cid=cid,
@@ -144,7 +166,17 @@ class MessageService:
             ts=now,
             mid=new_mid(),
             direct_users=ref.users if ref.kind == "d" else None,
+            ip=ip,
         )
+        if self.content_screen is not None:
+            item = await self.content_screen.screen_message(item)
+        if self.before_send is not None:
+            item = await self.before_send.before_send(item)
+        if state is not None and self.review_gate is not None:
+            await self.review_gate.check(item, role, state)
+        if state is not None and self.group_gate is not None:  # last: only a message about to be stored
+            await self.group_gate(user_id, ref.conv)
+        return item
 
     def submit(self, item: NewMessage, session_id: str | None) -> asyncio.Future[AppendResult]:
         item.origin_session = session_id  # its own echo is skipped at fan-out
@@ -162,11 +194,15 @@ class MessageService:
         """Push `system` notices that a group write stored in its own transaction."""
         created = [r for r in notices if r.created]
         self._metrics.messages_stored.inc(len(created))
+        if self.count_stored is not None:
+            self.count_stored(len(created))
         for res in created:
             self._publish(res.message, None)
 
     def _fan_out(self, stored: list[tuple[NewMessage, AppendResult]]) -> None:
         """Called by the writer right after commit, in seq order."""
+        if self.count_stored is not None:
+            self.count_stored(len(stored))
         for item, res in stored:
             self._publish(res.message, item.origin_session)
 
@@ -232,11 +268,18 @@ class MessageService:
         to everyone (direct chats, groups within read_receipts_max_group): beyond that the
         server keeps read marks private, so the map would be a snapshot nobody could keep
         current."""
+        reads, _ = await self.read_marks(user_id, conv)
+        return reads
+
+    async def read_marks(self, user_id: str, conv: str) -> tuple[dict[str, int], dict[str, int]]:
+        """read_positions plus when each member joined (ms): a member who joined after a
+        message was sent is not among those who have not read it."""
         ref, members = await self._member_ref(user_id, conv)
         if ref.kind != "d" and len(members) > self._receipts_max:
             raise Forbidden(f"read receipts are off for groups of more than {self._receipts_max} members")
-        reads = await self._store.read_positions(conv)
-        return {u: s for u, s in reads.items() if u in members}
+        marks = await self._store.read_marks(conv)
+        live = {u: m for u, m in marks.items() if u in members}
+        return {u: m[0] for u, m in live.items()}, {u: m[1] for u, m in live.items()}
 
     async def typing(self, user_id: str, conv: str) -> None:
         ref = parse_conv(conv)
@@ -250,18 +293,49 @@ class MessageService:
         self._events.publish((peer,), TypingEvent(conv=conv, user=user_id))
 
     async def recall(self, user_id: str, session_id: str | None, conv: str, seq: int) -> None:
-        _, members = await self._member_ref(user_id, conv)
+        """The sender within the window; in a group also its owner and admins (domain
+        recall_role says whose messages, at any time)."""
+        self.features.require("recall")
+        ref, members = await self._member_ref(user_id, conv)
         msg = await self._store.get_message(conv, seq)
         if msg is None:
             raise NotFound(f"no message {seq} in {conv}")
-        if not check_recall(msg, user_id, now_ms(), self._recall_window_s):
+        my_role = sender_role = None
+        if ref.kind == "g":
+            state = await self._members.state(ref.group_id)
+            mine, theirs = state.members.get(user_id), state.members.get(msg.sender)
+            my_role, sender_role = (mine.role if mine else None), (theirs.role if theirs else None)
+        role = recall_role(msg, user_id, now_ms(), self._recall_window_s, my_role=my_role, sender_role=sender_role)
+        if role is None:
             return  # already recalled
-        await self._store.recall(conv, seq)
-        await forget_recalled(self._store, msg, self._recall_window_s)  # its quotes go too
-        self._events.publish(members, RecallEvent(conv=conv, seq=seq, by=user_id), exclude_session=session_id)
+        await self._recalled(msg, members, user_id, role, session_id)
+
+    async def admin_recall(self, admin_id: str, conv: str, seq: int) -> bool:
+        """An administrator's recall (api/admin_recall_api.py): any chat message, at any
+        time; False when it was recalled already. NotFound for an unknown message."""
+        members = await self._members.members(parse_conv(conv))
+        msg = await self._store.get_message(conv, seq)
+        if msg is None:
+            raise NotFound(f"no message {seq} in {conv}")
+        if not check_admin_recall(msg):
+            return False
+        await self._recalled(msg, members, admin_id, ROLE_ADMIN, None)
+        return True
+
+    async def _recalled(
+        self, msg: Message, members: Collection[str], by: str, role: RecallRole, session_id: str | None
+    ) -> None:
+        conv, seq = msg.conv, msg.seq
+        await self._store.recall(conv, seq, by, role)
+        # its quotes go too: replies since it was sent (a manager may recall an old one)
+        window = max(self._recall_window_s, (now_ms() - msg.ts) // 1000 + 1)
+        await forget_recalled(self._store, msg, window)
+        evt = RecallEvent(conv=conv, seq=seq, by=by, role=None if role == ROLE_SENDER else role)  # the contract's shape
+        self._events.publish(members, evt, exclude_session=session_id)
         # The event reaches who is online; a notice with a seq of its own makes `sync`
         # report the conversation, so devices that were offline learn of the recall too.
-        await self.store_system(conv, user_id, f"sys.recall.{msg.mid}", {"type": "recalled", "seq": seq, "by": user_id})
+        notice = {"type": "recalled", "seq": seq, "by": by} | ({} if role == ROLE_SENDER else {"role": role})
+        await self.store_system(conv, by, f"sys.recall.{msg.mid}", notice)
 
     # --- burn after reading
     async def burn_due(self) -> int:

@@ -37,6 +37,7 @@ from semot.protocol.events import ProfileEvent
 from semot.services.events import EventPublisher
 from semot.services.files import FileService
 from semot.services.membership import MembershipCache
+from semot.services.sensitive_words import SensitiveWords
 from semot.storage.base import Storage
 
 AVATAR_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
@@ -97,6 +98,7 @@ class ProfileService:
         self._membership = membership
         self.urls = urls
         self.fanout_max = fanout_max
+        self.sensitive: SensitiveWords | None = None  # display names screened (services/sensitive_words.py)
 
     # --- avatars
     async def avatar_file(self, user_id: str, file_id: str) -> FileRecord:
@@ -128,15 +130,26 @@ class ProfileService:
         await self._move_ref(group_ref(group_id), file_id)
 
     # --- users
+    def screen_name(self, user_id: str, name: str) -> str:
+        """A display name through the sensitive words: 400 `blocked` for a block word,
+        starred for replace, as it is for warn (every hit recorded)."""
+        if self.sensitive is None:
+            return name
+        return self.sensitive.screen_text(name, user_id=user_id, target="display_name")
+
     async def update_me(
-        self, user: User, *, display_name: str | None = None, avatar: bool = False, avatar_file_id: str | None = None
+        self, user: User, *, display_name: str | None = None, avatar: bool = False, avatar_file_id: str | None = None,
+        screened: bool = False,
     ) -> User:
-        """Change the name and/or (when `avatar`) the avatar (None removes it)."""
+        """Change the name and/or (when `avatar`) the avatar (None removes it). `screened`:
+        the name went through the sensitive words already (a user import's row)."""
         name = user.display_name
         if display_name is not None:
             name = display_name.strip()
             if not 1 <= len(name) <= MAX_DISPLAY_NAME:
                 raise BadRequest(f"display_name: 1-{MAX_DISPLAY_NAME} characters, not all blank")
+            if name != user.display_name and not screened:
+                name = self.screen_name(user.id, name)
         file_id = user.avatar_file_id
         if avatar:
             if avatar_file_id is not None:

@@ -1,4 +1,4 @@
-"""The `semot` command: serve, migrate, create-admin, import-org, version."""
+"""The `semot` command: serve, migrate, create-admin, import-org, users import, tls, backup, restore, version."""
 
 from __future__ import annotations
 
@@ -56,20 +56,32 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port for HTTP and WebSocket [default: 8080]")] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate chain: HTTPS and wss on the port (SIGHUP reloads it)")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert")] = None,
 ) -> None:
     """Start the server: WebSocket /ws, the HTTP API, /docs, /metrics, all on one port."""
-    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
     _logging(settings.log_level)
     from semot.app import serve as run_server
+    from semot.tls import TlsError
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # SIGHUP reloads the TLS certificate (semot/tls.py replaces this handler); without
+        # TLS a `systemctl reload` must not end the server (SIGHUP's default action)
+        loop.add_signal_handler(signal.SIGHUP, lambda: logging.getLogger("semot").info("SIGHUP: nothing to reload"))
         await run_server(settings, stop=stop)
 
-    _run(main)
+    try:
+        _run(main)
+    except TlsError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -113,6 +125,7 @@ def create_admin(
             existing = await node.storage.users.get_user_by_username(username)
             if existing is not None:
                 await node.accounts.set_admin(existing.id, True)
+                await node.storage.admin_rbac.drop_grant(existing.id)  # no roles: a super administrator again
                 typer.echo(f"{username} is now an administrator")
                 return
             pw = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -145,6 +158,8 @@ def import_org(
     changes nothing; rows naming unknown users are skipped and listed (exit code 1)."""
     settings = _settings(config, data_dir=data_dir)
     _logging("WARNING")
+    import csv
+
     from semot.app import Node
     from semot.domain.org import parse_import
     from semot.errors import SemotError
@@ -160,6 +175,9 @@ def import_org(
         raise typer.Exit(2) from None
     except UnicodeDecodeError:
         typer.secho(f"error: {file} is not UTF-8 text", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        typer.secho(f"error: {file} is not readable as CSV: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     except SemotError as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
@@ -192,6 +210,25 @@ def import_org(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+# `semot users import`: its own module, which uses the helpers above (so imported last)
+from semot.cli_users import users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+
+from semot.cli_apikey import apikey_app  # noqa: E402
+
+app.add_typer(apikey_app, name="apikey")
+
+from semot.cli_tls import tls_app  # noqa: E402
+
+app.add_typer(tls_app, name="tls")
+
+from semot.cli_backup import backup_command, restore_command  # noqa: E402
+
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def main() -> None:

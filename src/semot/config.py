@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     # --- network
     host: str = Field("127.0.0.1", description="Address to listen on")
     port: int = Field(8080, ge=0, le=65535, description="TCP port for HTTP and WebSocket")
+
+    # --- TLS and scheduled backups (semot/tls.py, semot/backup.py, docs/operations.md)
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate (chain) file: serve HTTPS and wss on the port; reloaded on SIGHUP"
+    )
+    tls_key: Path | None = Field(None, description="PEM private key file of tls_cert (required with it)")
+    tls_redirect_port: int = Field(
+        0, ge=0, le=65535, description="With TLS: a plain HTTP port answering every request with a redirect to HTTPS; 0: none"
+    )
+    backup_dir: Path | None = Field(
+        None, description="Directory of scheduled online backups (as `semot backup`); empty: no scheduled backups"
+    )
+    backup_interval_s: float = Field(86400.0, ge=1, le=30 * 86400, description="Time between two scheduled backups (s)")
+    backup_keep: int = Field(7, ge=1, le=10_000, description="Scheduled backups kept in backup_dir; older ones are deleted")
 
     # --- storage
     data_dir: Path = Field(Path("./semot-data"), description="Directory for the embedded database, files and keys")
@@ -114,7 +128,9 @@ class Settings(BaseSettings):
     )
     access_token_ttl_s: int = Field(3600, ge=60, le=30 * 86400, description="Access token lifetime (s)")
     refresh_token_ttl_s: int = Field(30 * 86400, ge=3600, description="Refresh token lifetime (s)")
-    self_registration: bool = Field(True, description="Allow POST /api/v1/auth/register")
+    self_registration: bool = Field(
+        True, description="Allow POST /api/v1/auth/register (until an administrator saves the client configuration, whose value wins)"
+    )
 
     # --- abuse limits (failed logins, registrations), the client IP, password hashing
     abuse_limits: bool = Field(
@@ -205,8 +221,32 @@ class Settings(BaseSettings):
         "(e.g. \"img-src https://cdn.example.com; connect-src https://api.example.com\")",
     )
 
+    # --- cross-origin access and apps inside the client (api/cors.py, services/app_identity.py; docs/apps.md)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (comma-separated, e.g. https://shop.example.com) whose pages may call the client API "
+        "and load the JS SDK cross-origin (bearer tokens; never with credentials, i.e. cookies); \"*\": any origin. "
+        "The server and admin APIs never answer cross-origin",
+    )
+    cors_max_age_s: int = Field(
+        600, ge=0, le=86400, description="How long a browser may cache a CORS preflight answer (Access-Control-Max-Age)"
+    )
+    app_identity_ttl_s: int = Field(
+        300, ge=30, le=3600, description="Lifetime of the identity tokens given to custom pages (apps) in the client"
+    )
+
     # --- messages
     recall_window_s: int = Field(120, ge=0, description="How long a sender may recall a message (s)")
+    # message retention (docs/retention.md): the policy itself is set in the admin console
+    retention_interval_s: float = Field(
+        3600.0, gt=0, le=7 * 86400, description="How often the retention sweep deletes expired messages (s)"
+    )
+    retention_batch_size: int = Field(
+        500, ge=1, le=10000, description="Messages the retention sweep deletes per transaction"
+    )
+    retention_batch_pause_s: float = Field(
+        0.05, ge=0, le=60, description="Pause between two batches of the retention sweep (s)"
+    )
     max_burn_s: int = Field(7 * 86400, ge=1, description="Longest burn-after-reading timer (s)")
     max_text_chars: int = Field(5000, ge=1, description="Longest text message body")
     edit_window_s: int = Field(
@@ -233,7 +273,8 @@ class Settings(BaseSettings):
     # --- contacts
     direct_message_policy: Literal["anyone", "friends", "friends_or_colleagues"] = Field(
         "anyone",
-        description="What a direct message needs: nothing, friendship, or friendship or both users in the org directory",
+        description="What a direct message needs: nothing, friendship, or friendship or both users in the org directory "
+        "(until an administrator saves the client configuration, whose value wins)",
     )
 
     # --- groups
@@ -250,6 +291,203 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^\s]*\{lat\}[^\s]*$",
         max_length=500,
         description="Where the web client opens a location message: an http(s) URL with {lat} and {lng} in it",
+    )
+    # --- place search for the location picker (services/geo.py, docs/protocol.md "Place search")
+    geo_cities: bool = Field(
+        True, description="Search the offline gazetteer of cities (GeoNames, >15,000 people; ~100 MB, built on first use)"
+    )
+    geocoder_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", max_length=500,
+        description="A Nominatim-compatible /search URL the server asks too (e.g. https://nominatim.example/search); "
+        "empty: none (nothing leaves the server)",
+    )
+    geocoder_timeout_s: float = Field(3.0, gt=0, le=30, description="How long a place search waits for geocoder_url (s)")
+
+    # --- administration: the login log and the dashboard (docs/admin.md)
+    login_log_retention_days: int = Field(
+        180, ge=1, le=3650, description="Login log entries (every login attempt) are deleted after this many days"
+    )
+    stats_flush_s: float = Field(
+        10.0, gt=0, le=300, description="How often a node adds its per-minute dashboard counters to the database"
+    )
+    stats_retention_days: int = Field(
+        30, ge=2, le=3650, description="Per-minute dashboard counters (messages, logins) are kept this many days"
+    )
+    dashboard_cache_s: float = Field(
+        60.0, ge=0, le=3600, description="How long a node reuses the dashboard's totals (users, files, database size)"
+    )
+
+    # --- sensitive words (docs/sensitive-words.md; the words themselves are stored, set on the console)
+    sensitive_words: bool = Field(
+        True, description="Screen messages, edits, display names, group names and announcements against the "
+        "stored sensitive-word list (off: nothing is checked or recorded, whatever the list holds)"
+    )
+    sensitive_hits_retention_days: int = Field(
+        180, ge=0, le=3650, description="Sensitive-word hits are deleted after this many days (swept hourly in "
+        "batches of 1,000; 0 keeps them until deleted by hand)"
+    )
+
+    # --- the server API for integrators (docs/integration.md)
+    api_call_retention_days: int = Field(
+        30, ge=1, le=3650, description="Server API call log entries are deleted after this many days"
+    )
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The address users open the web client at (https://im.example.com): the base of SSO ticket "
+        "URLs; unset: the scheme and Host of the server API call that asked for the ticket",
+    )
+
+    # --- sign-in methods and OpenID Connect (docs/sso.md; services/oidc*.py)
+    login_methods: Literal["password", "sso", "both"] = Field(
+        "both", description="What the login pages offer: password, sso (OpenID Connect only; full super "
+        "administrators may still use their password) or both; an administrator's choice on the console wins",
+    )
+    oidc_issuer: str | None = Field(
+        None, pattern=r"^https?://[^\s?#]+$", description="OpenID Connect: the provider's issuer URL (its "
+        "discovery document is <issuer>/.well-known/openid-configuration); unset: OIDC login is off",
+    )
+    oidc_client_id: str | None = Field(None, max_length=255, description="OpenID Connect: this server's client id")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="OpenID Connect: the client secret (unset: a public client, PKCE only; never logged)"
+    )
+    oidc_scopes: str = Field(
+        "openid profile email", pattern=r"^[!#-\[\]-~]+( [!#-\[\]-~]+)*$",
+        description="OpenID Connect: the scopes asked for (space-separated; openid is added when missing)",
+    )
+    oidc_username_claim: str = Field(
+        "preferred_username", min_length=1, max_length=64, description="OpenID Connect: the claim with the username"
+    )
+    oidc_display_name_claim: str = Field(
+        "name", min_length=1, max_length=64, description="OpenID Connect: the claim with the display name"
+    )
+    oidc_departments_claim: str | None = Field(
+        None, max_length=64, description="OpenID Connect: a claim listing department paths (\"Sales/East\"); the "
+        "user is put in each at every sign-in (departments created when missing) and taken out of those an earlier "
+        "claim gave that it no longer lists; unset: departments untouched",
+    )
+    oidc_auto_create: bool = Field(
+        False, description="OpenID Connect: create an account at a person's first sign-in (false: only accounts "
+        "that exist already, with the same username, can sign in)",
+    )
+    oidc_button_label: str = Field(
+        "", max_length=64, description="OpenID Connect: the login button's text (empty: \"Sign in with SSO\")"
+    )
+    oidc_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="OpenID Connect: timeout of each request to the provider (s)"
+    )
+
+    # --- pre-moderation (docs/moderation.md; the timeout itself is stored, set on the console)
+    moderation_sweep_s: float = Field(
+        30.0, gt=0, le=3600, description="How often a node looks for held messages past the review timeout"
+    )
+    moderation_rejected_days: int = Field(
+        7, ge=1, le=365, description="How long a sender's client still lists their rejected messages (reloads)"
+    )
+
+    # --- webhooks (services/webhooks.py, docs/integration.md)
+    webhook_retry_s: float = Field(
+        5.0, gt=0, le=3600, description="Webhooks: wait this long before the first retry of a failed delivery (s)"
+    )
+    webhook_retry_factor: float = Field(
+        4.0, ge=1, le=100, description="Webhooks: each further retry waits this many times longer than the one before"
+    )
+    webhook_retry_max_s: float = Field(
+        3600.0, gt=0, le=86400, description="Webhooks: the longest wait between two tries (s)"
+    )
+    webhook_max_tries: int = Field(
+        8, ge=5, le=100, description="Webhooks: tries of a delivery before it is dead-lettered (replayable on the "
+        "console)"
+    )
+    webhook_poll_s: float = Field(
+        1.0, gt=0, le=60, description="Webhooks: how often a node looks in the shared outbox for due deliveries "
+        "(its own new events wake it at once)"
+    )
+    webhook_max_answer_bytes: int = Field(
+        65536, ge=256, le=16 * 1024 * 1024, description="Webhooks: a hook's answer larger than this fails the try"
+    )
+    webhook_concurrency: int = Field(
+        64, ge=1, le=1000, description="Webhooks: requests a node has in flight at most (deliveries)"
+    )
+    webhook_delivery_retention_days: int = Field(
+        7, ge=1, le=3650, description="Webhooks: delivered and dead deliveries are deleted after this many days"
+    )
+    test_webhook_hold_outbox: bool = Field(
+        False,
+        description="TEST ONLY, never set in production: webhook events stay in the event outbox, never fanned "
+        "out to deliveries (to test that events written with their change survive a crash)",
+    )
+
+    # --- LDAP / Active Directory (services/ldap_*.py, docs/sso.md)
+    ldap_enabled: bool = Field(
+        False, description="LDAP: check passwords of directory users against the directory (the password form "
+        "of the login pages), create them at their first login; needs ldap_url and ldap_user_base"
+    )
+    ldap_url: str | None = Field(
+        None, pattern=r"^ldaps?://[^\s/?#]+/?$", description="LDAP: the directory server, ldap://host:389 or "
+        "ldaps://host:636"
+    )
+    ldap_start_tls: bool = Field(False, description="LDAP: upgrade ldap:// connections with StartTLS")
+    ldap_tls_ca_file: Path | None = Field(
+        None, description="LDAP: CA certificates (PEM) that sign the directory's certificate (ldaps:// or "
+        "StartTLS); unset: the system's trusted CAs"
+    )
+    ldap_bind_dn: str | None = Field(
+        None, max_length=1024, description="LDAP: the service account that searches the directory (unset: "
+        "anonymous search)"
+    )
+    ldap_bind_password: SecretStr | None = Field(None, description="LDAP: the service account's password")
+    ldap_user_base: str = Field(
+        "", max_length=1024, description="LDAP: where users are searched (subtree), e.g. ou=People,dc=example,dc=com; "
+        "its organisational units become departments when syncing"
+    )
+    ldap_user_filter: str = Field(
+        "(&(objectClass=inetOrgPerson)(uid={username}))", max_length=1024,
+        description="LDAP: the search filter of one user; {username} is replaced by the typed username, escaped "
+        "(Active Directory: (&(objectClass=user)(sAMAccountName={username})))",
+    )
+    ldap_attr_username: str = Field("uid", max_length=64, description="LDAP: attribute holding the username "
+                                    "(AD: sAMAccountName)")
+    ldap_attr_display_name: str = Field("cn", max_length=64, description="LDAP: attribute of the display name "
+                                        "(AD: displayName)")
+    ldap_attr_email: str = Field("mail", max_length=64, description="LDAP: attribute of the e-mail address")
+    ldap_attr_phone: str = Field("telephoneNumber", max_length=64, description="LDAP: attribute of the phone number")
+    ldap_timeout_s: float = Field(5.0, gt=0, le=120, description="LDAP: connect and answer timeout (s)")
+    ldap_group_roles: dict[str, str] = Field(
+        default_factory=dict, description="LDAP: directory group DN -> administrator role id (super_admin, "
+        "user_admin, auditor, org_admin or a custom role's id), JSON; members get the roles at login and sync, "
+        "and lose them when they leave the groups. The console can change it"
+    )
+    ldap_sync_interval_s: float = Field(
+        0.0, ge=0, le=7 * 86400, description="LDAP: sync users and departments from the directory every this many "
+        "seconds (0: only when an administrator presses 'sync now')"
+    )
+
+    # --- customer service (services/customer_service*.py, docs/customer-service.md)
+    cs_visitor_ip_max: int = Field(
+        30, ge=0, le=1_000_000, description="Customer service: new anonymous visitors one address may create per "
+        "cs_visitor_ip_window_s (0, or abuse_limits off: no limit); a visitor coming back with its key is not counted"
+    )
+    cs_visitor_ip_window_s: float = Field(
+        3600.0, gt=0, le=7 * 86400, description="Customer service: the window of cs_visitor_ip_max, in seconds"
+    )
+    cs_drain_s: float = Field(
+        5.0, ge=0, le=3600, description="Customer service: how often a node gives waiting sessions to agents who "
+        "became available (an agent who connected); closes, transfers and state changes do it at once (0: only those)"
+    )
+    cs_visitor_idle_days: float = Field(
+        90.0, ge=0, le=36500, description="Customer service: anonymous visitors not seen for this many days, with no "
+        "open session, are forgotten (their key resumes nobody, the account is disabled and its name erased; their "
+        "chats' messages follow the message retention policy); 0: never"
+    )
+    cs_visitor_purge_interval_s: float = Field(
+        3600.0, gt=0, le=7 * 86400, description="Customer service: how often a node forgets idle visitors (seconds)"
+    )
+    cs_session_start_max: int = Field(
+        60, ge=0, le=1_000_000, description="Customer service: new sessions plus context changes (each posts a card) "
+        "one user may make per cs_session_start_window_s, then 429 (0, or abuse_limits off: no limit)"
+    )
+    cs_session_start_window_s: float = Field(
+        3600.0, gt=0, le=7 * 86400, description="Customer service: the window of cs_session_start_max, in seconds"
     )
 
     # --- events (services/events.py)
@@ -285,6 +523,24 @@ class Settings(BaseSettings):
             return [p.strip() for p in v.split(",") if p.strip()]
         return v
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_list(cls, v: Any) -> Any:
+        """SEMOT_CORS_ORIGINS is comma-separated; a TOML file gives a list."""
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, v: list[str]) -> list[str]:
+        out = []
+        for origin in v:
+            if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path) or *")
+            out.append(origin.lower())
+        return out
+
     @field_validator("frame_ancestors")
     @classmethod
     def _frame_origins(cls, v: list[str]) -> list[str]:
@@ -318,6 +574,33 @@ class Settings(BaseSettings):
         if info.data.get("file_store") == "s3" and not v:
             raise ValueError("file_store=s3 needs s3_bucket (SEMOT_S3_BUCKET)")
         return v
+
+    @field_validator("tls_key")
+    @classmethod
+    def _tls_pair(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        if (v is None) != (info.data.get("tls_cert") is None):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return v
+
+    @field_validator("tls_redirect_port")
+    @classmethod
+    def _redirect_needs_tls(cls, v: int, info: ValidationInfo) -> int:
+        if v and info.data.get("tls_cert") is None:
+            raise ValueError("the HTTP-to-HTTPS redirect needs TLS (tls_cert and tls_key)")
+        return v
+
+    @field_validator("ldap_user_filter")
+    @classmethod
+    def _ldap_filter(cls, v: str) -> str:
+        if "{username}" not in v or not (v.startswith("(") and v.endswith(")")):
+            raise ValueError("ldap_user_filter: a filter in parentheses containing {username}")
+        return v
+
+    @model_validator(mode="after")
+    def _ldap_needs_a_server(self) -> Settings:
+        if self.ldap_enabled and not (self.ldap_url and self.ldap_user_base):
+            raise ValueError("ldap_enabled needs ldap_url and ldap_user_base (SEMOT_LDAP_URL, SEMOT_LDAP_USER_BASE)")
+        return self
 
     @field_validator("database_url")
     @classmethod

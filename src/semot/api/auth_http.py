@@ -17,6 +17,7 @@ from semot.config import Settings
 from semot.errors import BadRequest, SemotError
 from semot.services.accounts import TokenPair
 from semot.services.client_ip import client_ip, forwarded_https
+from semot.services.login_log import LoginAttempt
 
 from .routing import json_response
 
@@ -27,6 +28,21 @@ COOKIE_PATH = "/api/v1/auth"
 def request_ip(request: web.Request, settings: Settings) -> str:
     """The client's address (X-Forwarded-For believed from trusted proxies only)."""
     return client_ip(request.remote, request.headers.getall("X-Forwarded-For", []), settings.trusted_proxies)
+
+
+def login_attempt(
+    request: web.Request, settings: Settings, username: str, device: tuple[str, str] | None = None
+) -> LoginAttempt:
+    """A login attempt as the login log sees the client: its address (through trusted
+    proxies), its User-Agent, and the device (id, platform) it declared, if any. The
+    login code fills in the outcome; an SSO login builds its attempt the same way."""
+    return LoginAttempt(
+        username,
+        ip=request_ip(request, settings),
+        user_agent=request.headers.get("User-Agent", ""),
+        device=device[0] if device else "",
+        platform=device[1] if device else "",
+    )
 
 
 def _https(request: web.Request, settings: Settings) -> bool:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from semot.errors import BadRequest, NotFound, SemotError, Unauthorized
+from semot.ids import ID_PATTERN
+from semot.protocol.frames import Platform
 
 from .auth_http import (
     REFRESH_COOKIE,
     clear_refresh_cookie,
     cookie_token,
     error_response,
+    login_attempt,
     request_ip,
     require_json,
     token_response,
@@ -38,10 +41,18 @@ class RegisterOut(BaseModel):
     user_id: str
 
 
+class LoginDeviceIn(_In):
+    id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+    platform: Platform
+
+
 class LoginIn(_In):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     cookie: bool = Field(False, description="Browsers: put the refresh token in an HttpOnly cookie, not in the reply")
+    device: LoginDeviceIn | None = Field(
+        None, description="The device logging in, as in the WebSocket auth frame (shown in the login log)"
+    )
 
 
 class TokenOut(BaseModel):
@@ -80,6 +91,11 @@ class MessageOut(BaseModel):
     # edits and reactions (docs/protocol.md): only on a message that has them
     edited_ts: int | None = Field(None, description="When the sender last edited this text message (ms)")
     reactions: list[ReactionOut] | None = Field(None, description="Emoji reactions, first used first")
+    # who recalled a recalled message (docs/protocol.md, recall by group managers and administrators)
+    recalled_by: str | None = Field(None, description="A recalled message: who recalled it")
+    recalled_role: Literal["sender", "group_admin", "admin"] | None = Field(
+        None, description="A recalled message: as what it was recalled"
+    )
 
 
 class HistoryOut(BaseModel):
@@ -89,11 +105,16 @@ class HistoryOut(BaseModel):
 
 class ReadsOut(BaseModel):
     reads: dict[str, int] = Field(description="user_id -> read_seq (how far that member has read) for every member")
+    joined: dict[str, int] = Field(
+        default_factory=dict, description="user_id -> joined_at (ms): when each member joined (Semot extension)"
+    )
 
 
 async def register(call: Call) -> dict[str, Any] | web.Response:
     b: RegisterIn = call.body
     try:
+        if call.services.login_methods is not None:  # no new local passwords while password sign-in is off
+            call.services.login_methods.check_registration()
         user = await call.services.accounts.register(
             b.username, b.password, b.display_name, ip=request_ip(call.request, call.services.settings)
         )
@@ -108,7 +129,11 @@ async def login(call: Call) -> web.Response:
     try:
         if b.cookie:
             require_json(call.request)
-        pair = await call.services.accounts.login(b.username, b.password, ip=request_ip(call.request, settings))
+        device = (b.device.id, b.device.platform) if b.device else None
+        attempt = login_attempt(call.request, settings, b.username, device)  # for the login log
+        # password sign-in may be off (docs/sso.md): the switch is asked after the password
+        gate = call.services.login_methods.gate if call.services.login_methods is not None else None
+        pair = await call.services.accounts.login(b.username, b.password, ip=attempt.ip, attempt=attempt, gate=gate)
     except SemotError as exc:
         return error_response(exc)
     return token_response(pair, call.request, settings, cookie=b.cookie)
@@ -176,11 +201,15 @@ async def profiles(call: Call) -> dict[str, Any]:
     ids = [u for u in call.request.query.get("ids", "").split(",") if u]
     if not ids or len(ids) > 200:
         raise BadRequest("ids: 1-200 comma-separated user ids")
-    return {"users": await profile_service(call).profiles(ids)}
+    if (cs := call.services.customer_service) is not None:  # customers and visitors: only whom they talk to
+        ids = await cs.visible_profiles(call.me.id, ids)
+    return {"users": await profile_service(call).profiles(ids) if ids else []}
 
 
 async def me(call: Call) -> dict[str, Any]:
-    return me_wire(call)
+    # asked by the web client at each connect: whether to show the agent workbench
+    cs = call.services.customer_service
+    return {**me_wire(call), "cs_agent": cs is not None and await cs.is_agent(call.me.id)}
 
 
 def _conv_param(call: Call) -> str:
@@ -207,7 +236,8 @@ async def conversation_messages(call: Call) -> dict[str, Any]:
 
 async def conversation_reads(call: Call) -> dict[str, Any]:
     conv = _conv_param(call)
-    return {"reads": await call.services.messages.read_positions(call.me.id, conv)}
+    reads, joined = await call.services.messages.read_marks(call.me.id, conv)
+    return {"reads": reads, "joined": joined}
 
 
 def routes() -> RouteTable:

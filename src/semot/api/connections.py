@@ -20,6 +20,9 @@ hyper's header_read_timeout, `GuardedRequestHandler` adds:
   yet, is never refused for it. A reverse proxy sends complete heads only, so clients
   behind it are not lumped together by this cap.
 
+What aiohttp's own parser refuses (a request line over 8 KiB, a malformed header) is
+answered with the API's JSON error, like everything else (`handle_error`).
+
 `GuardedSite` is aiohttp's TCPSite with this handler: the runner, app, shutdown and
 connection bookkeeping (runner.server) are aiohttp's own, untouched.
 """
@@ -28,14 +31,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.streams import StreamReader
+from aiohttp.web_request import BaseRequest
 
 log = logging.getLogger(__name__)
+_PARSER_CODES = {413: "too_large", 504: "unavailable"}  # semot.errors' codes for these statuses
+_QUOTED = re.compile(r":?\s*(?:bytearray\()?b['\"]")
 
 
 @dataclass(slots=True)
@@ -111,6 +119,26 @@ class GuardedRequestHandler(web.RequestHandler):
         super().data_received(data)
         if self._request_count != count:
             self._head_complete()
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        """What aiohttp answers itself (a request line or header over 8 KiB, a malformed
+        head: before any middleware) as the API's JSON `Error`, not aiohttp's text/plain:
+        /openapi.json promises that shape for every 4xx and 5xx, and a client parses one."""
+        super().handle_error(request, status, exc, message)  # logs it; raises if a reply was begun
+        code = _PARSER_CODES.get(status, "bad_request" if status < 500 else "internal")
+        # aiohttp's words without the refused bytes it quotes (on the next lines, or after ": b'")
+        if status < 500:
+            text = (
+                _QUOTED.split((message or "").split("\n", 1)[0], 1)[0].strip()[:200] or "the request could not be read"
+            )
+        else:
+            text = "internal error"  # as error_middleware says it (the log has the rest)
+        body = {"error": {"code": code, "message": text}}
+        resp = web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+        resp.force_close()
+        return resp
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._stop_head()

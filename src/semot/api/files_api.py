@@ -178,6 +178,8 @@ async def create_upload(call: Call) -> web.Response:
     length = _int_header(request, "Upload-Length")
     assert length is not None
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    if call.services.client_settings is not None:  # switched-off files, the administrator's size limit
+        call.services.client_settings.gate.check_upload(length, metadata.get("filetype", ""))
     with_body = _has_body(request)
     if with_body:
         _check_patch_body(request)
@@ -404,7 +406,7 @@ def routes(max_bytes: int = 1024**3) -> RouteTable:
     ))
     t.add(Route(
         "PATCH", BASE + "{file_id}", append_upload, "tus: append bytes at Upload-Offset", tus, status=204,
-        raw_body=OFFSET_TYPE,
+        raw_body=OFFSET_TYPE, raw_body_required=True,
         headers={"Tus-Resumable": _RESUMABLE, "Upload-Offset": offset_in, "Upload-Checksum": checksum},
         reply_headers={"Upload-Offset": _OFFSET_H, "Upload-Expires": expires},
         responses={412: "Tus-Resumable is not 1.0.0", 413: "The body goes past Upload-Length",

@@ -88,6 +88,9 @@ class GroupSettingsIn(_In):
     member_leave: bool | None = Field(None, description="members may leave on their own")
     mute_all: bool | None = Field(None, description="only owner and admins may speak")
     searchable: bool | None = Field(None, description="group search finds it by name")
+    review: bool | None = Field(
+        None, description="pre-moderation: members' messages wait for a reviewer (owner/admins are never held)"
+    )
 
 
 class UpdateGroupIn(_In):

@@ -20,11 +20,17 @@ from semot.errors import (
     SemotError,
     TooLarge,
     Unauthorized,
+    as_outage,
 )
+from semot.services.admin_access import AdminGrant
+from semot.services.client_ip import client_ip
 from semot.services.container import Services
+from semot.services.sensitive_words import REQUEST_IP
+from semot.storage.api_keys import ApiKey
 
 from . import replies
 from .routing import Query, Route, RouteTable, json_response, parse_body
+from .server_auth import server_gate
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +52,19 @@ class Call:
     user: User | None
     body: Any
     route: Route | None = None
+    grant: AdminGrant | None = None  # admin routes: what the caller may do (services/admin_access.py)
+    api_key: ApiKey | None = None  # server API routes (auth="server"): the caller's key (api/server_auth.py)
 
     @property
     def me(self) -> User:
         assert self.user is not None
         return self.user
+
+    async def audit(self, action: str, target: str, *, before: Any = None, after: Any = None) -> None:
+        """Record an administrator's change (who, what, on what, from where, before/after)."""
+        req = self.request
+        ip = client_ip(req.remote, req.headers.getall("X-Forwarded-For", []), self.services.settings.trusted_proxies)
+        await self.services.admin.audit(self.me.id, action, target, ip, before=before, after=after)
 
     def _spec(self, name: str) -> Query:
         return self.route.query_spec(name) if self.route is not None else Query(name)
@@ -97,19 +111,32 @@ def _wrap(
     async def handler(request: web.Request) -> web.StreamResponse:
         if shadowed and request.path in shadowed:  # e.g. DELETE /friends/requests is not DELETE /friends/{user_id}
             raise web.HTTPMethodNotAllowed(request.method, shadowed[request.path])
+        if route.auth == "server":  # a server API key, its allowlist, scope and rate; the call log
+            return await server_gate(request, request.app[SERVICES], route, serve)
+        return await serve(request, None)
+
+    async def serve(request: web.Request, api_key: ApiKey | None) -> web.StreamResponse:
         check_request_text(request, route)
         services = request.app[SERVICES]
         user = None
-        if route.auth:
+        grant = None
+        if route.auth and route.auth != "server":
             user = await services.accounts.authenticate(bearer_token(request))
-            if route.auth == "admin" and not user.is_admin:
-                raise Forbidden("administrators only")
+            if services.customer_service is not None:  # anonymous visitors: customer service only
+                await services.customer_service.check_route(user.id, route.path, route.method)
+            if route.auth == "admin":
+                grant = await services.admin.authorize(user, route.perm)
         body = await parse_body(request, route.body) if route.body is not None else None
-        result = await route.handler(Call(request, services, user, body, route))
+        # the client's address for sensitive-word hits of names and announcements (services/sensitive_words.py)
+        forwarded = request.headers.getall("X-Forwarded-For", [])
+        REQUEST_IP.set(client_ip(request.remote, forwarded, services.settings.trusted_proxies))
+        result = await route.handler(Call(request, services, user, body, route, grant, api_key))
         if isinstance(result, web.StreamResponse):
             if validate and isinstance(result, web.Response) and result.content_type == "application/json":
                 assert isinstance(result.body, bytes)
-                replies.check(label, result.status, route.status, route.reply, result.body)
+                # a 2xx the route also declares (e.g. 201 created beside 200 updated) is its own
+                expected = result.status if result.status in route.responses else route.status
+                replies.check(label, result.status, expected, route.reply, result.body)
             return result
         body = orjson.dumps(result)
         if validate:
@@ -139,7 +166,10 @@ class _MalformedRequestFilter(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError) and (exc.code or 400) < 500:
             peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-            record.msg, record.args = "malformed HTTP request from %s refused (%d): %.200s", (peer, exc.code, exc.message)
+            record.msg, record.args = (
+                "malformed HTTP request from %s refused (%d): %.200s",
+                (peer, exc.code, exc.message),
+            )
             record.exc_info, record.exc_text = None, None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
@@ -189,6 +219,11 @@ async def error_middleware(
             response.headers["Allow"] = allowed
             return response
         return json_response({"error": {"code": code, "message": exc.reason}}, exc.status)
-    except Exception:
+    except Exception as exc:
+        if (outage := as_outage(exc)) is not None:  # Redis down or just back: retry, not a 500
+            log.warning("%s %s met an outage: %r", request.method, request.path, exc)
+            response = json_response({"error": outage.to_wire()}, outage.http_status)
+            response.headers["Retry-After"] = str(outage.details["retry_after"])
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"error": {"code": "internal", "message": "internal error"}}, 500)

@@ -104,10 +104,15 @@ def build(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
                 "content": {"application/json": {"schema": {"$ref": REF.format(model=body_refs[r.body])}}},
             }
         elif r.raw_body is not None:
-            op["requestBody"] = {"required": False, "content": {r.raw_body: {"schema": {"type": "string", "format": "binary"}}}}
+            op["requestBody"] = {
+                "required": r.raw_body_required,
+                "content": {r.raw_body: {"schema": {"type": "string", "format": "binary"}}},
+            }
         ok: dict[str, Any] = {"description": _OK.get(r.status, "OK")}
         if r.reply is not None:
             ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=reply_refs[r.reply])}}}
+        elif r.reply_media is not None:
+            ok["content"] = {r.reply_media: {"schema": {"type": "string"}}}
         if r.reply_headers:
             ok["headers"] = {
                 name: {"description": spec.description, "required": spec.required, "schema": spec.schema()}
@@ -119,7 +124,7 @@ def build(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
                 "description": text, "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
             }
         if r.auth:
-            op["security"] = [{"bearer": []}]
+            op["security"] = [{"server_key" if r.auth == "server" else "bearer": []}]
         paths.setdefault(r.path, {})[r.method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -132,7 +137,11 @@ def build(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "responses": _responses(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                # the server API (/api/server/v1): `Authorization: Bearer sk_...` (docs/integration.md)
+                "server_key": {"type": "http", "scheme": "bearer", "bearerFormat": "server API key"},
+            },
         },
     }
 

@@ -38,6 +38,8 @@ async def get_presence(call: Call) -> dict[str, Any]:
     bad = [u for u in users if not is_valid_id(u)]
     if bad:  # as presence_sub on the WebSocket: never a lookup (or a cache entry) for garbage
         raise BadRequest(f"users: invalid user ids {bad[:5]}")
+    if (cs := call.services.customer_service) is not None and await cs.is_restricted(call.me.id):
+        users = [u for u in users if u == call.me.id]  # customers and visitors: their own only
     return {"users": await call.services.presence.query(call.me.id, users)}
 
 

@@ -48,6 +48,7 @@ class MeOut(BaseModel):
     is_admin: bool
     created_at: int
     avatar_url: str | None = Field(description="load it in <img> without a token (signed, expires); null: none")
+    cs_agent: bool | None = Field(None, description="GET only: a customer-service agent (the web client's workbench)")
 
 
 def profile_service(call: Call) -> ProfileService:

@@ -87,6 +87,7 @@ CONV = Query(
 # every path parameter, by name: the same rules wherever it appears
 PATH_PARAMS: dict[str, Query] = {
     "user_id": ID, "group_id": ID, "request_id": ID, "tag_id": ID, "department_id": ID, "conv": CONV, "file_id": ID,
+    "role_id": ID, "hold_id": ID, "word_id": ID, "key_id": ID, "seq": Query("a message's seq in its conversation", minimum=1),
 }
 
 
@@ -100,22 +101,27 @@ class Route:
     body: type[BaseModel] | None = None
     reply: type[BaseModel] | None = None
     status: int = 200
-    auth: str | None = "bearer"  # "bearer", "admin" or None
+    auth: str | None = "bearer"  # "bearer", "admin", "server" (a server API key: api/server_auth.py) or None
+    perm: str | None = None  # admin routes: the permission the caller's role must grant (services/admin_access.py);
+    # server routes: the scope the key must have (services/api_keys.py)
     query: dict[str, Query | str] = field(default_factory=dict)  # name -> spec (a bare description: an integer)
     # a route speaking a header protocol (tus): request headers it reads (documented; the
     # handler checks them, with the protocol's own statuses), a raw body's media type,
     # headers of its success reply, and further statuses it answers (name -> description)
     headers: dict[str, Query] = field(default_factory=dict)
     raw_body: str | None = None
+    raw_body_required: bool = False  # tus PATCH: its body (and so its Content-Type) is not optional
+    reply_media: str | None = None  # a reply that is not JSON (e.g. "text/csv"): documented as a string of that type
     reply_headers: dict[str, Query] = field(default_factory=dict)
     responses: dict[int, str] = field(default_factory=dict)
+    path_specs: dict[str, Query] = field(default_factory=dict)  # a path parameter narrower here than PATH_PARAMS says
     # resolved once: what check_params enforces on every request
     _path: dict[str, Query] = field(init=False, repr=False)
     _query: dict[str, Query] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [seg[1:-1] for seg in self.path.split("/") if seg.startswith("{") and seg.endswith("}")]
-        self._path = {n: PATH_PARAMS.get(n, Query(n, "string")) for n in names}
+        self._path = {n: self.path_specs.get(n) or PATH_PARAMS.get(n, Query(n, "string")) for n in names}
         self._query = {n: spec if isinstance(spec, Query) else Query(spec) for n, spec in self.query.items()}
 
     def query_spec(self, name: str) -> Query:

@@ -2,9 +2,10 @@
 
 Three policies, by what a response is:
 
-- the web client (`/`, `/web/...`, `/sdk/semot.js`, `/sw.js`): scripts from this origin
-  only; no inline script except the page's import map (import maps must be inline), which
-  is allowed by its sha256 hash, computed from index.html (again whenever the file
+- the web client (`/`, `/web/...`, `/sdk/semot.js`, `/sw.js`) and the admin console
+  (`/admin/...`, hashed from its own page): scripts from this origin only; no inline
+  script except the page's import map (import maps must be inline), which is allowed
+  by its sha256 hash, computed from index.html (again whenever the file
   changes). The one exception is `'unsafe-eval'`: the client ships its Vue templates as
   strings and Vue compiles them in the browser with `new Function` (there is no CSP-safe
   Vue 3 compiler, and no build step by design). Injected markup still cannot run script:
@@ -91,10 +92,16 @@ class SecurityHeaders:
     """Builds the policies once (the web page's import-map hash stays current) and sets
     the headers on every response, errors included."""
 
-    def __init__(self, index_html: Path, *, frame_ancestors: list[str], csp_extra: str = "") -> None:
+    def __init__(
+        self, index_html: Path, *, frame_ancestors: list[str], csp_extra: str = "", admin_html: Path | None = None
+    ) -> None:
         self._inline = InlineScripts(index_html)
+        # the admin console (/admin/) gets the web client's policy with its own page's hashes
+        self._admin_inline = InlineScripts(admin_html) if admin_html is not None else None
+        self._admin_hashes: list[str] | None = None
+        self._admin_policy = ""
         self._ancestors = frame_ancestors or ["'none'"]
-        self._extra = csp_extra
+        self._extra = self._base_extra = csp_extra
         self._app_hashes: list[str] | None = None
         self._app_policy = ""
         common = {
@@ -120,36 +127,58 @@ class SecurityHeaders:
         self._common = common
         self._frame_options = "DENY" if self._ancestors == ["'none'"] else None
 
+    def _page_policy(self, hashes: list[str]) -> str:
+        return _render(
+            _merge(
+                {
+                    "default-src": ["'self'"],
+                    "script-src": ["'self'", *hashes, "'unsafe-eval'"],
+                    "style-src": ["'self'", "'unsafe-inline'"],
+                    "img-src": ["'self'", "data:", "blob:"],
+                    "media-src": ["'self'", "blob:"],
+                    "font-src": ["'self'", "data:"],
+                    "connect-src": ["'self'"],  # CSP 3: 'self' covers ws:/wss: to this host
+                    "worker-src": ["'self'"],
+                    "manifest-src": ["'self'"],
+                    "form-action": ["'self'"],
+                    **self._common,
+                },
+                self._extra,
+            )
+        )
+
+    def add_page_sources(self, sources: str) -> None:
+        """Sources the client configuration needs in the pages' policies, in csp_extra's
+        syntax (its H5 pages' origins in frame-src, an outside logo's in img-src;
+        services/client_settings.csp_sources); replaces the previous ones."""
+        self._extra = f"{self._base_extra}; {sources}" if sources else self._base_extra
+        self._app_hashes = self._admin_hashes = None  # rebuilt at the next response
+
     def app_policy(self) -> str:
         """The web client's policy; rebuilt only when index.html's inline scripts change."""
         hashes = self._inline.sources()
         if hashes != self._app_hashes:
             self._app_hashes = hashes
-            self._app_policy = _render(
-                _merge(
-                    {
-                        "default-src": ["'self'"],
-                        "script-src": ["'self'", *hashes, "'unsafe-eval'"],
-                        "style-src": ["'self'", "'unsafe-inline'"],
-                        "img-src": ["'self'", "data:", "blob:"],
-                        "media-src": ["'self'", "blob:"],
-                        "font-src": ["'self'", "data:"],
-                        "connect-src": ["'self'"],  # CSP 3: 'self' covers ws:/wss: to this host
-                        "worker-src": ["'self'"],
-                        "manifest-src": ["'self'"],
-                        "form-action": ["'self'"],
-                        **self._common,
-                    },
-                    self._extra,
-                )
-            )
+            self._app_policy = self._page_policy(hashes)
         return self._app_policy
+
+    def admin_policy(self) -> str:
+        """The admin console's policy: the web client's, with admin/index.html's hashes."""
+        if self._admin_inline is None:
+            return self.app_policy()
+        hashes = self._admin_inline.sources()
+        if hashes != self._admin_hashes:
+            self._admin_hashes = hashes
+            self._admin_policy = self._page_policy(hashes)
+        return self._admin_policy
 
     def policy_for(self, path: str) -> str:
         if path == "/" or path.startswith("/web/") or path in ("/sw.js", "/sdk/semot.js", "/sdk/uploads.js", "/sdk/changes.js"):
             return self.app_policy()
         if path == "/docs" or path.startswith("/docs/"):
             return self.docs_policy
+        if path == "/admin" or path.startswith("/admin/"):
+            return self.admin_policy()
         return self.api_policy
 
     def apply(self, path: str, response: web.StreamResponse) -> None:

@@ -3,6 +3,20 @@
 import { reactive } from "vue";
 
 const zh = {
+  // --- H6 (issue 12): client configuration (stores/client-config.js): quick phrases, H5 pages
+  "phrases.title": "快捷短语",
+  "h5.openWindow": "在新窗口打开",
+  "h5.back": "返回",
+  "h5.blocked": "这个页面是在你打开 Semot 之后添加的，刷新后即可在这里显示。",
+  "h5.reload": "刷新",
+  // --- C (issue 14): the apps' bridge (bridge/host.js, bridge/card.js)
+  "bridge.confirmTitle": "发送卡片",
+  "bridge.confirmSend": "“{app}”想以你的名义向 {chat} 发送这张卡片：",
+  "bridge.send": "发送",
+  "bridge.openCard": "打开",
+  "bridge.card": "[卡片] {title}",
+  "bridge.unverified": "未验证",
+  "bridge.unverifiedHint": "不是管理员配置的应用发来的卡片：它自称的来源未经验证，打开链接前请留意发送人",
   // --- W1 (issue 11): group notices (stores/groups.js, components/group-banner.js): unmute,
   // announcement text and banner, join requests for owner and admins, my request's outcome
   "sys.memberUnmuted": "{by} 解除了 {user} 的禁言",
@@ -47,6 +61,18 @@ const zh = {
   "loc.accuracy": "当前位置（误差约 {n} 米）",
   "loc.device": "当前位置",
   "loc.typed": "手动输入的坐标",
+  "loc.fromSearch": "搜索选中的地点",
+  "loc.searchPlaceholder": "搜索公司地点、城市（中文、英文或拼音）",
+  "loc.searchResults": "搜索结果",
+  "loc.searching": "正在搜索…",
+  "loc.noResults": "没有找到匹配的地点",
+  "loc.searchFailed": "搜索失败，请稍后再试",
+  "loc.searchBusy": "搜索太频繁，请稍后再试",
+  "loc.kindPlace": "公司地点",
+  "loc.kindCity": "城市",
+  "loc.kindMap": "地图",
+  "loc.distM": "{n} 米",
+  "loc.distKm": "{n} 公里",
   // --- composer (W3): replies and quotes, sends refused for good (stores/replies.js, components/quote.js)
   "reply.action": "回复",
   "reply.to": "回复 {name}",
@@ -346,6 +372,10 @@ const zh = {
   "msg.recallExpired": "超过 {n} 分钟的消息不能撤回",
   "msg.recalledByMe": "你撤回了一条消息",
   "msg.recalledBy": "{name} 撤回了一条消息",
+  "msg.recalledByAdmin": "管理员撤回了一条消息",
+  "msg.recalledByManager": "群主/管理员 {name} 撤回了{user}的一条消息",
+  "msg.recalledByManagerShort": "群主/管理员 {name} 撤回了一条消息",
+  "msg.recalledOthersByMe": "你撤回了{user}的一条消息",
   "msg.burned": "消息已焚毁",
   "msg.burnAfter": "阅后即焚 · {s} 秒",
   "msg.burnCountdown": "{s} 秒后焚毁",
@@ -355,6 +385,9 @@ const zh = {
   "sys.membersAdded": "{by} 邀请 {users} 加入了群聊",
   "sys.memberJoined": "{user} 加入了群聊",
   "sys.memberRemoved": "{by} 将 {user} 移出了群聊",
+  // a change an administrator made from the admin console (`by_admin`, issue 12): "{by}" above
+  "sys.byAdmin": "管理员 {name}",
+  "sys.byAdminYou": "你（管理员）",
   "sys.memberLeft": "{user} 退出了群聊",
   "sys.roleChanged": "{by} 将 {user} 设为{role}",
   "sys.roleAdmin": "管理员",
@@ -555,6 +588,20 @@ const zh = {
 };
 
 const en = {
+  // --- H6 (issue 12): client configuration (stores/client-config.js): quick phrases, H5 pages
+  "phrases.title": "Quick phrases",
+  "h5.openWindow": "Open in a new window",
+  "h5.back": "Back",
+  "h5.blocked": "This page was added after you opened Semot: reload to show it here.",
+  "h5.reload": "Reload",
+  // --- C (issue 14): the apps' bridge (bridge/host.js, bridge/card.js)
+  "bridge.confirmTitle": "Send a card",
+  "bridge.confirmSend": "“{app}” wants to send this card to {chat} in your name:",
+  "bridge.send": "Send",
+  "bridge.openCard": "Open",
+  "bridge.card": "[Card] {title}",
+  "bridge.unverified": "unverified",
+  "bridge.unverifiedHint": "Not from an app your administrator configured: the source it names is unverified; mind who sent it before opening its link",
   // --- W1 (issue 11): group notices (stores/groups.js, components/group-banner.js): unmute,
   // announcement text and banner, join requests for owner and admins, my request's outcome
   "sys.memberUnmuted": "{by} unmuted {user}",
@@ -610,6 +657,18 @@ const en = {
   "loc.accuracy": "Current position (within {n} m)",
   "loc.device": "Current position",
   "loc.typed": "Coordinates entered by hand",
+  "loc.fromSearch": "Picked from the search",
+  "loc.searchPlaceholder": "Search our places or cities (name or pinyin)",
+  "loc.searchResults": "Search results",
+  "loc.searching": "Searching…",
+  "loc.noResults": "No place found",
+  "loc.searchFailed": "The search failed; try again later",
+  "loc.searchBusy": "Too many searches; try again in a moment",
+  "loc.kindPlace": "Our place",
+  "loc.kindCity": "City",
+  "loc.kindMap": "Map",
+  "loc.distM": "{n} m",
+  "loc.distKm": "{n} km",
   // --- composer (W3): replies and quotes, sends refused for good (stores/replies.js, components/quote.js)
   "reply.action": "Reply",
   "reply.to": "Replying to {name}",
@@ -909,6 +968,10 @@ const en = {
   "msg.recallExpired": "Messages older than {n} minutes cannot be recalled",
   "msg.recalledByMe": "You recalled a message",
   "msg.recalledBy": "{name} recalled a message",
+  "msg.recalledByAdmin": "An administrator recalled a message",
+  "msg.recalledByManager": "Group owner/admin {name} recalled a message from {user}",
+  "msg.recalledByManagerShort": "Group owner/admin {name} recalled a message",
+  "msg.recalledOthersByMe": "You recalled a message from {user}",
   "msg.burned": "Message burned",
   "msg.burnAfter": "Burn after reading · {s} s",
   "msg.burnCountdown": "Burns in {s} s",
@@ -918,6 +981,9 @@ const en = {
   "sys.membersAdded": "{by} added {users} to the group",
   "sys.memberJoined": "{user} joined the group",
   "sys.memberRemoved": "{by} removed {user} from the group",
+  // a change an administrator made from the admin console (`by_admin`, issue 12): "{by}" above
+  "sys.byAdmin": "Administrator {name}",
+  "sys.byAdminYou": "You (as administrator)",
   "sys.memberLeft": "{user} left the group",
   "sys.roleChanged": "{by} made {user} {role}",
   "sys.roleAdmin": "an admin",
@@ -1142,6 +1208,9 @@ function initial() {
 }
 
 export const i18n = reactive({ locale: initial() });
+// Texts an administrator set for every language (the client configuration's product name
+// as `appName`, its tagline): they win over both tables (stores/client-config.js).
+export const overrides = reactive({});
 
 export function setLocale(locale) {
   if (!MESSAGES[locale]) return;
@@ -1175,7 +1244,7 @@ export function t(key, params = undefined) {
   const table = MESSAGES[i18n.locale] || zh;
   const n = params && typeof params.n === "number" ? params.n : null;
   const plural = n === null ? undefined : table[`${key}#${pluralOf(n)}`];
-  let s = plural ?? table[key] ?? zh[key] ?? key;
+  let s = plural ?? overrides[key] ?? table[key] ?? zh[key] ?? key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] === undefined ? m : String(params[k])));
   return s;
 }

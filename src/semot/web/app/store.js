@@ -8,6 +8,7 @@ import { forgetMentionScans, noteMention, readUpTo, scanUnreadMentions } from ".
 import { recallQuotes } from "./stores/replies.js";
 import { applyChanged, applyEdit, applyReaction } from "./stores/reactions.js"; // W4: edits and reactions
 import { applySettings, isDnd } from "./stores/conversations-settings.js";
+import { contextSummary, isContextCard } from "./components/service/context-card.js"; // customer service
 
 // History pages: the first one small (the chat opens fast), older ones as big as the
 // server allows (the list is virtual: a big page costs no DOM; issue 11).
@@ -56,9 +57,12 @@ if (devices) {
     if (e.data && e.data.q === client.deviceId) devices.postMessage({ taken: client.deviceId });
   };
 }
+// Asked once per page: from then on this tab answers for its id, and a copy opened later
+// is the one that changes (before signing in too: the login declares the device id).
+let deviceChecked = null;
 function ensureUniqueDevice() {
   if (!devices) return Promise.resolve();
-  return new Promise((resolve) => {
+  deviceChecked ||= new Promise((resolve) => {
     const id = client.deviceId;
     const onMsg = (e) => {
       if (e.data && e.data.taken === id) {
@@ -77,6 +81,7 @@ function ensureUniqueDevice() {
       resolve();
     }, 120);
   });
+  return deviceChecked;
 }
 
 export const client = new SemotClient(location.origin, {
@@ -259,9 +264,11 @@ export function summary(m) {
       return m.body && m.body.name ? t("msg.fileNamed", { name: m.body.name }) : t("msg.file");
     case "custom": // a chat history (merged forward, stores/bundles.js) by its title
       if (m.body.type === "forward_bundle") return t("bundle.summary", { title: (m.body.data && typeof m.body.data.title === "string" && m.body.data.title) || t("bundle.label") });
+      if (m.body.type === "app_card" && m.body.data && typeof m.body.data.title === "string") return t("bridge.card", { title: m.body.data.title }); // bridge/card.js
+      if (isContextCard(m)) return contextSummary(m.body.data); // a visitor's product/order (customer service)
       return t("msg.custom", { type: m.body.type });
     case "recalled":
-      return m.from === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(m.from) });
+      return recalledText(m);
     case "burned":
       return t("msg.burned");
     case "system":
@@ -279,34 +286,58 @@ function whom(userId) {
   return userId === me() ? t("common.youObject") : displayName(userId);
 }
 
+/** Who made a group change: an administrator acting from the admin console (`by_admin`,
+ * docs/protocol.md, Groups) is named as one, so the act is not passed off as a member's. */
+function actor(b) {
+  if (!b.by_admin) return who(b.by);
+  return b.by === me() ? t("sys.byAdminYou") : t("sys.byAdmin", { name: displayName(b.by) });
+}
+
 const SYSTEM_TEXTS = {
-  group_members_added: (b) => t("sys.membersAdded", { by: who(b.by), users: (b.users || []).map(whom).join(t("common.listSep")) }),
+  group_members_added: (b) => t("sys.membersAdded", { by: actor(b), users: (b.users || []).map(whom).join(t("common.listSep")) }),
   group_member_joined: (b) => t("sys.memberJoined", { user: who(b.user) }),
-  group_member_removed: (b) => t("sys.memberRemoved", { by: who(b.by), user: whom(b.user) }),
+  group_member_removed: (b) => t("sys.memberRemoved", { by: actor(b), user: whom(b.user) }),
   group_member_left: (b) => t("sys.memberLeft", { user: who(b.user) }),
-  group_role_changed: (b) => t("sys.roleChanged", { by: who(b.by), user: whom(b.user), role: t(b.role === "admin" ? "sys.roleAdmin" : "sys.roleMember") }),
+  group_role_changed: (b) => t("sys.roleChanged", { by: actor(b), user: whom(b.user), role: t(b.role === "admin" ? "sys.roleAdmin" : "sys.roleMember") }),
   // `until: null` is an unmute (docs/protocol.md, Groups), also in notices stored before issue 11
-  group_member_muted: (b) => t(b.until == null ? "sys.memberUnmuted" : "sys.memberMuted", { by: who(b.by), user: whom(b.user) }),
-  group_owner_transferred: (b) => t("sys.ownerTransferred", { by: who(b.by), user: whom(b.user) }),
-  group_dismissed: (b) => t("sys.dismissed", { by: who(b.by) }),
-  group_renamed: (b) => t("sys.renamed", { by: who(b.by), name: b.name }),
+  group_member_muted: (b) => t(b.until == null ? "sys.memberUnmuted" : "sys.memberMuted", { by: actor(b), user: whom(b.user) }),
+  group_owner_transferred: (b) => t("sys.ownerTransferred", { by: actor(b), user: whom(b.user) }),
+  group_dismissed: (b) => t("sys.dismissed", { by: actor(b) }),
+  group_renamed: (b) => t("sys.renamed", { by: actor(b), name: b.name }),
   group_announcement: (b) => announcementText(b),
-  group_settings_changed: (b) => t("sys.settings", { by: who(b.by) }),
-  group_avatar: (b) => t("sys.groupAvatar", { by: who(b.by) }),
+  group_settings_changed: (b) => t("sys.settings", { by: actor(b) }),
+  group_avatar: (b) => t("sys.groupAvatar", { by: actor(b) }),
 };
 
 /** An announcement notice shows the text (issue 11); "" cleared it; no `text`: an old notice. */
 function announcementText(b) {
-  if (typeof b.text !== "string") return t("sys.announcement", { by: who(b.by) });
-  return b.text.trim() ? t("sys.announcementText", { by: who(b.by), text: b.text }) : t("sys.announcementCleared", { by: who(b.by) });
+  if (typeof b.text !== "string") return t("sys.announcement", { by: actor(b) });
+  return b.text.trim() ? t("sys.announcementText", { by: actor(b), text: b.text }) : t("sys.announcementCleared", { by: actor(b) });
 }
 
 /** The text of a system notice (the server's `system` messages), as plain text. */
 export function systemText(b) {
   if (b.type === "group_created") return t("msg.groupCreated", { name: who(b.by), group: b.name });
-  if (b.type === "recalled") return b.by === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(b.by) });
+  if (b.type === "recalled") {
+    if (b.role === "admin") return t("msg.recalledByAdmin");
+    if (b.role === "group_admin" && b.by !== me()) return t("msg.recalledByManagerShort", { name: displayName(b.by) });
+    return b.by === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(b.by) });
+  }
   const f = SYSTEM_TEXTS[b.type];
   return f ? f(b) : t("msg.system");
+}
+
+/** A tombstone's text: who recalled it, and as what (`recalled_by` / `recalled_role`,
+ * docs/protocol.md; a tombstone without them was recalled by its sender). */
+export function recalledText(m) {
+  const by = m.recalled_by || m.from;
+  const role = m.recalled_role || "sender";
+  if (role === "admin") return t("msg.recalledByAdmin");
+  if (role === "group_admin" && by !== m.from) {
+    if (by === me()) return t("msg.recalledOthersByMe", { user: displayName(m.from) });
+    return t("msg.recalledByManager", { name: displayName(by), user: whom(m.from) });
+  }
+  return by === me() ? t("msg.recalledByMe") : t("msg.recalledBy", { name: displayName(by) });
 }
 
 export function previewText(c) {
@@ -320,6 +351,7 @@ export function previewText(c) {
 
 // ------------------------------------------------------------------ session
 export async function login(username, password) {
+  await ensureUniqueDevice(); // the login log records the id the connection will use
   await client.login(username, password);
   await enterApp();
 }
@@ -817,7 +849,7 @@ client.on("message", (m) => {
       setGroupName(c, m.body.name);
       addMember(c, m.body.by);
     } else if (m.body.type === "recalled") {
-      markRecalled(c, m.body.seq, m.body.by);
+      markRecalled(c, m.body.seq, m.body.by, m.body.role);
     } else if (m.body.type === "group_renamed") {
       setGroupName(c, m.body.name);
     } else if (m.body.type === "group_members_added") {
@@ -873,7 +905,7 @@ client.on("event", (e) => {
       }
       break;
     case "recall":
-      if (c) markRecalled(c, e.seq, e.by);
+      if (c) markRecalled(c, e.seq, e.by, e.role);
       break;
     case "burned":
       if (c) markBurned(c, e.seq);
@@ -924,6 +956,7 @@ function insertIntoWindow(c, msgs) {
     const m = { ...raw };
     const hi = list.length ? list[list.length - 1].seq : 0;
     if (!list.length || m.seq > hi) {
+      if (c.hasMoreAfter) continue; // a window around an older message (stores/search.js): loaded by scrolling down
       if (list.length && m.seq > hi + 1) {
         // a gap in the window (it was loaded before these arrived): fetch it
         fillWindow(c);
@@ -939,7 +972,7 @@ function insertIntoWindow(c, msgs) {
       if (m.seq < list[0].seq) continue; // older than the window: loaded by scrolling up
       list.splice(i < 0 ? list.length : i, 0, m);
     }
-    if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+    if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by, m.body.role);
     startBurn(c, m);
   }
 }
@@ -947,7 +980,7 @@ function insertIntoWindow(c, msgs) {
 const filling = new Set();
 /** Fetch what the open window misses after its newest message. */
 async function fillWindow(c) {
-  if (filling.has(c.id) || !client.connected) return;
+  if (filling.has(c.id) || !client.connected || c.hasMoreAfter) return;
   filling.add(c.id);
   try {
     for (;;) {
@@ -956,7 +989,7 @@ async function fillWindow(c) {
       for (const m of page.messages) if (m.seq > (c.messages.length ? c.messages[c.messages.length - 1].seq : 0)) {
         c.messages.push({ ...m });
         startBurn(c, c.messages[c.messages.length - 1]);
-        if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+        if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by, m.body.role);
       }
       if (!page.more || !page.messages.length) break;
     }
@@ -985,7 +1018,7 @@ export async function loadLatest(c) {
       if (m.from && m.kind !== "system") addMember(c, m.from);
       if (m.kind === "system" && m.body.type === "group_created") setGroupName(c, m.body.name);
     }
-    for (const m of c.messages) if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+    for (const m of c.messages) if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by, m.body.role);
     const last = c.messages[c.messages.length - 1];
     if (last && last.seq > c.maxSeq) c.maxSeq = last.seq;
     startBurns(c);
@@ -1007,7 +1040,7 @@ export async function loadOlder(c) {
     c.hasMoreBefore = page.more;
     for (const m of older) {
       if (m.from && m.kind !== "system") addMember(c, m.from);
-      if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by);
+      if (m.kind === "system" && m.body.type === "recalled") markRecalled(c, m.body.seq, m.body.by, m.body.role);
     }
     startBurns(c);
     return older.length > 0;
@@ -1135,14 +1168,20 @@ function markBurned(c, seq) {
   delete burnEnds[`${c.id}#${seq}`];
 }
 
-function markRecalled(c, seq, by) {
+function markRecalled(c, seq, by, role) {
   const m = c.messages.find((x) => x.seq === seq);
+  if (m && by && !m.recalled_by) {
+    m.recalled_by = by; // who recalled it and as what: the tombstone's text (recalledText)
+    m.recalled_role = role || "sender";
+  }
   if (m && m.kind !== "recalled") {
     m.kind = "recalled";
     m.body = {};
     m.burnEndsAt = 0;
   }
-  if (c.last && c.last.seq === seq) c.last = { ...c.last, kind: "recalled", body: {}, from: by || c.last.from };
+  if (c.last && c.last.seq === seq) {
+    c.last = { ...c.last, kind: "recalled", body: {}, recalled_by: by || c.last.from, recalled_role: role || "sender" };
+  }
   recallQuotes(c, seq); // its replies' quotes lose the text too
 }
 
@@ -1248,10 +1287,10 @@ export function describeError(error) {
 }
 
 // ------------------------------------------------------------------ attention: title, notifications
-const BASE_TITLE = "Semot";
 export function updateTitle() {
   const n = totalUnread();
-  document.title = state.hidden && n > 0 ? `(${n > 99 ? "99+" : n}) ${BASE_TITLE}` : BASE_TITLE;
+  const base = t("appName"); // the client configuration's product name, when set
+  document.title = state.hidden && n > 0 ? `(${n > 99 ? "99+" : n}) ${base}` : base;
 }
 
 document.addEventListener("visibilitychange", () => {

@@ -32,6 +32,9 @@ export const MAX_PROFILE_IDS = 200;
 // of up to 8 KiB, and 200 ids of 64 characters would not fit in one.
 const MAX_PROFILE_QUERY = 4000;
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** The platforms the server knows (the WebSocket auth frame's `device.platform`): the
+ * login declares its device only with one of these (the admin console's "admin" is not). */
+const DEVICE_PLATFORMS = new Set(["web", "desktop", "android", "ios", "bot", "sdk"]);
 /** Most users one `presence_sub` follows (subscribePresence() takes no more). */
 export const MAX_PRESENCE_SUB = 500;
 
@@ -257,6 +260,7 @@ export class SemotClient extends Emitter {
     this.state = "idle";
     this.closeCode = null;
     this.reconnects = 0;
+    this.resyncs = 0; // `evt resync` catch-ups run
 
     this._ws = null;
     this._rid = 0;
@@ -385,11 +389,25 @@ export class SemotClient extends Emitter {
   }
 
   /** Log in; keeps the tokens; returns the server's token reply (without the refresh
-   * token with refreshCookie: the server sets it as an HttpOnly cookie instead). */
+   * token with refreshCookie: the server sets it as an HttpOnly cookie instead). The
+   * device id and platform go with it, as in the WebSocket auth frame, so the
+   * administrators' login log names this device rather than guessing from the browser. */
   async login(username, password) {
     const body = { username, password };
     if (this.refreshCookie) body.cookie = true;
+    if (DEVICE_PLATFORMS.has(this.platform) && ID_RE.test(this.deviceId)) body.device = { id: this.deviceId, platform: this.platform };
     const data = await this.http("POST", "/api/v1/auth/login", body, { auth: false });
+    this._takeTokens(data);
+    return data;
+  }
+
+  /** Log in with a single-use SSO ticket (an integrator's server got it from the server
+   * API); keeps the tokens like `login`. */
+  async loginWithTicket(ticket) {
+    const body = { ticket };
+    if (this.refreshCookie) body.cookie = true;
+    if (DEVICE_PLATFORMS.has(this.platform) && ID_RE.test(this.deviceId)) body.device = { id: this.deviceId, platform: this.platform };
+    const data = await this.http("POST", "/api/v1/auth/sso", body, { auth: false });
     this._takeTokens(data);
     return data;
   }
@@ -712,7 +730,17 @@ export class SemotClient extends Emitter {
    * server's read_receipts_max_group (403 `forbidden` beyond). `evt read` keeps it current.
    */
   async conversationReads(conv) {
-    return (await this.http("GET", `/api/v1/conversations/${encodeURIComponent(conv)}/reads`)).reads || {};
+    return (await this.conversationReadMarks(conv)).reads;
+  }
+
+  /**
+   * The same with when each member joined: {reads: {user_id: read_seq}, joined:
+   * {user_id: joined_at ms}}. A member who joined after a message was sent is neither
+   * a reader nor a non-reader of it (servers before the extension send no `joined`: {}).
+   */
+  async conversationReadMarks(conv) {
+    const out = await this.http("GET", `/api/v1/conversations/${encodeURIComponent(conv)}/reads`);
+    return { reads: out.reads || {}, joined: out.joined || {} };
   }
 
   /**
@@ -722,6 +750,39 @@ export class SemotClient extends Emitter {
   async searchPeople(q, limit = 20) {
     const qs = new URLSearchParams({ q, limit: String(limit) });
     return (await this.http("GET", `/api/v1/directory/search?${qs}`)).results || [];
+  }
+
+  /**
+   * Find places for a location message (docs/protocol.md, "Place search"): the
+   * organisation's places first (an empty `q` lists them), then cities by Chinese name,
+   * English name or pinyin, then the server's geocoder if it has one:
+   * [{kind: "place"|"city"|"geocoder", title, address, lat, lng, country?, population?, distance_m?}].
+   * `near`: {lat, lng} or "lat,lng" (nearer first, with distances); `lang`: "zh" or "en".
+   */
+  async searchPlaces(q, { near, lang, limit } = {}) {
+    const qs = new URLSearchParams({ q: q || "" });
+    if (near) qs.set("near", typeof near === "string" ? near : `${near.lat},${near.lng}`);
+    if (lang) qs.set("lang", lang);
+    if (limit) qs.set("limit", String(limit));
+    return (await this.http("GET", `/api/v1/geo/search?${qs}`)).results || [];
+  }
+
+  /**
+   * Search one's own messages (docs/search.md): across every conversation one is in, or
+   * in `conv`; `sender`, `kind`, `since`/`until` (ms) narrow it (`q` may be empty when
+   * another filter is given); `cursor` is the previous reply's `next`. Resolves with
+   * {hits: [<msg>...] newest first, next: cursor or null}. Over the WebSocket (`search`
+   * request) when connected, else GET /api/v1/messages/search.
+   */
+  async search(q, { conv, sender, kind, since, until, limit, cursor } = {}) {
+    const f = { q: q || "" };
+    for (const [k, v] of Object.entries({ conv, sender, kind, since, until, limit, cursor })) {
+      if (v !== undefined && v !== null && v !== "") f[k] = v;
+    }
+    const r = this.connected
+      ? await this.request("search", f)
+      : await this.http("GET", `/api/v1/messages/search?${new URLSearchParams(Object.entries(f).map(([k, v]) => [k, String(v)]))}`);
+    return { hits: r.hits || [], next: r.next ?? null };
   }
 
   // ---------------------------------------------------------------- connection
@@ -1138,9 +1199,19 @@ export class SemotClient extends Emitter {
       if (frame.evt === "read" && frame.conv && frame.user !== this.userId && Number.isInteger(frame.seq)) {
         this._peerRead(frame.conv, frame.seq, false);
       }
+      if (frame.evt === "resync") this._resync(frame.spread_ms); // the node may have missed pushes
       if (frame.evt === "edit" || frame.evt === "reaction") this._changes.onEvent(frame); // in change_seq order
       else this._emit("event", frame);
     }
+  }
+
+  /** `evt resync`: catch up after a random wait of up to `spread_ms` (docs/protocol.md). */
+  _resync(spreadMs) {
+    const wait = Math.random() * Math.min(Number(spreadMs) || 0, 60000);
+    setTimeout(() => {
+      this.resyncs += 1;
+      if (this.connected) this.catchUp().catch((e) => this._report(e, "catch-up"));
+    }, wait);
   }
 
   _failPending(error) {
@@ -1172,7 +1243,9 @@ export class SemotClient extends Emitter {
           if (frame.ok) resolve(frame.data || {});
           else {
             const e = frame.error || {};
-            reject(new SemotAPIError(e.code || "internal", e.message || "", null, e.details || null));
+            const err = new SemotAPIError(e.code || "internal", e.message || "", null, e.details || null);
+            if (e.mid) err.mid = e.mid; // pending_review: the held message's id (docs/moderation.md)
+            reject(err);
           }
         },
         reject,

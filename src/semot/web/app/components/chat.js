@@ -9,6 +9,7 @@ import MessageList from "./message-list.js";
 import ComposerBox from "./composer.js";
 import GroupPanel from "./group-panel.js";
 import GroupBanner from "./group-banner.js"; // W1: announcement banner, join requests
+import { openSearch } from "../stores/search.js"; // issue 13: search in this chat
 
 export default {
   name: "ChatView",
@@ -30,7 +31,7 @@ export default {
 
     const connected = computed(() => state.connection === "open");
     return {
-      panel, title, subtitle, typing, closeConv, state, t, displayName, connected, client,
+      panel, title, subtitle, typing, closeConv, state, t, displayName, connected, client, openSearch,
     };
   },
   template: `
@@ -44,6 +45,9 @@ export default {
           <h2 data-testid="chat-title">{{ title }}</h2>
           <span class="chat-sub" :class="{ typing }" data-testid="chat-sub" aria-live="polite">{{ subtitle }}</span>
         </div>
+        <el-button class="chat-search-btn" text circle :aria-label="t('search.inChat')" :title="t('search.inChat')" @click="openSearch(conv.id)" data-testid="chat-search">
+          <el-icon :size="19"><icon-search /></el-icon>
+        </el-button>
         <el-button v-if="conv.type === 'group'" class="chat-info-btn" text circle :aria-label="t('group.info')" :title="t('group.info')" @click="panel = true" data-testid="group-info">
           <el-icon :size="20"><icon-more-filled /></el-icon>
         </el-button>

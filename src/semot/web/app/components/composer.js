@@ -16,8 +16,10 @@ import EmojiPicker from "./emoji-picker.js";
 import { AtGlyph, FireGlyph, SmileGlyph } from "./glyphs.js";
 import { cancelUpload, dismissUpload, pauseUpload, percent, resumeUpload, sendFiles, uploadsOf } from "../stores/uploads.js";
 import { canRecord, cancelRecording, clock, recorder, startRecording, stopRecording } from "../stores/recorder.js";
-import { cancelReply, replyDraft } from "../stores/replies.js";
+import { cancelReply, replyDraft, takeReply } from "../stores/replies.js";
 import MessageQuote from "./quote.js";
+import QuickPhrases from "./quick-phrases.js";
+import { feature } from "../stores/client-config.js";
 
 const HOLD_MS = 400; // a press longer than this is "hold to talk": letting go sends
 
@@ -25,7 +27,7 @@ const BURN_CHOICES = [5, 10, 30, 60, 300];
 
 export default {
   name: "ComposerBox",
-  components: { UserAvatar, SmileGlyph, FireGlyph, AtGlyph, EmojiPicker, MessageQuote },
+  components: { UserAvatar, SmileGlyph, FireGlyph, AtGlyph, EmojiPicker, MessageQuote, QuickPhrases },
   props: { conv: { type: Object, required: true } },
   setup(props) {
     const input = ref(null);
@@ -225,6 +227,12 @@ export default {
       nextTick(onInput);
     }
 
+    // the client configuration: burn-after-reading switched off ends it here; with files off,
+    // the picker offers the kinds still allowed (client-config.css hides what is off)
+    watch(() => feature("burn"), (on) => { if (!on) burnOn.value = false; });
+    const fileAccept = computed(() => (feature("files") ? undefined
+      : [feature("images") && "image/*", feature("video") && "video/*", feature("voice") && "audio/*"].filter(Boolean).join(",")));
+
     function toggleBurn() {
       burnOn.value = !burnOn.value;
       ElMessage({ message: burnOn.value ? t("chat.burnOn", { s: burnS.value }) : t("chat.burnOff"), type: "info", duration: 1800 });
@@ -242,7 +250,7 @@ export default {
 
     function addFiles(list) {
       const files = [...(list || [])].filter((f) => f && typeof f.size === "number");
-      if (files.length) sendFiles(props.conv, files);
+      if (files.length) sendFiles(props.conv, files, { replyTo: takeReply(props.conv) }); // a reply carries the quote
     }
     function pickFiles() {
       if (fileInput.value) fileInput.value.click();
@@ -341,7 +349,7 @@ export default {
     onBeforeUnmount(() => recorder.state !== "idle" && cancelRecording());
 
     return {
-      quoting, stopQuoting, canMentionAll, roleKnown,
+      quoting, stopQuoting, canMentionAll, roleKnown, fileAccept, insert,
       input, emojiOpen, EMOJI, pickEmoji, burnOn, burnS, BURN_CHOICES, toggleBurn, send, onKeydown, onInput, canSend, tooLong,
       maxChars, mention, candidates, choose, startMention, isGroup, openDialog, gate, state, t,
       fileInput, root, pickFiles, onPicked, onPaste, dragging, uploadItems, percent, pauseUpload, resumeUpload, cancelUpload,
@@ -394,7 +402,8 @@ export default {
         <button class="tool" type="button" :aria-label="t('chat.card')" :title="t('chat.card')" @click="openDialog('card')" data-testid="card-btn"><el-icon><icon-postcard /></el-icon></button>
         <button v-if="isGroup" class="tool" type="button" :aria-label="t('chat.mention')" :title="t('chat.mention')" @click="startMention" data-testid="mention-btn"><at-glyph /></button>
         <button class="tool" type="button" :aria-label="t('upload.pick')" :title="t('upload.pick')" @click="pickFiles" data-testid="file-btn"><el-icon><icon-paperclip /></el-icon></button>
-        <input ref="fileInput" type="file" multiple hidden @change="onPicked" data-testid="file-input">
+        <input ref="fileInput" type="file" multiple hidden :accept="fileAccept" @change="onPicked" data-testid="file-input">
+        <quick-phrases @pick="insert" />
         <button v-if="recordable" class="tool mic" :class="{ on: recordingHere }" type="button" :aria-pressed="recordingHere ? 'true' : 'false'"
                 :aria-label="recordingHere ? t('voice.send') : t('voice.record')" :title="t('voice.hint')"
                 @pointerdown="micDown" @pointerup="micUp" @keydown="micKey" data-testid="mic-btn"><el-icon><icon-microphone /></el-icon></button>

@@ -8,7 +8,7 @@
 // Escape closes it and gives the focus back to the row.
 import { computed, nextTick, reactive } from "vue";
 import { ElMessage } from "element-plus";
-import { MuteNotification, Top } from "@element-plus/icons-vue";
+import { ChatLineSquare, MuteNotification, Top } from "@element-plus/icons-vue";
 import { t } from "../i18n.js";
 import { convTitle, describeError, openConv, previewText, state, ui } from "../store.js";
 import { canConfigure, hideConv, isDnd, pinnedAt, setDnd, setPinned, visibleConvs } from "../stores/conversations.js";
@@ -16,6 +16,7 @@ import { shortTime } from "../util.js";
 import UserAvatar from "./avatar.js";
 import UserMenu from "./user-menu.js";
 import GroupRequestsBadge from "./group-requests-badge.js"; // W1: join requests waiting
+import { openSearch } from "../stores/search.js"; // issue 13: search messages in every chat
 
 const CSS = "/web/app/components/conv-list.css";
 if (typeof document !== "undefined" && !document.querySelector(`link[href="${CSS}"]`)) {
@@ -32,7 +33,7 @@ const MENU_H = 140;
 
 export default {
   name: "ConvList",
-  components: { UserAvatar, UserMenu, GroupRequestsBadge, IconPinned: Top, IconMuted: MuteNotification },
+  components: { UserAvatar, UserMenu, GroupRequestsBadge, IconPinned: Top, IconMuted: MuteNotification, IconMsgSearch: ChatLineSquare },
   setup() {
     const rows = computed(() =>
       visibleConvs().map((c) => ({
@@ -176,7 +177,7 @@ export default {
 
     return {
       rows, empty, state, t, rowLabel, onCommand, onKey, onClick, onContextMenu, onTouchStart, onTouchMove, cancelPress,
-      menu, menuConv, menuPinned, menuDnd, menuTitle, canConfigure, closeMenu, onMenuKey, act,
+      menu, menuConv, menuPinned, menuDnd, menuTitle, canConfigure, closeMenu, onMenuKey, act, openSearch,
     };
   },
   template: `
@@ -187,6 +188,7 @@ export default {
         <el-input v-model="state.search" :placeholder="t('list.search')" :aria-label="t('list.searchLabel')" clearable class="conv-search" data-testid="conv-search">
           <template #prefix><el-icon><icon-search /></el-icon></template>
         </el-input>
+        <el-button class="new-btn" :aria-label="t('search.open')" :title="t('search.open')" data-testid="msg-search" @click="openSearch(null)"><el-icon><icon-msg-search /></el-icon></el-button>
         <el-dropdown trigger="click" @command="onCommand">
           <el-button class="new-btn" :aria-label="t('list.new')" data-testid="new-menu"><el-icon><icon-plus /></el-icon></el-button>
           <template #dropdown>

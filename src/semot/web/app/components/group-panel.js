@@ -44,7 +44,7 @@ export default {
     const nameDraft = ref("");
     const nameError = ref("");
     const nameSaving = ref(false);
-    const policy = reactive({ invite: "member", join: "approval", member_leave: true, searchable: false });
+    const policy = reactive({ invite: "member", join: "approval", member_leave: true, searchable: false, review: false });
     const policyBusy = ref(false);
 
     // Loads may overlap (an action's own reload and the `evt group` it caused): only the
@@ -91,6 +91,7 @@ export default {
       if (s.join) policy.join = s.join;
       if (typeof s.member_leave === "boolean") policy.member_leave = s.member_leave;
       if (typeof s.searchable === "boolean") policy.searchable = s.searchable;
+      policy.review = !!s.review; // pre-moderation (stores/moderation.js)
     }
     // the group id is how people find a group that is not searchable: make it easy to share
     async function copyId() {
@@ -369,6 +370,12 @@ export default {
                        :aria-label="t('group.policy.searchable')" data-testid="gp-policy-searchable" />
           </div>
           <p :style="HINT">{{ t('group.policy.searchableHint') }}</p>
+          <div class="gp-row">
+            <label for="gp-policy-review">{{ t('group.policy.review') }}</label>
+            <el-switch id="gp-policy-review" v-model="policy.review" :disabled="policyBusy" @change="(v) => setPolicy('review', v)"
+                       :aria-label="t('group.policy.review')" data-testid="gp-policy-review" />
+          </div>
+          <p :style="HINT">{{ t('group.policy.reviewHint') }}</p>
         </section>
         <section v-if="canInvite" class="gp-section">
           <div class="gp-title">{{ t('group.invite') }}</div>

@@ -1,23 +1,6 @@
-// The language menu (简体中文 / English), shown on the login page and in the user menu.
+// The language menu (简体中文 / English), shown on the login page and in the user menu
+// (the component is shared with the admin console: web/shared/lang-switch.js).
+import { createLangSwitch } from "../../shared/lang-switch.js";
 import { LOCALES, i18n, setLocale, t } from "../i18n.js";
 
-export default {
-  name: "LangSwitch",
-  props: { plain: { type: Boolean, default: false } },
-  setup() {
-    return { i18n, t, LOCALES, setLocale, label: (l) => (l === "zh-CN" ? t("lang.zh") : t("lang.en")) };
-  },
-  template: `
-    <el-dropdown trigger="click" @command="setLocale" class="lang-switch">
-      <el-button :text="!plain" size="small" :aria-label="t('lang.label')" data-testid="lang-switch">
-        <svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="1.7" aria-hidden="true" style="margin-right:4px"><circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c2.5 2.6 3.7 5.6 3.7 9s-1.2 6.4-3.7 9c-2.5-2.6-3.7-5.6-3.7-9S9.5 5.6 12 3z"/></svg>
-        {{ label(i18n.locale) }}
-        <el-icon class="el-icon--right"><icon-arrow-down /></el-icon>
-      </el-button>
-      <template #dropdown>
-        <el-dropdown-menu>
-          <el-dropdown-item v-for="l in LOCALES" :key="l" :command="l" :data-testid="'lang-' + l" :disabled="l === i18n.locale">{{ label(l) }}</el-dropdown-item>
-        </el-dropdown-menu>
-      </template>
-    </el-dropdown>`,
-};
+export default createLangSwitch({ i18n, setLocale, t, locales: LOCALES });

@@ -22,6 +22,7 @@ import BundleViewer from "./forward/bundle-viewer.js";
 import { closeBundles } from "../stores/bundles.js";
 import { canSelect, endSelect, isPicked, isSelecting, MAX_SELECTED, togglePick } from "../stores/selection.js";
 import { ElMessage } from "element-plus";
+import { backToLatest, leaveDetached, loadNewer, pagedIn } from "../stores/search.js"; // a window around a search hit
 
 // The list's stylesheet, linked once (app.css stays as it is).
 const CSS = "/web/app/components/message-list.css";
@@ -241,14 +242,19 @@ export default {
         }
       }
       const gap = el.scrollHeight - el.scrollTop - el.clientHeight;
-      stick.value = gap < NEAR_BOTTOM;
+      stick.value = gap < NEAR_BOTTOM && !conv.hasMoreAfter;
       farFromBottom.value = gap > el.clientHeight;
       if (stick.value) unseen.value = 0;
       checkDivider();
       maybeLoadOlder();
+      if (conv.hasMoreAfter && gap < Math.max(1200, 2 * el.clientHeight)) loadNewer(conv);
     }
 
     function scrollToBottom() {
+      if (conv.hasMoreAfter) {
+        backToLatest(conv); // the latest messages replace the window around a search hit
+        return;
+      }
       stick.value = true;
       unseen.value = 0;
       farFromBottom.value = false;
@@ -305,11 +311,13 @@ export default {
     watch(lastKey, (key, prev) => {
       if (!prev || !key) return;
       const last = items.value[items.value.length - 1];
+      if (pagedIn(conv, last.msg)) return; // loaded by scrolling down, not a new message
       if (last.msg && last.msg.from === me()) stick.value = true;
       else if (!stick.value && conv.loaded) unseen.value += 1;
     });
 
     onUpdated(relayout);
+    watch(() => conv.pending.length, (n, o) => n > o && backToLatest(conv)); // sending from a window around a search hit
 
     async function init() {
       if (!conv.loaded) await loadLatest(conv);
@@ -344,12 +352,13 @@ export default {
       if (isSelecting(conv)) endSelect(); // another chat: the selection ends
       closeBundles();
       if (ro) ro.disconnect();
+      leaveDetached(conv);
       if (mounted.get(conv.id) && mounted.get(conv.id).reveal === reveal) mounted.delete(conv.id);
     });
 
     const unreadLabel = computed(() => (openUnread === 1 ? t("unreadJump.one") : t("unreadJump.many", { n: openUnread })));
     const showUnreadJump = computed(() => !dividerSeen.value && conv.loaded && openUnread > 0);
-    const showBottomJump = computed(() => !stick.value && (unseen.value > 0 || farFromBottom.value));
+    const showBottomJump = computed(() => conv.hasMoreAfter || (!stick.value && (unseen.value > 0 || farFromBottom.value)));
 
     // Selection mode: a click anywhere on a row picks it (and does nothing else then).
     const selecting = computed(() => isSelecting(conv));

@@ -11,6 +11,7 @@ import UserAvatar from "./avatar.js";
 import { FireGlyph } from "./glyphs.js";
 import { Share } from "@element-plus/icons-vue";
 import { canForward as forwardable } from "../stores/forward.js";
+import { groups as groupStore } from "../stores/groups.js";
 import MediaImage from "./media/image.js";
 import MediaVideo from "./media/video.js";
 import MediaVoice from "./media/voice.js";
@@ -26,11 +27,14 @@ import { MessageEditor, ReactionBar } from "./reactions.js"; // W4: edits and re
 import { canEdit as editable, isEditing, startEdit } from "../stores/reactions.js"; // W4
 import BundleCard from "./forward/bundle-card.js"; // multi-select and merged forward
 import { isBundle } from "../stores/bundles.js";
+import { AppCard, isAppCard } from "../bridge/card.js"; // issue 14: a card sent by an app (bridge)
+import ServiceContextCard, { isContextCard } from "./service/context-card.js"; // issue 15: a visitor's product/order
 import { startSelect } from "../stores/selection.js";
+import ReviewStatus from "./moderation/review-status.js"; // pre-moderation: under review / rejected
 
 export default {
   name: "MessageItem",
-  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share, ProfileCard, ReadReceipt, MessageQuote, MessageEditor, ReactionBar, BundleCard },
+  components: { UserAvatar, FireGlyph, MediaImage, MediaVideo, MediaVoice, MediaFile, ForwardDialog, IconShare: Share, ProfileCard, ReadReceipt, MessageQuote, MessageEditor, ReactionBar, BundleCard, ReviewStatus, AppCard, ServiceContextCard },
   props: {
     msg: { type: Object, required: true },
     conv: { type: Object, required: true },
@@ -62,6 +66,7 @@ export default {
     });
     const noticeText = computed(() => summary(props.msg));
     const status = computed(() => {
+      if (props.pending && (props.pending.status === "review" || props.pending.status === "rejected")) return props.pending.status;
       if (props.pending) return props.pending.status === "failed" ? "failed" : (state.connection === "open" ? "sending" : "queued");
       if (!mine.value || props.conv.type !== "direct") return "";
       return props.msg.seq <= props.conv.peerRead ? "read" : "unread";
@@ -69,8 +74,13 @@ export default {
     const recallWindowMs = computed(() => ((client.serverConfig && client.serverConfig.recall_window_s) || 120) * 1000);
     // checked when the menu opens, so that rows do not re-render every second
     const openedAt = ref(Date.now());
-    const canRecall = computed(() => mine.value && !props.pending && props.msg.seq > 0 && !tombstone.value && !system.value
-      && openedAt.value - props.msg.ts < recallWindowMs.value);
+    // a group's owner and admins recall members' messages at any time (the server decides whose: docs/protocol.md)
+    const manager = computed(() => {
+      const g = props.conv.type === "group" && groupStore.info[props.conv.id];
+      return !!g && (g.my_role === "owner" || g.my_role === "admin") && !g.dismissed;
+    });
+    const canRecall = computed(() => !props.pending && props.msg.seq > 0 && !tombstone.value && !system.value
+      && (manager.value || (mine.value && openedAt.value - props.msg.ts < recallWindowMs.value)));
     const canCopy = computed(() => kind.value === "text");
     const editWindowS = computed(() => (client.serverConfig && client.serverConfig.edit_window_s) || 0); // W4
     const canEdit = computed(() => editable(props.msg, props.pending, me(), editWindowS.value, openedAt.value));
@@ -144,6 +154,8 @@ export default {
       menu, mine, kind, tombstone, system, showName, name, cardName, segs, mentionsMe, burnS, burnLeft, noticeText, status,
       quote, canReply, onJump, canEdit, editingNow,
       bundle: computed(() => isBundle(props.msg)),
+      appCard: computed(() => isAppCard(props.msg)),
+      contextCard: computed(() => isContextCard(props.msg)),
       canRecall, canCopy, canForward, forwarding, hasMenu, armed, onCommand, openMenu, onVisible, onRetry, mapHref, t, clock, fullTime, startDirect, myId: me(),
     };
   },
@@ -190,6 +202,8 @@ export default {
               </div>
             </div>
             <bundle-card v-else-if="bundle" :msg="msg" />
+            <app-card v-else-if="appCard" :data="msg.body.data" />
+            <service-context-card v-else-if="contextCard" :ctx="msg.body.data" class="in-chat" />
             <span v-else class="msg-text muted">{{ noticeText }}</span>
             <span v-if="burnS" class="burn-tag" :class="{ counting: burnLeft !== null }" data-testid="burn-tag">
               <fire-glyph />
@@ -219,6 +233,7 @@ export default {
           <span class="msg-time">{{ clock(msg.ts) }}</span>
           <span v-if="msg.edited_ts" class="edited-tag" :title="t('edit.editedAt', { time: fullTime(msg.edited_ts) })" data-testid="edited">({{ t('edit.edited') }})</span>
           <span v-if="status === 'sending'" class="st st-sending" :title="t('msg.sending')" data-testid="st-sending"><el-icon class="is-loading"><icon-loading /></el-icon>{{ t('msg.sending') }}</span>
+          <review-status v-else-if="status === 'review' || status === 'rejected'" :pending="pending" />
           <span v-else-if="status === 'queued'" class="st st-queued" :title="t('msg.queued')" data-testid="st-queued"><el-icon><icon-clock /></el-icon>{{ t('msg.queued') }}</span>
           <span v-else-if="status === 'failed' && pending.permanent" class="st st-failed permanent" role="alert" data-testid="st-failed" data-permanent="true">
             <el-icon><icon-warning-filled /></el-icon>{{ t('sendFailed.permanent') }}<span v-if="pending.error" class="st-reason">({{ pending.error }})</span>

@@ -21,7 +21,7 @@ export default {
     onMounted(() => {
       if (!tooBig.value) loadReads(props.conv.id);
     });
-    const who = computed(() => (tooBig.value || receipts.off[props.conv.id] ? null : readersOf(props.conv.id, props.msg.seq, props.msg.from)));
+    const who = computed(() => (tooBig.value || receipts.off[props.conv.id] ? null : readersOf(props.conv.id, props.msg.seq, props.msg.from, props.msg.ts)));
     const label = computed(() => {
       const w = who.value;
       if (!w) return "";

@@ -11,16 +11,21 @@ import ContactsView from "./contacts.js";
 import DirectoryView from "./directory.js";
 import ChatView from "./chat.js";
 import ProfileDialog from "./profile-dialog.js";
+import { H5PageNav, H5PageView } from "./h5-pages.js";
+import ClientWatermark from "./watermark.js";
+import SearchPanel from "./search/search-panel.js"; // issue 13: message search
+import { ServiceNav, ServiceView } from "./service/workbench.js"; // issue 15: the customer-service workbench
 import { AboutDialog, CardDialog, FindGroupDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
 
 export default {
   name: "ShellView",
-  components: { UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, FindGroupDialog, LocationDialog, CardDialog, AboutDialog, ProfileDialog },
+  components: { ServiceNav, ServiceView, SearchPanel, H5PageNav, H5PageView, ClientWatermark, UserAvatar, ConnBanner, ConvList, ContactsView, DirectoryView, ChatView, UserMenu, NewChatDialog, NewGroupDialog, FindGroupDialog, LocationDialog, CardDialog, AboutDialog, ProfileDialog },
   setup() {
     const unread = computed(() => totalUnread());
     const activeConv = computed(() => (state.activeId ? state.convs[state.activeId] : null));
     const requests = computed(() => state.contacts.requests.incoming.length);
-    return { state, ui, t, unread, activeConv, requests };
+    const pageTab = computed(() => String(state.tab).startsWith("h5:") || state.tab === "service"); // an H5 page (h5-pages.js) or the workbench is open
+    return { state, ui, t, unread, activeConv, requests, pageTab };
   },
   template: `
     <div class="shell" :class="{ narrow: state.narrow, 'chat-open': !!state.activeId }">
@@ -44,12 +49,16 @@ export default {
             <el-icon :size="24"><icon-office-building /></el-icon>
             <span class="rail-label">{{ t('nav.directory') }}</span>
           </button>
+          <service-nav variant="rail" />
+          <h5-page-nav variant="rail" />
           <div class="rail-spacer"></div>
           <a class="rail-item" href="/docs" target="_blank" rel="noopener" :aria-label="t('menu.apiDocs')" :title="t('menu.apiDocs')">
             <el-icon :size="20"><icon-document /></el-icon>
           </a>
         </nav>
-        <section class="sidebar" :aria-label="t('nav.' + state.tab)">
+        <service-view v-if="state.tab === 'service'" />
+        <h5-page-view v-else-if="pageTab" />
+        <section v-show="!pageTab" class="sidebar" :aria-label="pageTab ? '' : t('nav.' + state.tab)">
           <contacts-view v-if="state.tab === 'contacts'" />
           <directory-view v-else-if="state.tab === 'directory'" />
           <conv-list v-else />
@@ -66,9 +75,11 @@ export default {
               <el-icon :size="22"><icon-office-building /></el-icon>
               <span>{{ t('nav.directory') }}</span>
             </button>
+            <service-nav variant="tabbar" />
+            <h5-page-nav variant="tabbar" />
           </nav>
         </section>
-        <main class="chat-pane">
+        <main v-show="!pageTab" class="chat-pane">
           <chat-view v-if="activeConv" :key="activeConv.id" :conv="activeConv" />
           <div v-else class="chat-empty">
             <svg viewBox="0 0 120 100" width="120" height="100" aria-hidden="true"><rect x="8" y="14" width="72" height="50" rx="12" fill="#dbe7ff"/><path d="M26 64l-8 16 22-16z" fill="#dbe7ff"/><rect x="44" y="34" width="68" height="44" rx="12" fill="#bcd3ff"/><path d="M96 78l8 14-20-14z" fill="#bcd3ff"/><circle cx="64" cy="56" r="4" fill="#fff"/><circle cx="78" cy="56" r="4" fill="#fff"/><circle cx="92" cy="56" r="4" fill="#fff"/></svg>
@@ -84,6 +95,8 @@ export default {
       <card-dialog />
       <about-dialog />
       <profile-dialog />
+      <search-panel />
+      <client-watermark />
     </div>`,
 };
 

@@ -3,6 +3,7 @@
 // to the last recorded moment (the server may refine it from the file itself).
 import { reactive } from "vue";
 import { sendFiles } from "./uploads.js";
+import { takeReply } from "./replies.js";
 
 const MAX_MS = 10 * 60 * 1000; // the server's longest voice message
 
@@ -83,7 +84,7 @@ export async function startRecording(conv) {
     if (!send || !parts.length || ms < 300) return; // too short to be meant
     const ext = mt.includes("ogg") ? "ogg" : mt.includes("mp4") ? "m4a" : "webm";
     const file = new File(parts, `voice-${new Date().toISOString().replace(/[:.]/g, "-")}.${ext}`, { type: mt.split(";")[0] });
-    sendFiles(conv, [file], { voiceDurationMs: Math.min(ms, MAX_MS) });
+    sendFiles(conv, [file], { voiceDurationMs: Math.min(ms, MAX_MS), replyTo: takeReply(conv) });
   };
   media.start(250);
   startedAt = performance.now();

@@ -45,6 +45,14 @@ export function replyDraft(c) {
   return (c && replyDrafts[c.id]) || null;
 }
 
+/** The quote the next send answers, taken off the quote bar (a send carries it): the
+ * `reply_to` for a body, or null. */
+export function takeReply(c) {
+  const q = replyDraft(c);
+  if (q) cancelReply(c);
+  return q ? { ...q } : null; // the server refills the excerpt from the original
+}
+
 /** The quote message `m` shows, or null. Its original, when loaded and recalled or
  * burned since, wins over the stored excerpt. */
 export function quoteOf(c, m) {

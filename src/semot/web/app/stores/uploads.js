@@ -8,6 +8,8 @@
 // `image`, video/* as `video` (with the duration read from a <video> element's
 // metadata), a recording as `voice` (with the measured duration), the rest as `file`.
 // Files picked together are sent in the order they were picked, whichever finishes first.
+// Sent while replying (the composer's quote bar), the first file of the batch carries the
+// quote (`body.reply_to`, as a text reply does); the rest follow as plain files.
 import { reactive } from "vue";
 import { client, sendMessage } from "../store.js";
 
@@ -69,10 +71,12 @@ function removeItem(u) {
 /**
  * Upload `files` (File/Blob list) and send each as a message in `conv`, in order.
  * `voiceDurationMs`: the files are recordings of that length (sent as voice).
+ * `replyTo`: the quote ({seq, ...}) the first of them answers.
  */
-export function sendFiles(conv, files, { voiceDurationMs = null } = {}) {
+export function sendFiles(conv, files, { voiceDurationMs = null, replyTo = null } = {}) {
   const created = [];
-  for (const file of files) {
+  for (const [index, file] of [...files].entries()) {
+    const quote = index === 0 && replyTo && Number.isInteger(replyTo.seq) ? { ...replyTo } : null;
     const name = file.name || (voiceDurationMs ? "voice.webm" : "file");
     const u = reactive({
       id: ++nextId, conv: conv.id, name, size: file.size, sent: 0, total: file.size,
@@ -101,6 +105,7 @@ export function sendFiles(conv, files, { voiceDurationMs = null } = {}) {
         const kind = kindFor(info, { voice: !!voiceDurationMs, durationMs: ms });
         const body = { file_id: info.file_id };
         if (kind === "voice" || kind === "video") body.duration_ms = ms || info.duration_ms;
+        if (quote) body.reply_to = quote;
         item.state = "sending";
         sendMessage(conv, kind, body); // a pending bubble until the server acks it
         handles.delete(item.id);

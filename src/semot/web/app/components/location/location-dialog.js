@@ -5,15 +5,18 @@
 // Typing coordinates or pasting a map link stays possible, folded away, for desktops
 // without a position source; each field's error shows under that field.
 //
+// Or search (place-search.js): the organisation's places, cities and the server's
+// geocoder, through the server; a result picked fills the point, name and address.
+//
 // The preview is static (a pin, the coordinates, the accuracy): customers' intranets
-// often reach no map service, so no tiles are loaded. A map provider for previews and
-// place search can come with a server setting later; the link a location opens is the
+// often reach no map service, so no tiles are loaded; the link a location opens is the
 // server's `map_url_template` (map-link.js).
 import { computed, reactive, ref, watch } from "vue";
 import { Aim } from "@element-plus/icons-vue";
 import { t } from "../../i18n.js";
 import { active, sendMessage, state, ui } from "../../store.js";
 import { formatPoint, mapUrl, parsePoint, validPoint } from "./map-link.js";
+import PlaceSearch from "./place-search.js";
 import "../extras/styles.js";
 
 const GEO_TIMEOUT_MS = 15000;
@@ -25,7 +28,7 @@ function geoSupported() {
 
 export default {
   name: "LocationDialog",
-  components: { IconAim: Aim },
+  components: { IconAim: Aim, PlaceSearch },
   setup() {
     const visible = computed({
       get: () => ui.dialog === "location",
@@ -33,7 +36,7 @@ export default {
         if (!v && ui.dialog === "location") ui.dialog = null;
       },
     });
-    const point = ref(null); // {lat, lng, accuracy, source: "device" | "typed"}
+    const point = ref(null); // {lat, lng, accuracy, source: "device" | "typed" | "search"}
     const form = reactive({ lat: "", lng: "", title: "", address: "" });
     const errors = reactive({ lat: "", lng: "", pick: "" });
     const manual = ref(false);
@@ -125,6 +128,20 @@ export default {
       if (String(form.lat).trim() && String(form.lng).trim()) fromFields();
     }
 
+    /** A search result: its point, name and address (editable before sending). */
+    function onPick(place) {
+      asked += 1; // a position still being asked for no longer replaces it
+      locating.value = false;
+      point.value = { lat: place.lat, lng: place.lng, accuracy: null, source: "search" };
+      form.lat = String(place.lat);
+      form.lng = String(place.lng);
+      form.title = place.title || "";
+      form.address = place.address || "";
+      Object.assign(errors, { lat: "", lng: "", pick: "" });
+    }
+    // where the device is, for "nearest first" (not a picked result: that is no position)
+    const nearPoint = computed(() => (point.value && point.value.source === "device" ? point.value : null));
+
     function submit() {
       let p = point.value;
       const typed = manual.value && (String(form.lat).trim() || String(form.lng).trim());
@@ -149,16 +166,18 @@ export default {
       const p = point.value;
       if (!p) return "";
       if (p.source === "typed") return t("loc.typed");
+      if (p.source === "search") return t("loc.fromSearch");
       return p.accuracy ? t("loc.accuracy", { n: Math.round(p.accuracy) }) : t("loc.device");
     });
     return {
       visible, point, form, errors, manual, locating, geoOk, shownPoint, previewHref, accuracyText, state, t,
-      useMine, onPaste, onFieldBlur, submit,
+      useMine, onPaste, onFieldBlur, submit, onPick, nearPoint,
     };
   },
   template: `
     <el-dialog v-model="visible" :title="t('location.title')" append-to-body :width="state.narrow ? '92%' : '440px'" align-center destroy-on-close data-testid="dlg-location">
       <el-form label-position="top" @submit.prevent="submit">
+        <place-search :near="nearPoint" @pick="onPick" />
         <div class="loc-pick">
           <el-button type="primary" plain :loading="locating" :disabled="!geoOk" @click="useMine" data-testid="loc-mine">
             <el-icon v-if="!locating"><icon-aim /></el-icon>{{ locating ? t('location.locating') : t('loc.useMine') }}

@@ -28,15 +28,13 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.ports import free_port
+
 PASSWORD = "correct-horse-9"
 
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerProcess:
@@ -67,7 +65,7 @@ class ServerProcess:
         env.update(self.env)
         return env
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         """Start and wait for /healthz; a port taken meanwhile is retried on another."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         for _ in range(5):

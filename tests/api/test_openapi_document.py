@@ -17,13 +17,22 @@ from pydantic import BaseModel
 
 from semot.api import (
     admin_api,
+    admin_groups_api,
+    admin_logs_api,
+    admin_roles_api,
+    audit_log_api,
     client_api,
     contacts_api,
+    dashboard_api,
+    devtools_api,
     directory_api,
     groups_api,
+    import_api,
     org_admin_api,
+    org_admin_extra_api,
     presence_api,
     replies,
+    set_password_api,
 )
 from semot.api.groups_api import GroupMemberOut, JoinOut, MembersOut
 from semot.api.routing import Route, RouteTable
@@ -32,7 +41,11 @@ from semot.errors import Internal
 
 def _table() -> RouteTable:
     table = RouteTable()
-    for part in (client_api, groups_api, contacts_api, presence_api, admin_api, directory_api, org_admin_api):
+    for part in (
+        client_api, groups_api, contacts_api, presence_api, admin_api, directory_api, org_admin_api, admin_groups_api,
+        org_admin_extra_api, admin_roles_api, audit_log_api, devtools_api, admin_logs_api, dashboard_api,
+        set_password_api, import_api,
+    ):
         table.routes.extend(part.routes().routes)
     return table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import PASSWORD, direct, http_json
 from tests.browser.test_social import shot
@@ -121,6 +123,25 @@ def test_clicking_a_name_expands_it_and_counts_include_sub_departments(server: S
     a.assert_no_console_errors()
 
 
+def _expand_until_shown(page: Any, row: str, child: str) -> None:
+    """Expand `row` until `child` is shown. The level below is awaited before the next
+    click: a click while the view moves down can land on a row being replaced (seen on a
+    busy CI machine), so a row that is still collapsed after a wait is clicked again; an
+    expanded one is only waited for (a second click would fold it)."""
+    for _ in range(4):
+        if page.locator(child).count():
+            return
+        expanded = page.locator(row).first.evaluate("e => e.parentElement.getAttribute('aria-expanded')")
+        if expanded != "true":
+            page.click(f"{row} .el-tree-node__expand-icon")
+        try:
+            page.wait_for_selector(child, timeout=7_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    page.wait_for_selector(child)
+
+
 def test_a_deep_tree_opens_level_by_level_and_big_departments_page(server: ServerProcess, open_tab: Any) -> None:
     """A chain deeper than the old 50-level cap opens one level per click (each level
     fetched when expanded: `?parent=`), and a department of more members than one page
@@ -151,9 +172,9 @@ def test_a_deep_tree_opens_level_by_level_and_big_departments_page(server: Serve
     levels: list[str] = []
     page.on("request", lambda r: "/api/v1/directory/departments?parent=" in r.url and levels.append(r.url.split("parent=")[1]))
     page.click("[data-testid=nav-directory]")
-    for dept in chain[:-1]:  # a few levels expand in place, then the view moves down
+    for dept, child in itertools.pairwise(chain):  # a few levels expand in place, then the view moves down
         row = f"[data-testid=dir-tree] .el-tree-node__content:has([data-testid=dir-dept][data-dept='{dept}'])"
-        page.click(f"{row} .el-tree-node__expand-icon")
+        _expand_until_shown(page, row, f"[data-testid=dir-tree] [data-testid=dir-dept][data-dept='{child}']")
     page.click(f"[data-testid=dir-dept][data-dept='{bottom}']")
     row = page.wait_for_selector(f"[data-testid=dir-member][data-user='{me}']")
     assert "潜水员" in row.inner_text()

@@ -62,17 +62,17 @@ def test_service_worker_precaches_only_existing_files_and_never_api() -> None:
         assert url.startswith("/web/"), url
         assert (WEB / url.removeprefix("/web/")).is_file(), f"sw.js precaches a missing file: {url}"
     # every module of the app is in the shell, so the app opens offline
-    for f in (WEB / "app").rglob("*.js"):
+    for f in [*(WEB / "app").rglob("*.js"), *(WEB / "shared").rglob("*.js")]:
         assert f"/web/{f.relative_to(WEB).as_posix()}" in shell, f"add {f.name} to SHELL in sw.js"
     assert '"/api' not in sw and "/ws" not in sw.split("function isShell", 1)[1].split("}", 1)[0]
 
 
 def test_no_v_html_and_no_cdn() -> None:
-    for f in (WEB / "app").rglob("*.js"):
+    for f in [*(WEB / "app").rglob("*.js"), *(WEB / "shared").rglob("*.js"), *(WEB / "admin").rglob("*.js")]:
         text = f.read_text()
         assert not re.search(r"\bv-html\s*=", text), f
         assert not re.search(r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write", text), f
-    for f in [WEB / "index.html", *(WEB / "app").rglob("*.js")]:
+    for f in [WEB / "index.html", WEB / "admin" / "index.html", *(WEB / "app").rglob("*.js"), *(WEB / "admin").rglob("*.js")]:
         assert not re.search(r"(src|href)=\"https?://", f.read_text()), f"external resource in {f}"
 
 

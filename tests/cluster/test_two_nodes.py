@@ -4,88 +4,28 @@ a node each, and every guarantee of one node must hold across the pair."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
 from semot.client import SemotAPIError, SemotClient
+from tests.support.cluster import two_nodes
 from tests.support.server import ServerProcess
-
-PG_URL = os.environ.get("SEMOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SEMOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-async def _reachable() -> str | None:
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=5)
-        await conn.close()
-        r = aioredis.from_url(REDIS_URL)
-        await r.ping()
-        await r.aclose()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
 
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    problem = asyncio.run(_reachable())
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL/Redis unreachable in CI: {problem}")
-        pytest.skip(f"PostgreSQL/Redis unreachable: {problem}")
-    schema = f"semot_cluster_{uuid.uuid4().hex[:10]}"
-    env = {
-        "SEMOT_DATABASE_URL": PG_URL,
-        "SEMOT_DATABASE_SCHEMA": schema,
-        "SEMOT_REDIS_URL": REDIS_URL,
-        "SEMOT_SECRET_KEY": secrets.token_urlsafe(40),
+    extra = {
         "SEMOT_RATE_PER_S": "1000",
         "SEMOT_RATE_BURST": "1000",
-        "SEMOT_REDIS_NAMESPACE": schema,  # this run's own keys and channel
         "SEMOT_NODE_TIMEOUT_S": "2",
         "SEMOT_MAX_DEVICES_PER_USER": "2",
     }
-    root = tmp_path_factory.mktemp("cluster")
-    a = ServerProcess(root / "a", env)
-    b = ServerProcess(root / "b", env)
-    # start both at once: migrations must not race
-    a.proc = b.proc = None
-    import threading
-
-    errors: list[BaseException] = []
-
-    def start(node: ServerProcess) -> None:
-        try:
-            node.start()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in (a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    try:
-        if errors:
-            raise errors[0]
-        yield a, b
-    finally:
-        for n in (a, b):
-            n.kill()
-
-        async def drop() -> None:
-            conn = await asyncpg.connect(PG_URL)
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            await conn.close()
-
-        asyncio.run(drop())
+    # both at once: migrations must not race
+    with two_nodes(tmp_path_factory.mktemp("cluster"), "cluster", extra, together=True) as c:
+        yield c.a, c.b
 
 
 async def _client(node: ServerProcess, username: str, *, device: str | None = None, register: bool = True) -> SemotClient:

@@ -241,7 +241,9 @@ async def test_the_event_loop_answers_while_a_big_picture_is_decoded(server: Ser
     # none of them waited for the decoding to end
     print(f"final PATCH {took:.2f} s, {len(latencies)} pings, slowest {max(latencies) * 1000:.0f} ms")
     assert len(latencies) >= 5, (took, latencies)
-    assert max(latencies) < max(0.3, took / 3), (took, latencies)
+    # (a decode on the loop would hold one ping for about the whole PATCH; half of it
+    # leaves room for a loaded machine's scheduling without letting that through)
+    assert max(latencies) < max(0.5, took / 2), (took, latencies)
 
 
 @needs_ffmpeg

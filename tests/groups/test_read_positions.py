@@ -80,3 +80,30 @@ async def test_direct_chat_reads(people: list[SemotClient]) -> None:
     await ben.read(conv, sent["seq"])
     reads = (await ann.http("GET", f"/api/v1/conversations/{conv}/reads"))["reads"]
     assert set(reads) == {uid(ann), uid(ben)} and reads[uid(ben)] == sent["seq"]
+
+
+async def test_read_positions_with_join_times(people: list[SemotClient]) -> None:
+    """`joined` (user_id -> joined_at ms) beside `reads`, in the raw reply and the Python
+    SDK's read_positions: who joined after a message was sent is left out of its read
+    receipts by the client."""
+    ann, ben, cat, dan = people
+    g = await ann.create_group("Joins", [uid(ben)])
+    conv = g["conv"]
+    sent = await ann.send_text(conv, "before cat")
+    await ben.read(conv, sent["seq"])
+    await ann.http("POST", f"/api/v1/groups/{g['group_id']}/members", {"user_ids": [uid(cat)]})
+
+    marks = await ann.read_positions(conv)
+    assert set(marks) == {"reads", "joined"}
+    assert marks["reads"] == {uid(ann): 0, uid(ben): sent["seq"], uid(cat): 0}
+    joined = marks["joined"]
+    assert set(joined) == {uid(ann), uid(ben), uid(cat)}
+    assert joined[uid(ann)] <= sent["ts"] and joined[uid(ben)] <= sent["ts"]
+    assert joined[uid(cat)] > sent["ts"]  # cat came after: not one of its non-readers
+    # the raw reply is the same, additive to `reads`
+    raw = await cat.http("GET", f"/api/v1/conversations/{conv}/reads")
+    assert raw == marks
+
+    with pytest.raises(SemotAPIError) as info:  # members only
+        await dan.read_positions(conv)
+    assert info.value.status == 403

@@ -351,6 +351,21 @@ async def test_import_org_cli(server: ServerProcess, admin: SemotClient, tmp_pat
     assert help_out.returncode == 0 and "Usage" in help_out.stdout
 
 
+def test_import_org_cli_unreadable_csv(tmp_path: Path) -> None:
+    """A field over the csv module's 128 KiB limit is a clear error and exit code 2,
+    before the database is opened, not a traceback."""
+    big = tmp_path / "big.csv"
+    big.write_text("department,username,title\n" + "总部," + "x" * (200 * 1024) + ",工程师\n", encoding="utf-8")
+    quoted = tmp_path / "quoted.csv"  # one quoted field over the limit, across lines
+    quoted.write_text('总部,someone,"' + "长" * (140 * 1024) + '\n"\n', encoding="utf-8")
+    for file in (big, quoted):
+        out = semot("import-org", str(file), "--data-dir", str(tmp_path / "data"))
+        assert out.returncode == 2, (out.stdout, out.stderr)
+        assert "Traceback" not in out.stderr
+        assert f"error: {file} is not readable as CSV: field larger than field limit" in out.stderr
+    assert not (tmp_path / "data").exists()  # nothing was opened or migrated
+
+
 def test_colleagues_may_message_without_friendship(tmp_path: Path) -> None:
     """With direct_message_policy = friends_or_colleagues, two people of the directory
     may chat without being friends; someone outside it may not (the org service is

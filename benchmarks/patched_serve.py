@@ -37,6 +37,11 @@ census          DIAGNOSTIC: SIGUSR1 / SIGUSR2 count live objects by type; the gr
                 to $BENCH_CENSUS_OUT (what a connection keeps alive)
 no-gcfreeze     BEFORE: no GC governor (settled connections never frozen)
 no-pong-inbox   BEFORE: PONGs are queued and wake the session task (no _Inbox stamping)
+
+Issue 12 (admin_import.py --what-if):
+
+import-nice0    the bulk import's hashing processes at nice 0 instead of 19 (they then
+                compete with the event loop and the database as equals)
 """
 
 from __future__ import annotations
@@ -287,6 +292,13 @@ def _sa_append() -> None:
     cls.__init__ = __init__  # type: ignore[method-assign]
 
 
+def _import_nice0() -> None:
+    """The bulk import's hashing processes at nice 0: equals of the event loop."""
+    from semot.services import bulk_hashing
+
+    bulk_hashing.NICE = 0
+
+
 PATCHES = {
     "appender-inline": lambda: _appender_inline(False),
     "ckpt": lambda: _appender_inline(True, inline=False),
@@ -299,6 +311,7 @@ PATCHES = {
     "no-coalesce": _no_coalesce,
     "autockpt": _autockpt,
     "sa-append": _sa_append,
+    "import-nice0": _import_nice0,
 }
 
 

@@ -40,7 +40,7 @@ async def log_in(username: str) -> SemotClient:
         await client.login(username, USERS[username])
     except SemotAPIError:
         await client.close()
-        raise SystemExit(f"cannot log in as {username}: the account exists with another password?")
+        raise SystemExit(f"cannot log in as {username}: the account exists with another password?") from None
     return client
 
 

@@ -7,7 +7,8 @@
 #   scripts/refresh-vendor.sh                 # the pinned versions below
 #   VUE=3.5.46 ELEMENT_PLUS=2.15.0 scripts/refresh-vendor.sh   # upgrade (then test!)
 #
-# Also Swagger UI for /docs (swagger-ui-dist: the 5.x line reads OpenAPI 3.1).
+# Also Swagger UI for /docs (swagger-ui-dist: the 5.x line reads OpenAPI 3.1), and
+# ECharts for the admin console's charts (its full ES-module build; no imports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ ELEMENT_PLUS="${ELEMENT_PLUS:-2.14.8}"
 ICONS="${ICONS:-2.3.2}"
 SWAGGER_UI="${SWAGGER_UI:-5.35.0}"
 TUS="${TUS:-4.3.1}"
+ECHARTS="${ECHARTS:-6.1.0}"
 
 dest=src/semot/web/vendor
 tmp="$(mktemp -d)"
@@ -34,9 +36,10 @@ ep="$(unpack element-plus "$ELEMENT_PLUS")"
 icons="$(unpack @element-plus/icons-vue "$ICONS")"
 swagger="$(unpack swagger-ui-dist "$SWAGGER_UI")"
 tus="$(unpack tus-js-client "$TUS")"
+echarts="$(unpack echarts "$ECHARTS")"
 
 rm -rf "$dest"
-mkdir -p "$dest/vue" "$dest/element-plus/locale" "$dest/icons-vue" "$dest/swagger-ui" "$dest/tus-js-client" "$dest/LICENSES"
+mkdir -p "$dest/vue" "$dest/element-plus/locale" "$dest/icons-vue" "$dest/swagger-ui" "$dest/tus-js-client" "$dest/echarts" "$dest/LICENSES"
 # Vue: the ES-module browser build with the template compiler (templates are strings).
 cp "$vue/dist/vue.esm-browser.prod.js" "$dest/vue/"
 # Element Plus: the full ES-module bundle (imports only "vue"), its CSS and two locales.
@@ -49,9 +52,12 @@ cp "$swagger/swagger-ui-bundle.js" "$swagger/swagger-ui.css" "$dest/swagger-ui/"
 # tus-js-client for resumable uploads (sdk/uploads.js): its self-contained UMD bundle, which
 # runs in browsers (XHR) and, loaded by import(), in Node.js (the SDK gives it a fetch stack).
 cp "$tus/dist/tus.min.js" "$dest/tus-js-client/"
+# ECharts for the admin console (admin/components/chart.js): the full minified ES module,
+# with the Chinese and English locales built in.
+cp "$echarts/dist/echarts.esm.min.mjs" "$dest/echarts/"
 # Drop the source-map comments: the maps are not vendored.
 for f in "$dest"/vue/*.js "$dest"/element-plus/*.mjs "$dest"/element-plus/locale/*.mjs "$dest"/icons-vue/*.js "$dest"/element-plus/*.css \
-  "$dest"/swagger-ui/* "$dest"/tus-js-client/*.js; do
+  "$dest"/swagger-ui/* "$dest"/tus-js-client/*.js "$dest"/echarts/*.mjs; do
   sed -i -e 's|//# sourceMappingURL=.*$||' -e 's|/\*# sourceMappingURL=.*\*/||' "$f"
 done
 
@@ -61,6 +67,9 @@ cp "$icons/LICENSE" "$dest/LICENSES/element-plus-icons-vue-LICENSE.txt"
 cp "$swagger/LICENSE" "$dest/LICENSES/swagger-ui-LICENSE.txt"
 cp "$swagger/NOTICE" "$dest/LICENSES/swagger-ui-NOTICE.txt"
 cp "$tus/LICENSE" "$dest/LICENSES/tus-js-client-LICENSE.txt"
+cp "$echarts/LICENSE" "$dest/LICENSES/echarts-LICENSE.txt"
+cp "$echarts/NOTICE" "$dest/LICENSES/echarts-NOTICE.txt"
+cp "$echarts/licenses/LICENSE-d3" "$dest/LICENSES/echarts-LICENSE-d3.txt"
 
 cat > "$dest/VERSIONS" <<VERSIONS
 # Vendored by scripts/refresh-vendor.sh from the npm registry (npm pack); do not edit.
@@ -69,5 +78,6 @@ element-plus $ELEMENT_PLUS dist/index.full.min.mjs dist/index.css dist/locale/zh
 @element-plus/icons-vue $ICONS dist/index.min.js
 swagger-ui-dist $SWAGGER_UI swagger-ui-bundle.js swagger-ui.css
 tus-js-client $TUS dist/tus.min.js
+echarts $ECHARTS dist/echarts.esm.min.mjs
 VERSIONS
-echo "vendored: vue $VUE, element-plus $ELEMENT_PLUS, @element-plus/icons-vue $ICONS, swagger-ui-dist $SWAGGER_UI, tus-js-client $TUS -> $dest"
+echo "vendored: vue $VUE, element-plus $ELEMENT_PLUS, @element-plus/icons-vue $ICONS, swagger-ui-dist $SWAGGER_UI, tus-js-client $TUS, echarts $ECHARTS -> $dest"

@@ -2,7 +2,7 @@
 
     python docs/config_table.py
 
-Paste the output into README.md whenever src/semot/config.py changes, so the table
+Paste the output into README.md whenever the settings (src/semot/config/) change, so the table
 never drifts from what the server accepts.
 """
 
@@ -14,10 +14,10 @@ from semot.config import Settings
 
 
 def _default(field) -> str:  # type: ignore[no-untyped-def]
-    value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value is None:
         return "*(unset)*"
-    if value == "":
+    if value in ("", [], {}):
         return "*(empty)*"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"

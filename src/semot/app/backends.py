@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from semot.bus.base import Bus
 from semot.bus.local import LocalBus
 from semot.bus.local_limits import LocalCounters
@@ -52,22 +54,30 @@ def make_blobs(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.files_dir or settings.data_dir / "files")
 
 
-def make_bus(settings: Settings, node_id: str) -> Bus:
-    """In-process on one node; Redis pub/sub when SEMOT_REDIS_URL joins several."""
+def make_bus(settings: Settings, node_id: str, registry: CollectorRegistry | None = None) -> Bus:
+    """In-process on one node; Redis pub/sub when SEMOT_REDIS_URL joins several (its
+    buffer's metrics in `registry`: the node's /metrics)."""
     if settings.redis_url:
         from semot.bus.redis import RedisBus
+        from semot.bus.redis_conn import RedisTimeouts
 
-        return RedisBus(settings.redis_url, node_id=node_id, namespace=settings.redis_namespace)
+        return RedisBus(
+            settings.redis_url, node_id=node_id, namespace=settings.redis_namespace,
+            max_pending=settings.redis_bus_buffer_max, max_age_s=settings.redis_bus_buffer_max_age_s,
+            timeouts=RedisTimeouts(settings.redis_socket_timeout_s, settings.redis_health_check_s), registry=registry,
+        )
     return LocalBus()
 
 
 def make_presence_registry(settings: Settings, node_id: str) -> PresenceRegistry:
     """In memory on one node; in Redis, shared, when several nodes serve the same users."""
     if settings.redis_url:
+        from semot.bus.redis_conn import RedisTimeouts
         from semot.bus.redis_presence import RedisPresence
 
         return RedisPresence(
-            settings.redis_url, node_id, namespace=settings.redis_namespace, node_timeout_s=settings.node_timeout_s
+            settings.redis_url, node_id, namespace=settings.redis_namespace, node_timeout_s=settings.node_timeout_s,
+            timeouts=RedisTimeouts(settings.redis_socket_timeout_s, settings.redis_health_check_s),
         )
     return LocalPresence(node_id)
 

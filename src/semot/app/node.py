@@ -67,7 +67,7 @@ class Node:
         self.metrics = Metrics()
         self.storage = storage or make_storage(settings)
         self.node_id = secrets.token_hex(6)
-        self.bus = bus or make_bus(settings, self.node_id)
+        self.bus = bus or make_bus(settings, self.node_id, self.metrics.registry)
         self.hub = Hub(self.metrics, heartbeat_s=settings.heartbeat_s)
         # every push goes through it; webhooks, the server API and live views subscribe to it
         self.events = EventPublisher(self.bus, validate=settings.validate_events)

@@ -15,6 +15,12 @@ clients drop a message seq they already have). A node whose subscription broke m
 missed what others published meanwhile, and a node that had to drop buffered publishes
 (too many, or too old) tells the others so once it can: in both cases the node pushes
 `evt resync` to its own clients, which run their `sync` catch-up.
+
+A Redis that hangs without closing its sockets is an outage too: commands time out
+(bus/redis_conn.py), and the subscription, whose blocking read has no timeout, is pinged
+every `health_check_s`; no answer within `socket_timeout_s` drops its connection, which
+the reader then re-establishes like any broken one. The buffer's size, its drops and the
+resyncs are exported on /metrics (`semot_redis_bus_*`, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from semot.bus.base import ALL_CACHES, Bus, Delivery, Disconnect, Envelope, Invalidate, Receiver, dispatch
+from semot.bus.redis_conn import RedisTimeouts, redis_client
 from semot.errors import register_outage_errors
 from semot.protocol.events import ResyncEvent
 
@@ -79,9 +87,10 @@ _BATCH = 256
 
 class RedisBus(Bus):
     """`max_pending` envelopes (or `max_age_s` seconds) is how long an outage may last
-    before a node drops buffered publishes and falls back to `evt resync`; clients wait
-    up to `resync_spread_ms` (random) before syncing, so a node's clients do not all ask
-    the database in the same second."""
+    before a node drops buffered publishes (the oldest first) and falls back to `evt
+    resync`; clients wait up to `resync_spread_ms` (random) before syncing, so a node's
+    clients do not all ask the database in the same second. The defaults are those of
+    the settings (config/cluster.py); `registry` is the node's /metrics registry."""
 
     def __init__(
         self,
@@ -92,33 +101,53 @@ class RedisBus(Bus):
         max_pending: int = 100_000,
         max_age_s: float = 120.0,
         resync_spread_ms: int = 3000,
+        timeouts: RedisTimeouts | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self._url = url
         self.node_id = node_id or secrets.token_hex(6)
         self._channel = f"{namespace}:bus:v2"
+        self._timeouts = timeouts or RedisTimeouts()
         self._redis: aioredis.Redis | None = None
         self._receiver: Receiver | None = None
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._pending: deque[tuple[float, bytes]] = deque()  # (queued at, envelope), publish order
         self._wake = asyncio.Event()
         self._max_pending = max_pending
         self._max_age_s = max_age_s
         self._dropped = 0  # since the last `resync` this node sent: the others must sync
+        self._heard = 0  # items read from the subscription: the watchdog's sign of life
+        self._sending = 0  # envelopes of the batch in flight (buffered until Redis confirms them)
         self._resync = ResyncEvent(spread_ms=resync_spread_ms).to_json()
         self.resyncs = 0  # times this node told its clients to sync (tests, logs)
+        r = registry if registry is not None else CollectorRegistry()
+        Gauge(
+            "semot_redis_bus_buffered", "Cross-node publishes not yet taken by Redis (grows through an outage)",
+            registry=r,
+        ).set_function(lambda: len(self._pending) + self._sending)
+        self._dropped_metric = Counter(
+            "semot_redis_bus_dropped", "Buffered cross-node publishes dropped, the oldest first, beyond "
+            "redis_bus_buffer_max or redis_bus_buffer_max_age_s (the nodes' clients catch up by sync)", registry=r,
+        )
+        self._resync_metric = Counter(
+            "semot_redis_bus_resyncs", "Times this node told its clients to sync (its subscription broke, or "
+            "another node dropped publishes)", registry=r,
+        )
 
     async def start(self, receiver: Receiver) -> None:
         self._receiver = receiver
-        self._redis = aioredis.from_url(self._url)
+        self._redis = redis_client(self._url, self._timeouts)
         await self._redis.ping()
         pubsub = self._redis.pubsub(ignore_subscribe_messages=False)  # a re-subscribe is news
         await pubsub.subscribe(self._channel)
         self._reader = asyncio.create_task(self._read(pubsub), name="semot-redis-bus-read")
         self._writer = asyncio.create_task(self._write(), name="semot-redis-bus-write")
+        self._watchdog = asyncio.create_task(self._watch(pubsub), name="semot-redis-bus-watchdog")
 
     async def stop(self) -> None:
-        for task in (self._writer, self._reader):
+        for task in (self._watchdog, self._writer, self._reader):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -146,8 +175,12 @@ class RedisBus(Bus):
             dropped += 1
         if dropped:
             if not self._dropped:
-                log.warning("redis bus: dropping buffered cross-node pushes; other nodes' clients will resync")
+                log.warning(
+                    "redis bus: buffer full (%d envelopes, at most %.0f s old): dropping the oldest; every node's "
+                    "clients will resync", self._max_pending, self._max_age_s,
+                )
             self._dropped += dropped
+            self._dropped_metric.inc(dropped)
 
     async def _write(self) -> None:
         assert self._redis is not None
@@ -158,9 +191,13 @@ class RedisBus(Bus):
                 await self._wake.wait()
                 continue
             self._trim()  # what grew too old while Redis was away
-            batch = [self._pending.popleft() for _ in range(min(_BATCH, len(self._pending)))]
+            batch: list[tuple[float, bytes]] = []
             dropped = self._dropped
             try:
+                if failing:  # probe first: a hung Redis would take (and run, once back) every batch sent to it
+                    await self._redis.ping()
+                batch = [self._pending.popleft() for _ in range(min(_BATCH, len(self._pending)))]
+                self._sending = len(batch)
                 async with self._redis.pipeline(transaction=False) as pipe:
                     if dropped:
                         pipe.publish(self._channel, orjson.dumps({"k": "r", "n": self.node_id}) + _SEP)
@@ -170,6 +207,7 @@ class RedisBus(Bus):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._sending = 0
                 self._pending.extendleft(reversed(batch))  # back in front, in order
                 self._trim()
                 if not failing:
@@ -178,7 +216,10 @@ class RedisBus(Bus):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
+            self._sending = 0
             self._dropped -= dropped
+            if dropped:
+                log.warning("redis bus: told the other nodes that %d publishes were dropped", dropped)
             if failing:
                 log.warning("redis bus: publishing again; %d envelopes still buffered", len(self._pending))
             delay, failing = 0.1, False
@@ -188,6 +229,7 @@ class RedisBus(Bus):
         resync` to every connection of this node (not published: each node decides for
         its own clients)."""
         self.resyncs += 1
+        self._resync_metric.inc()
         log.warning("redis bus: %s; dropping caches, telling this node's clients to sync", why)
         self._dispatch(Invalidate(ALL_CACHES))
         self._dispatch(Delivery((), self._resync, everyone=True))
@@ -197,6 +239,7 @@ class RedisBus(Bus):
         while True:
             try:
                 async for item in pubsub.listen():
+                    self._heard += 1
                     kind = item.get("type")
                     if kind == "subscribe":  # the first, or the one redis-py sends on reconnecting
                         if subscribed:
@@ -220,3 +263,32 @@ class RedisBus(Bus):
                 # `subscribe` confirmation above is what says we are back
                 log.warning("redis bus subscription failed (%r); resubscribing", exc)
                 await asyncio.sleep(1)
+
+    async def _watch(self, pubsub: aioredis.client.PubSub) -> None:
+        """Ping the subscription every `health_check_s`. Anything read within
+        `socket_timeout_s` of the ping (its answer, or a message) shows Redis is alive;
+        nothing means it hangs: drop the connection, so that the reader's `listen()`
+        fails and it reconnects (again and again until Redis answers: then the
+        re-subscription makes this node's clients sync)."""
+        t = self._timeouts
+        silent = False  # logged once per hang
+        while True:
+            await asyncio.sleep(t.health_check_s)
+            if pubsub.connection is None or not pubsub.connection.is_connected:
+                continue  # the reader is reconnecting it: pinging would connect it a second time
+            heard = self._heard
+            try:
+                await asyncio.wait_for(pubsub.ping(), t.socket_timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                continue  # a broken connection: the reader meets it too and reconnects
+            await asyncio.sleep(t.socket_timeout_s)
+            if self._heard != heard:
+                silent = False
+            elif pubsub.connection is not None:
+                if not silent:
+                    log.warning("redis bus: subscription silent %.1f s after a ping; reconnecting it until Redis "
+                                "answers", t.socket_timeout_s)
+                silent = True
+                await pubsub.connection.disconnect()

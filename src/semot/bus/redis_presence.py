@@ -35,6 +35,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from semot.bus.presence import ClusterCounts, LostHandler, NodeLoad, PresenceRegistry, Seen, Settled
+from semot.bus.redis_conn import RedisTimeouts, redis_client
 from semot.domain.presence import MANUAL
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,12 @@ assert set(MANUAL) == {"online", "busy", "away"}, "update the Lua aggregation ab
 
 
 class RedisPresence(PresenceRegistry):
-    def __init__(self, url: str, node_id: str, *, namespace: str = "semot", node_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self, url: str, node_id: str, *, namespace: str = "semot", node_timeout_s: float = 15.0,
+        timeouts: RedisTimeouts | None = None,
+    ) -> None:
         self._url = url
+        self._timeouts = timeouts or RedisTimeouts()  # a hung Redis: requests answer 503, beats fail
         self.node_id = node_id
         self._ns = f"{namespace}:pres"
         self._timeout_s = node_timeout_s
@@ -167,7 +172,7 @@ class RedisPresence(PresenceRegistry):
     # --- life
     async def start(self, on_lost: LostHandler) -> None:
         self._on_lost = on_lost
-        self._redis = aioredis.from_url(self._url, decode_responses=True)
+        self._redis = redis_client(self._url, self._timeouts, decode_responses=True)
         self._scripts = {"admit": self._redis.register_script(_ADMIT), "settle": self._redis.register_script(_SETTLE)}
         await self.beat()
         self._task = asyncio.create_task(self._beat_loop(), name="semot-presence-heartbeat")

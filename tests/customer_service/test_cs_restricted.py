@@ -65,7 +65,9 @@ async def test_a_synced_customer_is_limited_to_customer_service(srv: ServerProce
         await _forbidden(api, srv, buyer, method, path, {})
     seen = await ok(api, srv, "GET", f"/api/v1/presence?users={staff.user_id},{buyer_id}", token=buyer.access_token)
     assert [u["user"] for u in seen["users"]] == [buyer_id]  # their own presence only
-    assert (await ok(api, srv, "GET", "/api/v1/me", token=buyer.access_token))["user_id"] == buyer_id
+    me = await ok(api, srv, "GET", "/api/v1/me", token=buyer.access_token)
+    assert me["user_id"] == buyer_id and me["restricted"] is True  # the web client's customer mode
+    assert (await ok(api, srv, "GET", "/api/v1/me", token=staff.access_token))["restricted"] is False
 
     # over the WebSocket: no direct chat they open, no presence of staff
     bws = await clients.connect(srv, buyer)
@@ -93,12 +95,14 @@ async def test_a_synced_customer_is_limited_to_customer_service(srv: ServerProce
     # unmarked: an ordinary user again, at once
     assert (await _server(api, srv, key, "PUT", f"/users/{buyer_id}", {"external": False}))[0] == 200
     await ok(api, srv, "GET", "/api/v1/directory/departments", token=buyer.access_token)
+    assert (await ok(api, srv, "GET", "/api/v1/me", token=buyer.access_token))["restricted"] is False
     assert (await ok(api, srv, "GET", f"/api/admin/v1/users/{buyer_id}", token=boss))["external"] is False
 
 
 async def test_visitors_follow_nobodys_presence(srv: ServerProcess, api: Api, clients: Clients) -> None:
     staff = await api.account(srv, "emp")
     v, _ = await visitor(api, srv)
+    assert (await ok(api, srv, "GET", "/api/v1/me", token=v.access_token))["restricted"] is True
     ws: WS = await clients.connect(srv, v)
     assert await ws.error("presence_sub", users=[staff.user_id]) == "forbidden"
     assert "server_time" in await ws.call("ping")

@@ -207,9 +207,11 @@ async def profiles(call: Call) -> dict[str, Any]:
 
 
 async def me(call: Call) -> dict[str, Any]:
-    # asked by the web client at each connect: whether to show the agent workbench
+    # asked by the web client at each connect: whether to show the agent workbench, or
+    # only what a restricted user (visitor, customer) may use (its customer mode)
     cs = call.services.customer_service
-    return {**me_wire(call), "cs_agent": cs is not None and await cs.is_agent(call.me.id)}
+    return {**me_wire(call), "cs_agent": cs is not None and await cs.is_agent(call.me.id),
+            "restricted": cs is not None and await cs.is_restricted(call.me.id)}
 
 
 def _conv_param(call: Call) -> str:

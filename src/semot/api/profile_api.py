@@ -49,6 +49,9 @@ class MeOut(BaseModel):
     created_at: int
     avatar_url: str | None = Field(description="load it in <img> without a token (signed, expires); null: none")
     cs_agent: bool | None = Field(None, description="GET only: a customer-service agent (the web client's workbench)")
+    restricted: bool | None = Field(
+        None, description="GET only: an anonymous visitor or an external customer, limited to customer service "
+        "(docs/customer-service.md): the web client shows its customer mode")
 
 
 def profile_service(call: Call) -> ProfileService:

@@ -102,6 +102,8 @@ const SHELL = [
   "/web/app/components/search/strings.js",
   "/web/app/components/search/search.css",
   "/web/app/stores/service.js",
+  "/web/app/stores/customer.js",
+  "/web/app/components/customer-mode.css",
   "/web/app/components/service/workbench.js",
   "/web/app/components/service/context-card.js",
   "/web/app/components/service/strings.js",

@@ -3,6 +3,13 @@
 import { reactive } from "vue";
 
 const zh = {
+  // --- customer mode (stores/customer.js): visitors and external customers, limited to customer service
+  "customer.contact": "联系客服",
+  "customer.contactHint": "有问题？联系客服，客服人员会在这里回复你",
+  "customer.badge": "客户",
+  "customer.empty": "还没有消息",
+  "customer.emptyHint": "点击上方的“联系客服”开始咨询，商家的通知也会显示在这里",
+  "customer.noService": "客服暂时不可用，请稍后再试",
   // --- H6 (issue 12): client configuration (stores/client-config.js): quick phrases, H5 pages
   "phrases.title": "快捷短语",
   "h5.openWindow": "在新窗口打开",
@@ -588,6 +595,13 @@ const zh = {
 };
 
 const en = {
+  // --- customer mode (stores/customer.js): visitors and external customers, limited to customer service
+  "customer.contact": "Contact support",
+  "customer.contactHint": "Questions? Contact support: an agent will answer you here",
+  "customer.badge": "Customer",
+  "customer.empty": "No messages yet",
+  "customer.emptyHint": "Use “Contact support” above to ask a question; the shop's notices appear here too",
+  "customer.noService": "Customer service is not available right now; please try again later",
   // --- H6 (issue 12): client configuration (stores/client-config.js): quick phrases, H5 pages
   "phrases.title": "Quick phrases",
   "h5.openWindow": "Open in a new window",

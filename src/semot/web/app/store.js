@@ -96,6 +96,9 @@ export const client = new SemotClient(location.origin, {
 export const state = reactive({
   phase: client.userId ? "app" : "login",
   me: null,
+  // a visitor or an external customer (GET /api/v1/me `restricted`): the customer mode
+  // (stores/customer.js) shows only what customer service lets them use
+  restricted: false,
   connection: "idle",
   closeCode: null,
   convs: {},
@@ -379,11 +382,14 @@ export async function enterApp() {
   forgetProfiles();
   state.activeId = null;
   loadUserFacts();
+  state.restricted = load(`restricted:${me()}`, false) === true; // last time's answer: no flash of staff tabs
   restorePending();
   await ensureUniqueDevice();
   client.start().catch(onStartError);
   try {
     state.me = await client.me();
+    state.restricted = state.me.restricted === true;
+    save(`restricted:${me()}`, state.restricted);
   } catch (error) {
     if (error instanceof SemotAPIError && error.status === 401) return;
     state.me = { user_id: me(), username: me(), display_name: me() };
@@ -404,6 +410,7 @@ export async function logout() {
   await client.logout({ timeout: 3000 });
   state.phase = "login";
   state.me = null;
+  state.restricted = false;
   state.convs = {};
   state.activeId = null;
   state.connection = "idle";
@@ -422,6 +429,7 @@ client.on("session_expired", async () => {
   state.convs = {};
   state.activeId = null;
   state.me = null;
+  state.restricted = false;
   state.contacts = emptyContacts();
   state.presence = {};
   forgetPresenceSub();
@@ -454,7 +462,7 @@ async function refreshGroups() {
 }
 
 export async function refreshMembers(c) {
-  if (c.type !== "group") return;
+  if (c.type !== "group" || state.restricted) return; // a customer's session: the member list is closed to them
   try {
     const page = await client.http("GET", `/api/v1/groups/${encodeURIComponent(c.id.slice(2))}/members?limit=200`);
     for (const m of page.members) addMember(c, m.user_id);
@@ -693,6 +701,9 @@ export function blockUser(userId) {
 }
 /** The group API (protocol.md, section 3, Groups) for the group panel. */
 export function groupApi(c, method, path = "", body = undefined) {
+  // customer mode: a group's details are closed to restricted users (their sessions are
+  // groups); refused here, as the server would, without a request
+  if (state.restricted) return Promise.reject(new SemotAPIError("forbidden", "customer service only", 403));
   return client.http(method, `/api/v1/groups/${enc(c.id.slice(2))}${path}`, body);
 }
 // Presence of people who are not friends (colleagues in the directory): pushed only for
@@ -708,6 +719,7 @@ let presenceSeq = 0;
 
 /** Follow these users' presence (the first MAX_PRESENCE_SUB; [] follows no one). */
 export function followPresence(users) {
+  if (state.restricted) return; // presence_sub is closed to restricted users
   presenceWanted = [...new Set(users.filter(Boolean))].slice(0, MAX_PRESENCE_SUB);
   clearTimeout(presenceTimer);
   presenceTimer = setTimeout(() => sendPresenceSub(false), PRESENCE_SUB_DELAY);

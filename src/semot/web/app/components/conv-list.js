@@ -17,6 +17,7 @@ import UserAvatar from "./avatar.js";
 import UserMenu from "./user-menu.js";
 import GroupRequestsBadge from "./group-requests-badge.js"; // W1: join requests waiting
 import { openSearch } from "../stores/search.js"; // issue 13: search messages in every chat
+import { contactSupport, customerMode } from "../stores/customer.js"; // visitors and customers: no '+' menu
 
 const CSS = "/web/app/components/conv-list.css";
 if (typeof document !== "undefined" && !document.querySelector(`link[href="${CSS}"]`)) {
@@ -178,6 +179,7 @@ export default {
     return {
       rows, empty, state, t, rowLabel, onCommand, onKey, onClick, onContextMenu, onTouchStart, onTouchMove, cancelPress,
       menu, menuConv, menuPinned, menuDnd, menuTitle, canConfigure, closeMenu, onMenuKey, act, openSearch,
+      customerMode, contactSupport,
     };
   },
   template: `
@@ -189,7 +191,9 @@ export default {
           <template #prefix><el-icon><icon-search /></el-icon></template>
         </el-input>
         <el-button class="new-btn" :aria-label="t('search.open')" :title="t('search.open')" data-testid="msg-search" @click="openSearch(null)"><el-icon><icon-msg-search /></el-icon></el-button>
-        <el-dropdown trigger="click" @command="onCommand">
+        <el-button v-if="customerMode()" type="primary" plain class="customer-contact" :title="t('customer.contactHint')"
+                   @click="contactSupport" data-testid="cs-contact">{{ t('customer.contact') }}</el-button>
+        <el-dropdown v-else trigger="click" @command="onCommand">
           <el-button class="new-btn" :aria-label="t('list.new')" data-testid="new-menu"><el-icon><icon-plus /></el-icon></el-button>
           <template #dropdown>
             <el-dropdown-menu>
@@ -233,6 +237,10 @@ export default {
       </ul>
       <div v-if="empty" class="conv-empty">
         <template v-if="state.search">{{ t('list.noResults') }}</template>
+        <template v-else-if="customerMode()">
+          <p>{{ t('customer.empty') }}</p>
+          <p class="conv-empty-hint">{{ t('customer.emptyHint') }}</p>
+        </template>
         <template v-else>
           <p>{{ t('list.empty') }}</p>
           <p class="conv-empty-hint">{{ t('list.emptyHint') }}</p>

@@ -15,6 +15,7 @@ import { H5PageNav, H5PageView } from "./h5-pages.js";
 import ClientWatermark from "./watermark.js";
 import SearchPanel from "./search/search-panel.js"; // issue 13: message search
 import { ServiceNav, ServiceView } from "./service/workbench.js"; // issue 15: the customer-service workbench
+import { customerMode } from "../stores/customer.js"; // visitors and customers: customer service only
 import { AboutDialog, CardDialog, FindGroupDialog, LocationDialog, NewChatDialog, NewGroupDialog } from "./dialogs.js";
 
 export default {
@@ -25,7 +26,8 @@ export default {
     const activeConv = computed(() => (state.activeId ? state.convs[state.activeId] : null));
     const requests = computed(() => state.contacts.requests.incoming.length);
     const pageTab = computed(() => String(state.tab).startsWith("h5:") || state.tab === "service"); // an H5 page (h5-pages.js) or the workbench is open
-    return { state, ui, t, unread, activeConv, requests, pageTab };
+    const staff = computed(() => !customerMode()); // contacts, directory, apps, workbench: not for customers
+    return { state, ui, t, unread, activeConv, requests, pageTab, staff };
   },
   template: `
     <div class="shell" :class="{ narrow: state.narrow, 'chat-open': !!state.activeId }">
@@ -39,6 +41,7 @@ export default {
             </el-badge>
             <span class="rail-label">{{ t('nav.chats') }}</span>
           </button>
+          <template v-if="staff">
           <button class="rail-item" :class="{ active: state.tab === 'contacts' }" type="button" :aria-label="t('nav.contacts')" :aria-current="state.tab === 'contacts' ? 'page' : undefined" @click="state.tab = 'contacts'" data-testid="nav-contacts">
             <el-badge :value="requests" :hidden="!requests" :max="99" class="rail-badge">
               <el-icon :size="24"><icon-user /></el-icon>
@@ -51,22 +54,24 @@ export default {
           </button>
           <service-nav variant="rail" />
           <h5-page-nav variant="rail" />
+          </template>
           <div class="rail-spacer"></div>
-          <a class="rail-item" href="/docs" target="_blank" rel="noopener" :aria-label="t('menu.apiDocs')" :title="t('menu.apiDocs')">
+          <a v-if="staff" class="rail-item" href="/docs" target="_blank" rel="noopener" :aria-label="t('menu.apiDocs')" :title="t('menu.apiDocs')">
             <el-icon :size="20"><icon-document /></el-icon>
           </a>
         </nav>
-        <service-view v-if="state.tab === 'service'" />
+        <service-view v-if="staff && state.tab === 'service'" />
         <h5-page-view v-else-if="pageTab" />
         <section v-show="!pageTab" class="sidebar" :aria-label="pageTab ? '' : t('nav.' + state.tab)">
-          <contacts-view v-if="state.tab === 'contacts'" />
-          <directory-view v-else-if="state.tab === 'directory'" />
+          <contacts-view v-if="staff && state.tab === 'contacts'" />
+          <directory-view v-else-if="staff && state.tab === 'directory'" />
           <conv-list v-else />
           <nav v-if="state.narrow" class="tabbar" :aria-label="t('nav.menu')">
             <button type="button" :class="{ active: state.tab === 'chats' }" @click="state.tab = 'chats'" data-testid="tab-chats">
               <el-badge :value="unread" :hidden="!unread" :max="99"><el-icon :size="22"><icon-chat-dot-round /></el-icon></el-badge>
               <span>{{ t('nav.chats') }}</span>
             </button>
+            <template v-if="staff">
             <button type="button" :class="{ active: state.tab === 'contacts' }" @click="state.tab = 'contacts'" data-testid="tab-contacts">
               <el-badge :value="requests" :hidden="!requests" :max="99"><el-icon :size="22"><icon-user /></el-icon></el-badge>
               <span>{{ t('nav.contacts') }}</span>
@@ -77,6 +82,7 @@ export default {
             </button>
             <service-nav variant="tabbar" />
             <h5-page-nav variant="tabbar" />
+            </template>
           </nav>
         </section>
         <main v-show="!pageTab" class="chat-pane">
@@ -84,15 +90,17 @@ export default {
           <div v-else class="chat-empty">
             <svg viewBox="0 0 120 100" width="120" height="100" aria-hidden="true"><rect x="8" y="14" width="72" height="50" rx="12" fill="#dbe7ff"/><path d="M26 64l-8 16 22-16z" fill="#dbe7ff"/><rect x="44" y="34" width="68" height="44" rx="12" fill="#bcd3ff"/><path d="M96 78l8 14-20-14z" fill="#bcd3ff"/><circle cx="64" cy="56" r="4" fill="#fff"/><circle cx="78" cy="56" r="4" fill="#fff"/><circle cx="92" cy="56" r="4" fill="#fff"/></svg>
             <p class="chat-empty-title">{{ t('chat.empty') }}</p>
-            <p class="chat-empty-hint">{{ t('chat.emptyHint') }}</p>
+            <p class="chat-empty-hint">{{ t(staff ? 'chat.emptyHint' : 'customer.contactHint') }}</p>
           </div>
         </main>
       </div>
-      <new-chat-dialog />
-      <new-group-dialog />
-      <find-group-dialog />
+      <template v-if="staff">
+        <new-chat-dialog />
+        <new-group-dialog />
+        <find-group-dialog />
+        <card-dialog />
+      </template>
       <location-dialog />
-      <card-dialog />
       <about-dialog />
       <profile-dialog />
       <search-panel />

@@ -84,7 +84,7 @@ export default {
         <div class="user-card">
           <user-avatar :id="me.user_id" :name="me.display_name || me.user_id" :size="44" />
           <div class="user-card-text">
-            <div class="user-card-name">{{ me.display_name || me.user_id }}</div>
+            <div class="user-card-name">{{ me.display_name || me.user_id }}<span v-if="state.restricted" class="customer-tag" data-testid="customer-tag">{{ t('customer.badge') }}</span></div>
             <div class="user-card-id">@{{ me.user_id }}</div>
             <div class="user-card-id" data-testid="my-status-text"><span class="presence-dot inline" :class="'p-' + dotStatus"></span>{{ dotLabel }}<template v-if="myStatus.text"> · {{ myStatus.text }}</template></div>
           </div>

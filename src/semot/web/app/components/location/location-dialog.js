@@ -17,6 +17,7 @@ import { t } from "../../i18n.js";
 import { active, sendMessage, state, ui } from "../../store.js";
 import { formatPoint, mapUrl, parsePoint, validPoint } from "./map-link.js";
 import PlaceSearch from "./place-search.js";
+import { customerMode } from "../../stores/customer.js"; // place search is closed to visitors and customers
 import "../extras/styles.js";
 
 const GEO_TIMEOUT_MS = 15000;
@@ -171,13 +172,13 @@ export default {
     });
     return {
       visible, point, form, errors, manual, locating, geoOk, shownPoint, previewHref, accuracyText, state, t,
-      useMine, onPaste, onFieldBlur, submit, onPick, nearPoint,
+      useMine, onPaste, onFieldBlur, submit, onPick, nearPoint, customerMode,
     };
   },
   template: `
     <el-dialog v-model="visible" :title="t('location.title')" append-to-body :width="state.narrow ? '92%' : '440px'" align-center destroy-on-close data-testid="dlg-location">
       <el-form label-position="top" @submit.prevent="submit">
-        <place-search :near="nearPoint" @pick="onPick" />
+        <place-search v-if="!customerMode()" :near="nearPoint" @pick="onPick" />
         <div class="loc-pick">
           <el-button type="primary" plain :loading="locating" :disabled="!geoOk" @click="useMine" data-testid="loc-mine">
             <el-icon v-if="!locating"><icon-aim /></el-icon>{{ locating ? t('location.locating') : t('loc.useMine') }}

@@ -13,6 +13,11 @@ opens the chat and scrolls to the top until the whole history is loaded. Then:
   px/s, through rows never rendered before) and the frames are counted; then the same
   back down.
 - the number of elements in the log.
+- CPU per frame: between the two, 3 s further up (again through rows never rendered) and
+  3 s down under a Chromium trace; the page's main thread's CPU time (thread time: a busy
+  machine stretches wall time and drops frames, not this) per frame, and its largest
+  single task (a frame that renders new rows). fps on this shared machine swing with its
+  load; these figures show the work itself.
 
 The same runs at the start (only the first page loaded) for comparison. `--legacy`
 serves the chat pane of the last commit (`git show HEAD:.../chat.js`, the list that
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.server import ServerProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline"]
 PASSWORD = "password123"
 
 # Marks the arrival of every pushed message frame, before the SDK sees it.
@@ -183,9 +190,39 @@ def measure_pushes(page: Any, base: str, bob: str, alice: str, n: int, first_seq
             "paint_p50": statistics.median(paint), "paint_p95": pct(paint, 0.95)}
 
 
-def measure_scroll(page: Any, seconds: float) -> dict[str, float]:
+def main_thread_tasks(trace: bytes) -> list[float]:
+    """CPU ms (thread time) of each top-level task on the page's main thread in a trace."""
+    events = json.loads(trace)["traceEvents"]
+    mains = {(e["pid"], e["tid"]) for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"}
+    per: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for e in events:
+        if e.get("ph") == "X" and "tdur" in e and (e["pid"], e["tid"]) in mains:
+            per.setdefault((e["pid"], e["tid"]), []).append(e)
+    if not per:
+        return []
+    busiest = max(per, key=lambda k: len(per[k]))  # the page's renderer
+    xs = sorted(per[busiest], key=lambda e: (e["ts"], -e["dur"]))
+    tasks: list[float] = []
+    end = -1.0
+    for e in xs:  # nested events lie inside their task's span
+        if e["ts"] >= end:
+            tasks.append(e["tdur"] / 1000)
+            end = e["ts"] + e["dur"]
+    return tasks
+
+
+def measure_scroll(page: Any, browser: Any, seconds: float) -> dict[str, float]:
+    """Up (fps), up further (traced: rows never rendered before either), down (traced), down (fps)."""
     out: dict[str, float] = {}
-    for name, step in (("up", -40), ("down", 40)):
+    for name, step, traced in (("up", -40, False), ("up", -40, True), ("down", 40, True), ("down", 40, False)):
+        if traced:  # tracing costs a little: these runs give the CPU figures, not the fps
+            browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+            r = page.evaluate(SCROLL, [seconds * 1000, step])
+            tasks = main_thread_tasks(browser.stop_tracing())
+            out[f"cpu_{name}"] = sum(tasks) / r["frames"]
+            out[f"task_max_{name}"] = max(tasks, default=float("nan"))
+            continue
         r = page.evaluate(SCROLL, [seconds * 1000, step])
         gaps = r["gaps"][1:]
         out[f"fps_{name}"] = r["frames"] / r["seconds"]
@@ -241,13 +278,14 @@ def main() -> None:
                 nonlocal next_seq
                 page.eval_on_selector("[data-testid=messages]", "el => el.scrollTop = el.scrollHeight")
                 page.wait_for_timeout(300)
-                r: dict[str, Any] = {"loaded": page.evaluate(f"() => window.__semot.state.convs['{conv}'].messages.length")}
+                r: dict[str, Any] = {"loaded": page.evaluate(f"() => window.__semot.state.convs['{conv}'].messages.length"),
+                                     "load": os.getloadavg()[0]}  # this shared machine's load: fps swing with it
                 r.update(measure_pushes(page, srv.base, bob, alice, args.pushes, next_seq))
                 next_seq += args.pushes
                 r.update(page.evaluate(COUNT))
                 page.eval_on_selector("[data-testid=messages]", "el => el.scrollTop = el.scrollHeight")
                 page.wait_for_timeout(200)
-                r.update(measure_scroll(page, args.scroll_seconds))
+                r.update(measure_scroll(page, browser, args.scroll_seconds))
                 rows.append((label, r))
                 print(label, json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()}), flush=True)
 
@@ -267,12 +305,14 @@ def main() -> None:
 
     print()
     print(f"web client, {'legacy list (HEAD)' if args.legacy else 'virtual list'}; {args.pushes} pushes, 1280x800, headless Chromium")
-    head = f"{'':<36} {'loaded':>7} {'DOM elems':>9} {'msg rows':>8} {'push->DOM p50/p95/max ms':>25} {'->frame p50/p95':>16} {'fps up/down':>12} {'long frames':>11}"
+    head = (f"{'':<36} {'loaded':>7} {'DOM elems':>9} {'msg rows':>8} {'push->DOM p50/p95/max ms':>25} {'->frame p50/p95':>16} "
+            f"{'fps up/down':>12} {'long frames':>11} {'main CPU ms/frame up/down':>26} {'max task up/down':>17} {'load':>5}")
     print(head)
     for label, r in rows:
         print(f"{label:<36} {r['loaded']:>7} {r['elements']:>9} {r['messages']:>8} "
               f"{r['dom_p50']:>9.1f} /{r['dom_p95']:>6.1f} /{r['dom_max']:>6.1f} {r['paint_p50']:>7.1f} /{r['paint_p95']:>6.1f} "
-              f"{r['fps_up']:>5.1f} /{r['fps_down']:>5.1f} {r['long_up'] + r['long_down']:>11}")
+              f"{r['fps_up']:>5.1f} /{r['fps_down']:>5.1f} {r['long_up'] + r['long_down']:>11} "
+              f"{r['cpu_up']:>19.2f} /{r['cpu_down']:>5.2f} {r['task_max_up']:>9.1f} /{r['task_max_down']:>5.1f} {r['load']:>5.1f}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@
 // hundreds of avatars and few are ever clicked. The public profile (GET /api/v1/users/ID),
 // the directory entry (GET /api/v1/directory/search?q=<username>, matched by user id:
 // the directory has no per-person endpoint) and presence (GET /api/v1/presence, which
-// leaves out whom I may not see) are each best effort.
-import { computed, reactive, ref, watch } from "vue";
+// leaves out whom I may not see) are each best effort. For the same reason the popover
+// itself is mounted on the first click: an el-popover per avatar and name (a tooltip,
+// popper, trigger and teleported content each) made rendering rows while scrolling a long
+// chat slower (issue 11); until then a plain span stands in for it.
+import { computed, nextTick, reactive, ref } from "vue";
 import { ElMessage } from "element-plus";
 import { t } from "../i18n.js";
 import { client, describeError, displayName, me, requestFriend, startDirect, state } from "../store.js";
@@ -43,22 +46,18 @@ async function loadCard(userId) {
   card.loaded = true;
 }
 
-export default {
-  name: "ProfileCard",
+// The card's content: mounted only while the popover shows (persistent false).
+const CardBody = {
+  name: "ProfileCardBody",
   components: { UserAvatar },
-  props: {
-    userId: { type: String, required: true },
-    placement: { type: String, default: "right-start" },
-    disabled: { type: Boolean, default: false },
-  },
-  setup(props) {
-    const open = ref(false);
+  props: { userId: { type: String, required: true }, sent: { type: Boolean, default: false } },
+  emits: ["close", "sent"],
+  setup(props, { emit }) {
     const busy = ref(false);
-    const sent = ref(false);
     const card = computed(() => cards[props.userId] || null);
     const isMe = computed(() => props.userId === me());
     const friend = computed(() => state.contacts.friends.some((f) => f.user_id === props.userId));
-    const pendingOut = computed(() => sent.value || state.contacts.requests.outgoing.some((r) => r.to === props.userId));
+    const pendingOut = computed(() => props.sent || state.contacts.requests.outgoing.some((r) => r.to === props.userId));
     const blocked = computed(() => state.contacts.blacklist.some((b) => b.user_id === props.userId));
     const canAdd = computed(() => !isMe.value && !friend.value && !blocked.value);
     const presence = computed(() => {
@@ -69,12 +68,8 @@ export default {
     const status = computed(() => (presence.value && presence.value.status) || "offline");
     const statusText = computed(() => (presence.value && presence.value.text) || "");
 
-    // loaded each time the card opens (presence and titles change; a card is opened rarely)
-    watch(open, (v) => {
-      if (v) loadCard(props.userId);
-    });
     function message() {
-      open.value = false;
+      emit("close");
       state.tab = "chats";
       startDirect(props.userId);
     }
@@ -82,7 +77,7 @@ export default {
       busy.value = true;
       try {
         const r = await requestFriend(props.userId, "");
-        sent.value = true;
+        emit("sent");
         ElMessage.success(r && r.status === "friends" ? t("contacts.nowFriends") : t("contacts.requestSent"));
       } catch (error) {
         ElMessage.error(describeError(error));
@@ -90,39 +85,72 @@ export default {
         busy.value = false;
       }
     }
-    return {
-      open, busy, card, isMe, friend, pendingOut, canAdd, status, statusText, message, addFriend, t, displayName,
-    };
+    return { busy, card, isMe, pendingOut, canAdd, status, statusText, message, addFriend, t, displayName };
   },
   template: `
-    <el-popover v-model:visible="open" trigger="click" :placement="placement" :width="280" :disabled="disabled"
-                popper-class="profile-card-pop" :persistent="false">
-      <template #reference><span class="pc-ref" role="button" tabindex="0" :aria-label="t('people.cardOf', { name: displayName(userId) })"
-        @click.stop @keydown.enter.stop="open = true" data-testid="profile-trigger" :data-user="userId"><slot /></span></template>
-      <div class="profile-card" data-testid="profile-card" :data-user="userId">
-        <div class="pc-top">
-          <span class="ct-avatar">
-            <user-avatar :id="userId" :name="displayName(userId)" :size="52" />
-            <span class="presence-dot" :class="'p-' + status" data-testid="pc-presence" :data-status="status"></span>
-          </span>
-          <div class="pc-names">
-            <div class="pc-name" data-testid="pc-name">{{ displayName(userId) }}<span v-if="isMe" class="pc-me"> {{ t('people.you') }}</span></div>
-            <div v-if="card && card.username" class="pc-username">@{{ card.username }}</div>
-            <div class="pc-status" data-testid="pc-status">{{ t('presence.' + status) }}<template v-if="statusText"> · {{ statusText }}</template></div>
-          </div>
-        </div>
-        <ul v-if="card && card.departments && card.departments.length" class="pc-depts" data-testid="pc-depts">
-          <li v-for="d in card.departments" :key="d.department_id" data-testid="pc-dept">
-            <span class="pc-dept">{{ d.name }}</span><span v-if="d.title" class="pc-title"> · {{ d.title }}</span>
-          </li>
-        </ul>
-        <div v-else-if="!card || !card.loaded" class="pc-loading">{{ t('people.loading') }}</div>
-        <div v-if="!isMe" class="pc-actions">
-          <el-button type="primary" size="small" @click="message" data-testid="pc-message">{{ t('people.message') }}</el-button>
-          <el-button v-if="canAdd" size="small" :loading="busy" :disabled="pendingOut" @click="addFriend" data-testid="pc-add">
-            {{ pendingOut ? t('people.requested') : t('people.addFriend') }}</el-button>
-          <el-button size="small" disabled :title="t('people.comingSoon')" data-testid="pc-call">{{ t('people.call') }} · {{ t('people.comingSoon') }}</el-button>
+    <div class="profile-card" data-testid="profile-card" :data-user="userId">
+      <div class="pc-top">
+        <span class="ct-avatar">
+          <user-avatar :id="userId" :name="displayName(userId)" :size="52" />
+          <span class="presence-dot" :class="'p-' + status" data-testid="pc-presence" :data-status="status"></span>
+        </span>
+        <div class="pc-names">
+          <div class="pc-name" data-testid="pc-name">{{ displayName(userId) }}<span v-if="isMe" class="pc-me"> {{ t('people.you') }}</span></div>
+          <div v-if="card && card.username" class="pc-username">@{{ card.username }}</div>
+          <div class="pc-status" data-testid="pc-status">{{ t('presence.' + status) }}<template v-if="statusText"> · {{ statusText }}</template></div>
         </div>
       </div>
+      <ul v-if="card && card.departments && card.departments.length" class="pc-depts" data-testid="pc-depts">
+        <li v-for="d in card.departments" :key="d.department_id" data-testid="pc-dept">
+          <span class="pc-dept">{{ d.name }}</span><span v-if="d.title" class="pc-title"> · {{ d.title }}</span>
+        </li>
+      </ul>
+      <div v-else-if="!card || !card.loaded" class="pc-loading">{{ t('people.loading') }}</div>
+      <div v-if="!isMe" class="pc-actions">
+        <el-button type="primary" size="small" @click="message" data-testid="pc-message">{{ t('people.message') }}</el-button>
+        <el-button v-if="canAdd" size="small" :loading="busy" :disabled="pendingOut" @click="addFriend" data-testid="pc-add">
+          {{ pendingOut ? t('people.requested') : t('people.addFriend') }}</el-button>
+        <el-button size="small" disabled :title="t('people.comingSoon')" data-testid="pc-call">{{ t('people.call') }} · {{ t('people.comingSoon') }}</el-button>
+      </div>
+    </div>`,
+};
+
+export default {
+  name: "ProfileCard",
+  components: { CardBody },
+  props: {
+    userId: { type: String, required: true },
+    placement: { type: String, default: "right-start" },
+    disabled: { type: Boolean, default: false },
+  },
+  setup(props) {
+    const armed = ref(false); // the el-popover is mounted (first click on this trigger)
+    const open = ref(false);
+    const sent = ref(false); // a request sent from this card (kept while the card is closed)
+    const trigger = ref(null);
+
+    // loaded each time the card opens (presence and titles change; a card is opened rarely)
+    function setOpen(v) {
+      open.value = v;
+      if (v) loadCard(props.userId);
+    }
+    async function arm() {
+      if (props.disabled || armed.value) return;
+      const focused = typeof document !== "undefined" && trigger.value && document.activeElement === trigger.value;
+      armed.value = true;
+      await nextTick();
+      setOpen(true);
+      if (focused && trigger.value) trigger.value.focus(); // the reference is a new element now
+    }
+    return { armed, open, sent, trigger, setOpen, arm, t, displayName };
+  },
+  template: `
+    <span v-if="!armed" ref="trigger" class="pc-ref" role="button" tabindex="0" :aria-label="t('people.cardOf', { name: displayName(userId) })"
+      @click.stop="arm" @keydown.enter.stop="arm" data-testid="profile-trigger" :data-user="userId"><slot /></span>
+    <el-popover v-else :visible="open" @update:visible="setOpen" trigger="click" :placement="placement" :width="280" :disabled="disabled"
+                popper-class="profile-card-pop" :persistent="false">
+      <template #reference><span ref="trigger" class="pc-ref" role="button" tabindex="0" :aria-label="t('people.cardOf', { name: displayName(userId) })"
+        @click.stop @keydown.enter.stop="setOpen(true)" data-testid="profile-trigger" :data-user="userId"><slot /></span></template>
+      <card-body :user-id="userId" :sent="sent" @sent="sent = true" @close="setOpen(false)" />
     </el-popover>`,
 };

@@ -1,8 +1,10 @@
 // Reactions under a message, and the in-place editor of one's own text message.
 // ReactionBar: one chip per emoji (count; highlighted when I reacted; hover, or a long
 // press on a phone, tells who), a click toggles my reaction; the add button offers a
-// quick set and W7's emoji picker for the rest. MessageEditor: the text in a box,
-// Enter saves, Shift+Enter breaks the line, Esc (or Cancel) leaves it as it was.
+// quick set and W7's emoji picker for the rest. Its popover is mounted on the first click:
+// one in every row, each measuring its button as the row mounted, slowed scrolling
+// (issue 11). MessageEditor: the text in a box, Enter saves, Shift+Enter breaks the line,
+// Esc (or Cancel) leaves it as it was.
 // Everything shown is text interpolation (names, emoji), never HTML.
 import { computed, nextTick, onMounted, ref } from "vue";
 import { ElMessage } from "element-plus";
@@ -49,7 +51,17 @@ export const ReactionBar = {
     function showWho(r) {
       ElMessage({ message: whoText(r), type: "info", grouping: true });
     }
-    return { open, more, list, toggle, showWho, whoText, mine: (e) => reacted(props.msg, e, me()), QUICK_EMOJI, t };
+    const armed = ref(false);
+    const add = ref(null);
+    async function arm() {
+      if (armed.value) return;
+      const focused = add.value && document.activeElement === add.value;
+      armed.value = true;
+      await nextTick();
+      open.value = true;
+      if (focused && add.value) add.value.focus(); // the reference is a new element now
+    }
+    return { open, more, list, armed, add, arm, toggle, showWho, whoText, mine: (e) => reacted(props.msg, e, me()), QUICK_EMOJI, t };
   },
   template: `
     <div class="reaction-bar" :class="{ empty: !list.length }" data-testid="reactions">
@@ -58,9 +70,10 @@ export const ReactionBar = {
         @click="toggle(r.emoji)" @contextmenu.prevent="showWho(r)">
         <span class="reaction-emoji">{{ r.emoji }}</span><span class="reaction-count" data-testid="reaction-count">{{ r.count }}</span>
       </button>
-      <el-popover v-model:visible="open" trigger="click" placement="top" :width="more ? 340 : 'auto'" popper-class="reaction-popper">
+      <button v-if="!armed" ref="add" type="button" class="reaction-add" :aria-label="t('react.add')" :title="t('react.add')" data-testid="reaction-add" @click="arm">☺︎+</button>
+      <el-popover v-else v-model:visible="open" trigger="click" placement="top" :width="more ? 340 : 'auto'" popper-class="reaction-popper">
         <template #reference>
-          <button type="button" class="reaction-add" :aria-label="t('react.add')" :title="t('react.add')" data-testid="reaction-add">☺︎+</button>
+          <button ref="add" type="button" class="reaction-add" :aria-label="t('react.add')" :title="t('react.add')" data-testid="reaction-add">☺︎+</button>
         </template>
         <div class="reaction-quick" data-testid="reaction-quick">
           <button v-for="e in QUICK_EMOJI" :key="e" type="button" class="reaction-pick" :class="{ mine: mine(e) }" :data-emoji="e" @click="toggle(e)">{{ e }}</button>

@@ -1,8 +1,10 @@
 // "N unread / N人未读" (or "All read / 全部已读") under my own group messages; a click
 // lists who has read and who has not. Counted on the client from the group's read
 // positions (stores/receipts.js); nothing is shown for groups beyond the server's
-// read_receipts_max_group, whose read marks the server keeps private.
-import { computed, onMounted } from "vue";
+// read_receipts_max_group, whose read marks the server keeps private. The list's popover
+// is mounted on the first click, not with every row (issue 11: per-row popovers, each
+// measuring its button as the row mounts, slowed scrolling); a plain button stands in.
+import { computed, nextTick, onMounted, ref } from "vue";
 import { t } from "../i18n.js";
 import { displayName } from "../store.js";
 import { loadReads, readersOf, receipts, receiptsLimit } from "../stores/receipts.js";
@@ -27,12 +29,26 @@ export default {
       if (!w) return "";
       return w.unread.length ? t("people.unread", { n: w.unread.length }) : t("people.allRead");
     });
-    return { who, label, t, displayName };
+    const armed = ref(false);
+    const open = ref(false);
+    const btn = ref(null);
+    async function arm() {
+      if (armed.value) return;
+      const focused = btn.value && document.activeElement === btn.value;
+      armed.value = true;
+      await nextTick();
+      open.value = true;
+      if (focused && btn.value) btn.value.focus(); // the reference is a new element now
+    }
+    const shown = computed(() => !!who.value && (who.value.read.length > 0 || who.value.unread.length > 0));
+    return { who, shown, label, armed, open, btn, arm, t, displayName };
   },
   template: `
-    <el-popover v-if="who && (who.read.length || who.unread.length)" trigger="click" placement="top" :width="300" popper-class="rr-pop">
+    <button v-if="shown && !armed" ref="btn" type="button" class="rr-btn" :class="{ 'rr-all': !who.unread.length }" data-testid="read-receipt"
+      :data-unread="who.unread.length" @click="arm">{{ label }}</button>
+    <el-popover v-else-if="shown" v-model:visible="open" trigger="click" placement="top" :width="300" popper-class="rr-pop">
       <template #reference>
-        <button type="button" class="rr-btn" :class="{ 'rr-all': !who.unread.length }" data-testid="read-receipt" :data-unread="who.unread.length">{{ label }}</button>
+        <button ref="btn" type="button" class="rr-btn" :class="{ 'rr-all': !who.unread.length }" data-testid="read-receipt" :data-unread="who.unread.length">{{ label }}</button>
       </template>
       <div class="rr-cols" data-testid="read-receipt-list">
         <div class="rr-col" data-testid="rr-unread">

@@ -5,7 +5,7 @@
 // client, from that map: no per-message state on the server. See docs/protocol.md,
 // "Group read receipts".
 import { reactive } from "vue";
-import { client } from "../store.js";
+import { client, displayName } from "../store.js";
 
 export const receipts = reactive({
   reads: {}, // conv -> {user_id: read_seq}
@@ -45,6 +45,9 @@ export function loadReads(conv, force = false) {
       for (const [u, s] of Object.entries(known)) if (u in merged) merged[u] = Math.max(merged[u], s);
       receipts.joined[conv] = joined || {};
       receipts.reads[conv] = merged;
+      // Ask for the members' names now (one batched request): the list of who has read is
+      // rendered only when a receipt is clicked (issue 11), and should open with names.
+      for (const u of Object.keys(merged)) displayName(u);
     })
     .catch((error) => {
       if (error && (error.status === 403 || error.code === "forbidden")) receipts.off[conv] = true;

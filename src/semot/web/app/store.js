@@ -1275,7 +1275,8 @@ export function discard(c, p) {
 
 export async function recall(c, m) {
   await client.recall(c.id, m.seq);
-  markRecalled(c, m.seq, me());
+  // the reply may come before the `recall` event: name the same role it will
+  markRecalled(c, m.seq, me(), m.from === me() ? "sender" : "group_admin");
 }
 
 let lastTyping = 0;

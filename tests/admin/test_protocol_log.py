@@ -282,11 +282,21 @@ async def test_cluster_capture_on_one_node_read_on_the_other(
     gus: Account = await api.account(a, "plc")
     on_b = await clients.connect(b, gus, device="gus-b")  # open on node B before the start on node A
     await start(api, a, admin, gus.user_id, minutes=1)
-    await on_b.call("ping", rid=3001)
+    # the start reaches node B over the bus a moment later: ping until B's tap has one
+    rid, deadline = 3001, time.monotonic() + 15
+    while True:
+        await on_b.call("ping", rid=rid)
+        try:
+            await read_until(api, a, admin, gus.user_id, lambda fr, r=rid: has(fr, "out", rid=r), timeout=1.0)  # type: ignore[misc]
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            rid += 1
     late_b = await clients.connect(b, gus, device="gus-b2")  # and one made after, also on B
-    await late_b.call("ping", rid=3002)
+    await late_b.call("ping", rid=4001)
     frames = await read_until(
-        api, a, admin, gus.user_id, lambda fr: has(fr, "out", rid=3001) and has(fr, "out", rid=3002), timeout=15
+        api, a, admin, gus.user_id, lambda fr: has(fr, "out", rid=rid) and has(fr, "out", rid=4001), timeout=15
     )
     assert {f["device_id"] for f in frames} == {"gus-b", "gus-b2"}
     assert len({f["node"] for f in frames}) == 1

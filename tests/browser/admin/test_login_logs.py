@@ -97,6 +97,7 @@ def test_failures_with_reasons_filters_and_export(admin_console: AdminConsole, t
     page.reload()
     tab.wait_page("login-logs")
     wait_rows(tab, 2)
+    page.wait_for_load_state("networkidle")  # the restored login's refresh settled: no re-render under the click
     page.click("[data-testid=ll-reset]")
     page.wait_for_function("() => !location.hash.includes('ok=false')")
     tab.assert_no_console_errors(allow=_others)

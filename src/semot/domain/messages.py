@@ -164,6 +164,10 @@ def validate_body(
         except ValidationError as exc:
             raise _fail("body", exc) from None
         return media.model_dump(include={"file_id", "duration_ms"}, exclude_none=True)
+    if kind == "text" and len(body) == 1:  # the commonest body, plainly valid: what TextBody would return
+        text = body.get("text")
+        if type(text) is str and 0 < len(text) <= max_text_chars:
+            return {"text": text}
     model = BODY_MODELS.get(kind)
     if model is None:
         raise BadRequest(f"unknown message kind {kind!r}")

@@ -201,13 +201,14 @@ def _describe(exc: ValidationError) -> tuple[str, dict[str, Any]]:
 
 _NUL = "\x00"
 _NUL_ESCAPE = "\\u0000"
+_NUL_ESCAPE_BYTES = _NUL_ESCAPE.encode()
 # a \uD800-\uDFFF escape, not preceded by an escaped backslash (`\\ud800` is plain text)
 _SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _KEY_SHOWN = 40  # characters of a key quoted in an error message
 
 
 def _has_nul_escape(raw: bytes | str) -> bool:
-    return (_NUL_ESCAPE in raw) if isinstance(raw, str) else (_NUL_ESCAPE.encode() in raw)
+    return (_NUL_ESCAPE in raw) if isinstance(raw, str) else (_NUL_ESCAPE_BYTES in raw)
 
 
 def nul_path(obj: Any) -> str | None:

@@ -10,7 +10,7 @@ direct-message check on the hot path and dropped through the bus on change.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 from semot.bus.base import Bus, Invalidate
@@ -24,6 +24,11 @@ from semot.services.features import FeatureGate
 from semot.storage.base import Storage
 
 ColleagueCheck = Callable[[str, str], Awaitable[bool]]
+_NONE: frozenset[str] = frozenset()  # most cached sets are empty: one object, not 216 bytes each
+
+
+def _frozen(ids: Iterable[str]) -> frozenset[str]:
+    return frozenset(ids) or _NONE
 USER_KEY = "u:"  # bus Invalidate keys for per-user contact caches
 
 
@@ -40,16 +45,49 @@ class ContactsService:
         self.avatar_urls: Callable[[list[str]], Awaitable[dict[str, str | None]]] | None = None
         self._blocked: dict[str, frozenset[str]] = {}  # user -> whom they blocked
         self._friends: dict[str, frozenset[str]] = {}
+        # bumped by every invalidation: a read that was in flight across one is returned
+        # but not cached (it may predate the change)
+        self._epoch = 0
 
     # --- caches
     def invalidate(self, user_id: str) -> None:
+        self._epoch += 1
         self._blocked.pop(user_id, None)
         self._friends.pop(user_id, None)
 
     def invalidate_all(self) -> None:
         """This node may have missed invalidations (a Redis outage): forget everyone."""
+        self._epoch += 1
         self._blocked.clear()
         self._friends.clear()
+
+    async def warm(self, user_ids: Collection[str]) -> None:
+        """Cache what pushing these users' presence asks (services/presence.py): their
+        friend and block sets, then their friends' block sets, one storage query per 500
+        users of each kind. A flush settles hundreds of users at once after a wave of
+        connects; each cost two queries, and one per uncached friend."""
+        friends: set[str] = set()
+        for friend_ids, _ in (await self._load(user_ids, friends=True)).values():
+            friends |= friend_ids
+        friends.update(*(self._friends.get(u, ()) for u in user_ids))
+        await self._load(friends, friends=False)
+
+    async def _load(self, user_ids: Collection[str], *, friends: bool) -> dict[str, tuple[set[str], set[str]]]:
+        """Read and cache the sets of those of `user_ids` not cached; returns what was read."""
+        missing = [u for u in user_ids if u not in self._blocked or (friends and u not in self._friends)]
+        if not missing:
+            return {}
+        epoch = self._epoch
+        sets = await self._store.contact_sets(missing, friends=friends)
+        if self._epoch == epoch:  # else an invalidation came in meanwhile: the sets may be stale
+            if max(len(self._friends), len(self._blocked)) + len(sets) > 100_000:
+                self._friends.clear()
+                self._blocked.clear()
+            for user_id, (friend_ids, blocked) in sets.items():
+                if friends:
+                    self._friends[user_id] = _frozen(friend_ids)
+                self._blocked[user_id] = _frozen(blocked)
+        return sets
 
     def _changed(self, *user_ids: str) -> None:
         for u in user_ids:
@@ -58,17 +96,23 @@ class ContactsService:
     async def _blocked_by(self, user_id: str) -> frozenset[str]:
         got = self._blocked.get(user_id)
         if got is None:
-            if len(self._blocked) > 100_000:
-                self._blocked.clear()
-            got = self._blocked[user_id] = frozenset(b.user_id for b in await self._store.blacklist(user_id))
+            epoch = self._epoch
+            got = _frozen(b.user_id for b in await self._store.blacklist(user_id))
+            if self._epoch == epoch:
+                if len(self._blocked) > 100_000:
+                    self._blocked.clear()
+                self._blocked[user_id] = got
         return got
 
     async def _friend_set(self, user_id: str) -> frozenset[str]:
         got = self._friends.get(user_id)
         if got is None:
-            if len(self._friends) > 100_000:
-                self._friends.clear()
-            got = self._friends[user_id] = frozenset(await self._store.friend_ids(user_id))
+            epoch = self._epoch
+            got = _frozen(await self._store.friend_ids(user_id))
+            if self._epoch == epoch:
+                if len(self._friends) > 100_000:
+                    self._friends.clear()
+                self._friends[user_id] = got
         return got
 
     async def friend_set(self, user_id: str) -> frozenset[str]:

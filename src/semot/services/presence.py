@@ -55,6 +55,9 @@ class PresenceService:
         self._pending: set[asyncio.Task[None]] = set()  # session removals in flight
         self._task: asyncio.Task[None] | None = None
         self._running = False
+        # stored statuses wanted by connects, read together (`_stored_settings`)
+        self._seeds: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._seed_reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._registry.start(self._mark_dirty)
@@ -84,7 +87,7 @@ class PresenceService:
                 return False
             seen = (await self._registry.lookup([user_id]))[user_id]
             if seen.manual is None:
-                stored = await self._store.user_settings(user_id)
+                stored = await self._stored_settings(user_id)
                 await self._registry.set_manual(
                     user_id, stored.get("presence", "online"), stored.get("status_text", ""), only_if_unset=True
                 )
@@ -92,6 +95,41 @@ class PresenceService:
             log.warning("presence store unreachable; %s connects unchecked", user_id, exc_info=True)
         self._dirty.add(user_id)
         return True
+
+    async def _stored_settings(self, user_id: str) -> dict[str, Any]:
+        """The user's stored settings (their chosen status). One read at a time, for every
+        connect waiting: a wave of connects (a restart, a network blip) costs a query per
+        batch of users, not per user, and a lone connect waits for nothing extra."""
+        fut = self._seeds.get(user_id)
+        if fut is None:
+            fut = self._seeds[user_id] = asyncio.get_running_loop().create_future()
+            if self._seed_reader is None:
+                self._seed_reader = asyncio.get_running_loop().create_task(self._read_seeds())
+                self._pending.add(self._seed_reader)
+                self._seed_reader.add_done_callback(self._pending.discard)
+        return await asyncio.shield(fut)  # a cancelled connect must not cancel the others' read
+
+    async def _read_seeds(self) -> None:
+        try:
+            while self._seeds:
+                wanted, self._seeds = self._seeds, {}
+                try:
+                    got = await self._store.user_settings_many(list(wanted))
+                except BaseException as exc:  # the connects see it (they let the user in)
+                    if not isinstance(exc, Exception):  # cancelled: nobody reads for the later ones
+                        wanted |= self._seeds
+                        self._seeds = {}
+                    for fut in wanted.values():
+                        if not fut.done():
+                            fut.set_exception(exc if isinstance(exc, Exception) else ConnectionError("stopping"))
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for user_id, fut in wanted.items():
+                    if not fut.done():
+                        fut.set_result(got.get(user_id, {}))
+        finally:  # no await between the loop's last check and this
+            self._seed_reader = None
 
     def disconnected(self, user_id: str, session_id: str) -> None:
         """Called from a connection's cleanup (which must not wait): the registry writes
@@ -176,6 +214,15 @@ class PresenceService:
                 out.add(viewer)
         return out
 
+    async def _warm_contacts(self, users: list[str]) -> None:
+        """Read what `_recipients` will ask of the contacts cache for all these users at
+        once (ContactsService.warm). A failure only costs speed: each push then asks on
+        its own, and is retried as before."""
+        try:
+            await self._contacts.warm(users)
+        except Exception:
+            log.warning("presence: could not read %d users' contacts at once", len(users), exc_info=True)
+
     async def flush(self) -> int:
         """Settle the changed users, then push what changed. A push that fails (storage
         or Redis trouble) is kept and tried again at the next flush, never lost: once
@@ -193,6 +240,8 @@ class PresenceService:
                 settled = {}
             for user_id, now in settled.items():
                 todo[user_id] = (now, user_id in chosen)  # newer than an unsent one
+        if todo:
+            await self._warm_contacts(list(todo))
         pushed = 0
         for user_id, (now, with_self) in todo.items():
             try:

@@ -78,3 +78,17 @@ class ContactsStorage(abc.ABC):
     @abc.abstractmethod
     async def blockers(self, user_id: str, among: list[str]) -> set[str]:
         """Those of `among` who have blocked `user_id`."""
+
+    # --- in bulk, for presence (services/presence.py): one query for many users where
+    # the storage can; these defaults ask one user at a time
+    async def contact_sets(self, user_ids: list[str], *, friends: bool = True) -> dict[str, tuple[set[str], set[str]]]:
+        """Each user's (friend ids, ids they blocked); every user given has an entry.
+        With `friends` False the friend sets are left empty (not read)."""
+        return {
+            u: (await self.friend_ids(u) if friends else set(), {b.user_id for b in await self.blacklist(u)})
+            for u in user_ids
+        }
+
+    async def user_settings_many(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """user_settings of each user given ({} for an unknown one)."""
+        return {u: await self.user_settings(u) for u in user_ids}

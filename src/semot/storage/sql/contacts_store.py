@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, literal_column, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from semot.domain.records import BlockEntry, ContactTag, Friend, FriendRequest
@@ -14,12 +14,20 @@ from semot.errors import Conflict
 from semot.storage.contacts import ContactsStorage
 from semot.storage.outbox import OutboxWants, friend_item
 from semot.storage.sql import schema as s
-from semot.storage.sql.database import SqlDatabase
+from semot.storage.sql.database import IN_CHUNK, SqlDatabase
 from semot.storage.sql.outbox_store import write_outbox
 
 
 def _request(r: Any) -> FriendRequest:
     return FriendRequest(r.id, r.from_user, r.to_user, r.message, r.status, r.created_at, r.handled_at)
+
+
+def _padded(ids: list[str]) -> list[str]:
+    """`ids` grown to a power of two by repeating the last: an `IN (...)` then has one of
+    ten lengths, so the driver's prepared-statement cache (SQLite: 128 per connection)
+    holds ten texts, not one per batch size. Repeats change no result."""
+    size = 1 << max(0, len(ids) - 1).bit_length()
+    return ids + ids[-1:] * (size - len(ids))
 
 
 class SqlContacts(ContactsStorage):
@@ -210,6 +218,39 @@ class SqlContacts(ContactsStorage):
                 chunk = among[i : i + 500]
                 q = select(b.c.user_id).where(and_(b.c.blocked_id == user_id, b.c.user_id.in_(chunk)))
                 out.update(r.user_id for r in await conn.execute(q))
+        return out
+
+    async def contact_sets(self, user_ids: list[str], *, friends: bool = True) -> dict[str, tuple[set[str], set[str]]]:
+        """Friends and blocks of many users in one statement per chunk (a presence flush
+        asked two queries per user before)."""
+        f, b = s.friends, s.blocks
+        out: dict[str, tuple[set[str], set[str]]] = {u: (set(), set()) for u in user_ids}
+        ids = list(out)
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(ids), IN_CHUNK):
+                chunk = _padded(ids[i : i + IN_CHUNK])
+                blocks = select(literal_column("1").label("k"), b.c.user_id.label("owner"), b.c.blocked_id.label("other"))
+                q: Any = blocks.where(b.c.user_id.in_(chunk))
+                if friends:  # the labels of a UNION's first SELECT name its columns
+                    q = union_all(
+                        select(literal_column("0").label("k"), f.c.user_id.label("owner"), f.c.friend_id.label("other"))
+                        .where(f.c.user_id.in_(chunk)),
+                        q,
+                    )
+                for r in await conn.execute(q):
+                    out[r.owner][r.k].add(r.other)
+        return out
+
+    async def user_settings_many(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        u = s.users
+        out: dict[str, dict[str, Any]] = {uid: {} for uid in user_ids}
+        ids = list(out)
+        async with self._engines.read.connect() as conn:
+            for i in range(0, len(ids), IN_CHUNK):
+                chunk = _padded(ids[i : i + IN_CHUNK])
+                rows = await conn.execute(select(u.c.id, u.c.settings).where(u.c.id.in_(chunk)))
+                for r in rows:
+                    out[r.id] = orjson.loads(r.settings)
         return out
 
     async def blacklist(self, user_id: str) -> list[BlockEntry]:

@@ -16,8 +16,6 @@ from semot.storage.login_logs import LoginLogEntry, LoginLogQuery
 from semot.storage.memory import memory_storage
 from semot.storage.memory.login_logs import MemoryLoginLogs
 
-pytestmark = pytest.mark.asyncio
-
 
 class Flaky(MemoryLoginLogs):
     """A store that is down for its first `down` writes (a database outage)."""

@@ -1,21 +1,23 @@
 """The four loads of issue 2. Each takes a running `Server` and the users' tokens and
 returns a dict of figures. They run in the harness process (pinned to the other CPU)
 on uvloop, with the raw client of wsclient.py.
+
+direct, group and memory also take a `Wire` (wire.py) instead of the tokens: the same
+load, pacing and accounting then drive another protocol (XMPP to ejabberd, issue 9).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import time
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from server import Server, self_cpu_s, user_id
+from wire import Wire, as_wire
 from wsclient import WSClient, client_frame, connect_many
 
 _M = ord("m")  # payload[6] of b'{"t":"msg"...'
@@ -51,16 +53,18 @@ def _pad_text(n: int) -> str:
 
 
 async def direct(
-    server: Server, tokens: list[str], *, pairs: int = 100, rate: float = 1000.0, duration: float = 20.0,
+    server: Any, tokens: list[str] | Wire, *, pairs: int = 100, rate: float = 1000.0, duration: float = 20.0,
     text_len: int = 60, cid_prefix: str = "c",
 ) -> dict[str, Any]:
     """200 users in 100 pairs; `rate` msgs/s in total, evenly spread; latency at the receiver.
 
     `cid_prefix`: another one for each run against the same server (a resent cid is
-    answered with the stored message and pushed to nobody)."""
+    answered with the stored message and pushed to nobody). Over a wire without acks
+    (plain XMPP) a message counts as confirmed when it is delivered."""
+    wire = as_wire(tokens)
     n = 2 * pairs
-    clients = await connect_many(server.port, tokens[:n])
-    partner = [user_id(i ^ 1) for i in range(n)]
+    clients = await wire.connect(server.port, range(n))
+    partner = [wire.address(i ^ 1) for i in range(n)]
     pad = _pad_text(text_len - 20)
     st: dict[str, Any] = {"acks": 0, "errors": 0, "recv": 0, "lat": [], "ack": [], "err_sample": None}
     lat = st["lat"]
@@ -68,45 +72,43 @@ async def direct(
     for c in clients:
         c.state = {}  # rid -> send time (ns)
 
-    def on_frame(c: WSClient, payload: bytes) -> None:
+    msg_text = wire.msg_text
+
+    def on_msg(c: Any, payload: Any) -> None:
+        lat.append(time.time_ns() - int(msg_text(payload)[:19]))
+        st["recv"] += 1
+
+    def on_ack(c: Any, rid: int, ok: bool, detail: Any) -> None:
         now = time.time_ns()
-        kind = payload[6]
-        if kind == _M:
-            o = _loads(payload)
-            lat.append(now - int(o["body"]["text"][:19]))
-            st["recv"] += 1
-        elif kind == _R:
-            o = _loads(payload)
-            t0 = c.state.pop(o["rid"], None)
-            if o["ok"]:
-                st["acks"] += 1
-                if t0 is not None:
-                    ack.append(now - t0)
-            else:
-                st["errors"] += 1
-                st["err_sample"] = o
+        t0 = c.state.pop(rid, None)
+        if ok:
+            st["acks"] += 1
+            if t0 is not None:
+                ack.append(now - t0)
+        else:
+            st["errors"] += 1
+            st["err_sample"] = detail
 
     for c in clients:
-        c.on_frame = on_frame
+        wire.listen(c, on_msg, on_ack)
 
     rids = [1] * n
+    wsend = wire.send
 
     def send(i: int) -> None:
         c = clients[i]
         rid = rids[i] = rids[i] + 1
         now = time.time_ns()
         c.state[rid] = now
-        c.send(
-            _dumps(
-                {"t": "send", "rid": rid, "cid": f"{cid_prefix}{rid}", "to": partner[i], "kind": "text",
-                 "body": {"text": f"{now:019d} {pad}"}}
-            )
-        )
+        wsend(c, rid, f"{cid_prefix}{rid}", partner[i], f"{now:019d} {pad}")
 
     async def drain(expected: int, timeout: float) -> None:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
-            if st["acks"] + st["errors"] >= expected and st["recv"] >= st["acks"]:
+            if wire.acks:
+                if st["acks"] + st["errors"] >= expected and st["recv"] >= st["acks"]:
+                    return
+            elif st["recv"] >= expected:
                 return
             await asyncio.sleep(0.005)
 
@@ -114,7 +116,7 @@ async def direct(
     for i in range(n):
         send(i)
     await drain(n, 10)
-    warm_ok = st["acks"]
+    warm_ok = st["acks"] if wire.acks else st["recv"]
     st.update(acks=0, errors=0, recv=0)
     lat.clear()
     ack.clear()
@@ -154,8 +156,10 @@ async def direct(
         c.close()
     lat.sort()
     ack.sort()
-    acked = st["acks"]
+    acked = st["acks"] if wire.acks else st["recv"]
     return {
+        "wire": wire.name,
+        "acks": wire.acks,
         "users": n,
         "warmup_acked": warm_ok,
         "offered_rate": rate,
@@ -188,18 +192,9 @@ async def direct(
 # --- 2. fan-out to a 500-member group ---------------------------------------------------
 
 
-def _http_json(url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
-
-
 async def group(
-    server: Server,
-    tokens: list[str],
+    server: Any,
+    tokens: list[str] | Wire,
     *,
     members: int = 500,
     online: int | None = None,
@@ -208,34 +203,34 @@ async def group(
     gap_s: float = 0.1,
 ) -> dict[str, Any]:
     """One member of a `members` group sends while `online` of them (default: all) are
-    connected; time until the last connected member has it."""
-    owner_token = tokens[0]
-    created = await asyncio.to_thread(
-        _http_json,
-        f"http://127.0.0.1:{server.port}/api/v1/groups",
-        {"name": "bench", "members": [user_id(i) for i in range(1, members)]},
-        owner_token,
-    )
-    conv = created["conv"]
-    clients = await connect_many(server.port, tokens[: online or members])
+    connected; time until the last connected member has it (over XMPP: a MUC room that
+    all of them join; the room's reflection of the message to its sender is the ack)."""
+    wire = as_wire(tokens)
+    conv = await wire.create_group(server, members)
+    clients = await wire.connect(server.port, range(online or members))
+    t_join = time.perf_counter()
+    await wire.join_group(conv, clients)
+    join_s = time.perf_counter() - t_join
     sender, receivers = clients[0], clients[1:]
     expected = len(receivers)
     st: dict[str, Any] = {"count": 0, "done": None, "ack_at": None}
 
-    def on_recv(c: WSClient, payload: bytes) -> None:
-        if c.state is None and payload[6] == _M:
+    def on_recv(c: Any, payload: Any) -> None:
+        if c.state is None:
             c.state = time.perf_counter()
             st["count"] += 1
             if st["count"] == expected:
                 st["done"].set()
 
-    def on_sender(c: WSClient, payload: bytes) -> None:
-        if payload[6] == _R:
-            st["ack_at"] = time.perf_counter()
+    def on_sender_ack(c: Any, rid: int, ok: bool, detail: Any) -> None:
+        st["ack_at"] = time.perf_counter()
+
+    def ignore(*_: Any) -> None:
+        pass
 
     for c in receivers:
-        c.on_frame = on_recv
-    sender.on_frame = on_sender
+        wire.listen(c, on_recv, ignore)
+    wire.listen(sender, ignore, on_sender_ack)
     await asyncio.sleep(0.3)
     gc.collect()
     gc.freeze()
@@ -253,7 +248,7 @@ async def group(
         st.update(count=0, done=asyncio.Event(), ack_at=None)
         cpu0 = server.cpu_s()
         t0 = time.perf_counter()
-        sender.send(_dumps({"t": "send", "rid": r + 2, "cid": f"g{r}", "to": conv, "kind": "text", "body": {"text": text}}))
+        wire.send(sender, r + 2, f"g{r}", conv, text, group=True)
         try:
             await asyncio.wait_for(st["done"].wait(), 5)
         except TimeoutError:
@@ -280,8 +275,10 @@ async def group(
     median_member.sort()
     acks.sort()
     return {
+        "wire": wire.name,
         "members": members,
         "online": len(clients),
+        "join_s": join_s,
         "reps": reps,
         "missing_deliveries": missing,
         "last_member_p50_ms": pct(last, 50) * 1e3,
@@ -470,14 +467,15 @@ async def throughput(
 
 
 async def memory(
-    server: Server, tokens: list[str], *, connections: int = 5000, warmup: int = 20, settle_s: float = 2.0,
+    server: Any, tokens: list[str] | Wire, *, connections: int = 5000, warmup: int = 20, settle_s: float = 2.0,
     concurrency: int = 100,
 ) -> dict[str, Any]:
-    warm = await connect_many(server.port, tokens[:warmup])
+    wire = as_wire(tokens)
+    warm = await wire.connect(server.port, range(warmup))
     await asyncio.sleep(settle_s)
     rss0, cpu0 = server.rss_kib(), server.cpu_s()
     t0 = time.perf_counter()
-    conns = await connect_many(server.port, tokens[warmup : warmup + connections], concurrency=concurrency)
+    conns = await wire.connect(server.port, range(warmup, warmup + connections), concurrency=concurrency)
     t1 = time.perf_counter()
     cpu1 = server.cpu_s()
     await asyncio.sleep(settle_s)
@@ -488,6 +486,7 @@ async def memory(
     for c in conns + warm:
         c.close()
     return {
+        "wire": wire.name,
         "connections": connections,
         "alive_at_end": alive,
         "rss_before_kib": rss0,

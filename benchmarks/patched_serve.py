@@ -22,6 +22,8 @@ ckpt            DIAGNOSTIC ONLY, not a fix: wal_autocheckpoint=0 on the appender
 nodb            NOT DURABLE, for cost accounting only: append_messages numbers messages
                 in memory and stores nothing, so (CPU with the DB) - (CPU with nodb) is
                 what storing costs and the rest is the gateway, validation, acks and pushes.
+noindex         no search documents written with the messages: what issue 13's search
+                index costs the send path
 
 Issue 9 (the "before" side of an A/B in one sitting, and diagnostics):
 
@@ -53,11 +55,11 @@ import sys
 def _nodb() -> None:
     from semot.domain.messages import Message
     from semot.domain.records import AppendResult
-    from semot.storage.sql.store import SqlStorage
+    from semot.storage.sql.message_store import SqlMessages
 
     seqs: dict[str, int] = {}
 
-    async def append_messages(self: SqlStorage, batch: list) -> list:  # type: ignore[type-arg]
+    async def append_messages(self: SqlMessages, batch: list) -> list:  # type: ignore[type-arg]
         out = []
         for n in batch:
             if n.kind == "system":  # group creation must still create the group for real
@@ -66,8 +68,8 @@ def _nodb() -> None:
             out.append(AppendResult(Message(n.conv, seq, n.mid, n.cid, n.sender, n.kind, n.body, n.ts, n.opts), True))
         return out
 
-    original = SqlStorage.append_messages
-    SqlStorage.append_messages = append_messages  # type: ignore[method-assign]
+    original = SqlMessages.append_messages
+    SqlMessages.append_messages = append_messages  # type: ignore[method-assign]
 
 
 def _appender_inline(checkpoint_thread: bool, inline: bool = True) -> None:
@@ -292,6 +294,15 @@ def _sa_append() -> None:
     cls.__init__ = __init__  # type: ignore[method-assign]
 
 
+def _noindex() -> None:
+    """No search documents written with the messages (issue 13's cost on the send path)."""
+    from semot.storage.sql.pg_appender import PgAppender
+    from semot.storage.sql.sqlite_appender import SqliteAppender
+
+    SqliteAppender.index_search = False
+    PgAppender.index_search = False
+
+
 def _import_nice0() -> None:
     """The bulk import's hashing processes at nice 0: equals of the event loop."""
     from semot.services import bulk_hashing
@@ -312,6 +323,7 @@ PATCHES = {
     "autockpt": _autockpt,
     "sa-append": _sa_append,
     "import-nice0": _import_nice0,
+    "noindex": _noindex,
 }
 
 

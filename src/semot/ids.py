@@ -50,6 +50,8 @@ class _RandomPool:
         self._pos = 0
 
     def reset(self) -> None:
+        # a new lock too: a fork while another thread held the old one leaves it locked forever
+        self._lock = threading.Lock()
         self._buf, self._pos = b"", 0
 
     def hex(self, n: int) -> str:

@@ -52,6 +52,8 @@ class NodeReceiver:
                 self.client_settings.invalidate(CONFIG_KEY)  # no configuration in the key: reload
             if self.sensitive is not None:
                 self.sensitive.invalidate(SENS_KEY)  # not a live hit: reload the list
+            if self.customer_service is not None:
+                self.customer_service.invalidate_all()
         elif key.startswith(USER_KEY):
             self._contacts.invalidate(key[len(USER_KEY) :])
         elif key.startswith(LOGIN_KEY):

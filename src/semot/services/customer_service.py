@@ -113,6 +113,11 @@ class CustomerService:
         self.access.invalidate(key)
         self.widget_settings.invalidate(key)
 
+    def invalidate_all(self) -> None:
+        """Missed invalidations (a Redis outage): drop the customer marks, reload the settings."""
+        self.access.invalidate_all()
+        self.widget_settings.invalidate(CS_KEY)
+
     async def stop(self) -> None:
         await self.purge.stop()
         if self._sweeper is not None:

@@ -60,10 +60,17 @@ class VisitorAccess:
         self._ip_window_s = ip_window_s
         self._visitors: dict[str, bool] = {}  # user id -> anonymous visitor? (never changes for an id)
         self._restricted: dict[str, bool] = {}  # user id -> visitor or customer? (dropped on CS_USER_KEY)
+        self._epoch = 0  # counts drops: a lookup that raced one is not cached
 
     def invalidate(self, key: str) -> None:
         if key.startswith(CS_USER_KEY):
+            self._epoch += 1
             self._restricted.pop(key[len(CS_USER_KEY):], None)
+
+    def invalidate_all(self) -> None:
+        """Missed invalidations (a Redis outage, app/bus_receiver.py): forget every mark."""
+        self._epoch += 1
+        self._restricted.clear()
 
     async def visitor(self, visitor_key: str | None, name: str | None, ip: str) -> tuple[TokenPair, str]:
         """A login for the visitor holding `visitor_key`, or for a new visitor (counted
@@ -105,7 +112,10 @@ class VisitorAccess:
         the entry on every node through the bus)."""
         known = self._restricted.get(user_id)
         if known is None:
+            epoch = self._epoch
             known = await self.is_visitor(user_id) or bool(await self.store.customer_ids([user_id]))
+            if self._epoch != epoch:  # the mark changed while we read: answer, but do not keep it
+                return known
             if len(self._restricted) > 100_000:
                 self._restricted.clear()
             self._restricted[user_id] = known
@@ -114,6 +124,7 @@ class VisitorAccess:
     async def set_customer(self, user_id: str, customer: bool) -> bool:
         """Mark or unmark a customer (the server API's user upsert, `external`); True when it changed."""
         changed = await self.store.set_customer(user_id, customer, now_ms())
+        self._epoch += 1
         self._restricted.pop(user_id, None)
         if changed:
             self._bus.publish(Invalidate(CS_USER_KEY + user_id))

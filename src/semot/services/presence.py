@@ -103,6 +103,8 @@ class PresenceService:
         fut = self._seeds.get(user_id)
         if fut is None:
             fut = self._seeds[user_id] = asyncio.get_running_loop().create_future()
+            # a connect cancelled meanwhile never reads a failed read: no "never retrieved" noise
+            fut.add_done_callback(_retrieve)
             if self._seed_reader is None:
                 self._seed_reader = asyncio.get_running_loop().create_task(self._read_seeds())
                 self._pending.add(self._seed_reader)
@@ -264,3 +266,9 @@ class PresenceService:
                 raise
             except Exception:
                 log.exception("presence flush failed")
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+

@@ -227,8 +227,10 @@ def test_manage_users_in_the_console(admin_console: AdminConsole) -> None:
     page.click(".el-select[data-testid=move-department]")
     page.locator(".el-select-dropdown:visible .el-tree-node__content", has_text=f"市场 {tag}").click()
     page.click("[data-testid=move-go]")
-    _until(lambda: [d["department_id"] for d in _user(kit, ann)["departments"]] == [other], "moved")
-    assert [d["department_id"] for d in _user(kit, bo)["departments"]] == [other]
+    # the server moves the users one after the other: wait for both
+    _until(
+        lambda: all([d["department_id"] for d in _user(kit, u)["departments"]] == [other] for u in (ann, bo)), "moved"
+    )
     _row(tab, ann).locator("[data-testid=user-depts]", has_text="市场").wait_for()
     for name in (ann, bo):
         if not _row(tab, name).locator(".el-checkbox.is-checked").count():
